@@ -1,0 +1,38 @@
+use std::process::ExitCode;
+
+/// Every error a command can end with; each area keeps its own enum and this one only
+/// gathers them so that `cli` renders them in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error(transparent)]
+    Job(#[from] crate::jobs::JobError),
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
+    #[error(transparent)]
+    Scheduler(#[from] crate::scheduler::SchedulerError),
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+    /// Arguments that clap accepted but that do not make sense together.
+    #[error("{0}")]
+    Usage(String),
+    /// The command already reported what went wrong; only the exit status is left to set.
+    #[error("command failed")]
+    Reported,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Usage(_) => ExitCode::from(2),
+            _ => ExitCode::from(1),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Jobs as source code: validating and normalizing names, and scaffolding a job's folder.
+//! (Owned by the foundation work.)
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("invalid job name `{name}`: {rule}")]
+    InvalidName { name: String, rule: String },
+}

@@ -1,0 +1,365 @@
+//! The module manifest: `webstir.moduleManifest` in `package.json`, read into typed jobs with
+//! diagnostics, and edited in place without disturbing the user's formatting (`edit`).
+
+pub mod edit;
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::schedule::Schedule;
+
+/// Keys a job entry may have; anything else is flagged (the JSON Schema says the same).
+pub const JOB_KEYS: &[&str] = &[
+    "name",
+    "schedule",
+    "description",
+    "priority",
+    "timezone",
+    "timeout",
+    "tenants",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// `package.json` is not valid JSON; line and column are 1-based.
+    #[error("package.json:{line}:{column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("package.json: {0}")]
+    Shape(String),
+    /// The manifest has error-level diagnostics and the command refuses to act on it.
+    #[error("the module manifest in package.json is invalid:\n{}", render_list(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn render_list(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| format!("  - {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Parses `package.json` text strictly (it is JSON, not JSONC), reporting where it breaks.
+pub fn parse_package_json(text: &str) -> Result<Value, ManifestError> {
+    serde_json::from_str::<Value>(text).map_err(|e| ManifestError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: syntax_message(&e),
+    })
+}
+
+fn syntax_message(e: &serde_json::Error) -> String {
+    // serde_json appends " at line L column C"; we already lead with the position.
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Priority {
+    Number(i64),
+    Label(String),
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Priority::Number(n) => write!(f, "{n}"),
+            Priority::Label(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One job as the manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSpec {
+    pub name: String,
+    /// Every schedule of the job, as written (`schedule` may be a string or an array).
+    pub schedules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// A duration such as `30s` or `5m` after which a run is killed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+/// Something wrong (or suspicious) in the manifest, tied to a job where it can be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub level: Level,
+    /// A stable identifier for scripts: `invalid-schedule`, `duplicate-name`, `unknown-key`, ...
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        match &self.job {
+            Some(job) => write!(f, "{level}: job `{job}`: {}", self.message),
+            None => write!(f, "{level}: {}", self.message),
+        }
+    }
+}
+
+/// What `package.json` says about the workspace and its jobs.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// `name` of the package, if any.
+    pub package_name: Option<String>,
+    /// `webstir.mode`, if any.
+    pub mode: Option<String>,
+    /// The raw `webstir.moduleManifest` object (`Value::Null` when absent).
+    pub module_manifest: Value,
+    /// Jobs that could be read, in manifest order.
+    pub jobs: Vec<JobSpec>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Manifest {
+    /// Reads the manifest from `package.json` text. Only a file that is not JSON, or whose
+    /// `webstir` value is not an object, is an error here; everything else becomes diagnostics.
+    pub fn from_package_json(text: &str) -> Result<Manifest, ManifestError> {
+        let root = parse_package_json(text)?;
+        let Value::Object(root) = root else {
+            return Err(ManifestError::Shape("the top level must be an object".into()));
+        };
+        let webstir = match root.get("webstir") {
+            Some(Value::Object(w)) => w.clone(),
+            Some(_) => return Err(ManifestError::Shape("`webstir` must be an object".into())),
+            None => Map::new(),
+        };
+        let mut manifest = Manifest {
+            package_name: root.get("name").and_then(Value::as_str).map(str::to_owned),
+            mode: webstir.get("mode").and_then(Value::as_str).map(str::to_owned),
+            module_manifest: webstir.get("moduleManifest").cloned().unwrap_or(Value::Null),
+            jobs: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        manifest.read_jobs();
+        Ok(manifest)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == Level::Error)
+    }
+
+    /// Fails closed: the manifest's error-level diagnostics become one error.
+    pub fn require_valid(self) -> Result<Manifest, ManifestError> {
+        if self.has_errors() {
+            let errors = self
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.level == Level::Error)
+                .collect();
+            return Err(ManifestError::Invalid(errors));
+        }
+        Ok(self)
+    }
+
+    pub fn job(&self, name: &str) -> Option<&JobSpec> {
+        self.jobs.iter().find(|j| j.name == name)
+    }
+
+    fn error(&mut self, code: &'static str, job: Option<&str>, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            level: Level::Error,
+            code,
+            job: job.map(str::to_owned),
+            message: message.into(),
+        });
+    }
+
+    fn read_jobs(&mut self) {
+        let entries = match &self.module_manifest {
+            Value::Null => return,
+            Value::Object(m) => match m.get("jobs") {
+                None | Some(Value::Null) => return,
+                Some(Value::Array(entries)) => entries.clone(),
+                Some(_) => {
+                    self.error(
+                        "invalid-jobs",
+                        None,
+                        "`webstir.moduleManifest.jobs` must be an array",
+                    );
+                    return;
+                }
+            },
+            _ => {
+                self.error(
+                    "invalid-manifest",
+                    None,
+                    "`webstir.moduleManifest` must be an object",
+                );
+                return;
+            }
+        };
+        for (index, entry) in entries.iter().enumerate() {
+            if let Some(job) = self.read_job(index, entry) {
+                if self.jobs.iter().any(|j| j.name == job.name) {
+                    let name = job.name.clone();
+                    self.error(
+                        "duplicate-name",
+                        Some(&name),
+                        format!("job `{name}` is declared more than once"),
+                    );
+                    continue;
+                }
+                self.jobs.push(job);
+            }
+        }
+    }
+
+    fn read_job(&mut self, index: usize, entry: &Value) -> Option<JobSpec> {
+        let Value::Object(fields) = entry else {
+            self.error(
+                "invalid-job",
+                None,
+                format!("jobs[{index}] must be an object with a `name`"),
+            );
+            return None;
+        };
+        let Some(name) = fields.get("name").and_then(Value::as_str) else {
+            self.error(
+                "missing-name",
+                None,
+                format!("jobs[{index}] has no string `name`"),
+            );
+            return None;
+        };
+        let name = name.to_owned();
+        for key in fields.keys() {
+            if !JOB_KEYS.contains(&key.as_str()) {
+                self.error(
+                    "unknown-key",
+                    Some(&name),
+                    format!(
+                        "unknown key `{key}` (allowed: {})",
+                        JOB_KEYS.join(", ")
+                    ),
+                );
+            }
+        }
+        let schedules = match fields.get("schedule") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                self.error(
+                    "invalid-schedule",
+                    Some(&name),
+                    "`schedule` must be a string or an array of strings",
+                );
+                Vec::new()
+            }
+        };
+        for schedule in &schedules {
+            if let Err(e) = Schedule::parse(schedule) {
+                self.error(
+                    "invalid-schedule",
+                    Some(&name),
+                    format!("schedule `{schedule}`: {e}"),
+                );
+            }
+        }
+        let description = self.string_field(fields, &name, "description");
+        let timezone = self.string_field(fields, &name, "timezone");
+        if let Some(tz) = &timezone
+            && let Err(e) = crate::schedule::parse_timezone(tz)
+        {
+            self.error("invalid-timezone", Some(&name), e.to_string());
+        }
+        let timeout = self.string_field(fields, &name, "timeout");
+        if let Some(t) = &timeout
+            && humantime::parse_duration(t).is_err()
+        {
+            self.error(
+                "invalid-timeout",
+                Some(&name),
+                format!("`timeout` `{t}` is not a duration (examples: 30s, 5m, 1h 30m)"),
+            );
+        }
+        let priority = match fields.get("priority") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().map(Priority::Number),
+            Some(Value::String(s)) => Some(Priority::Label(s.clone())),
+            Some(_) => {
+                self.error(
+                    "invalid-priority",
+                    Some(&name),
+                    "`priority` must be an integer or a string label",
+                );
+                None
+            }
+        };
+        let tenants = match fields.get("tenants") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                self.error(
+                    "invalid-tenants",
+                    Some(&name),
+                    "`tenants` must be an array of strings",
+                );
+                Vec::new()
+            }
+        };
+        Some(JobSpec {
+            name,
+            schedules,
+            description,
+            priority,
+            timezone,
+            timeout,
+            tenants,
+        })
+    }
+
+    fn string_field(&mut self, fields: &Map<String, Value>, job: &str, key: &str) -> Option<String> {
+        match fields.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.error(
+                    "invalid-field",
+                    Some(job),
+                    format!("`{key}` must be a string"),
+                );
+                None
+            }
+        }
+    }
+}

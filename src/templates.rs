@@ -1,0 +1,65 @@
+//! Handlebars templates for every generated file, embedded in the binary so that an installed
+//! `webstir` needs nothing beside it.
+
+use std::sync::OnceLock;
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template `{name}` failed to render: {message}")]
+    Render { name: String, message: String },
+}
+
+/// (name, source) of every template; names are the paths under `templates/` without `.hbs`.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("init/package.json", include_str!("../templates/init/package.json.hbs")),
+    ("init/index.ts", include_str!("../templates/init/index.ts.hbs")),
+    ("init/env.ts", include_str!("../templates/init/env.ts.hbs")),
+    ("init/tsconfig.json", include_str!("../templates/init/tsconfig.json.hbs")),
+    ("init/env.example", include_str!("../templates/init/env.example.hbs")),
+    ("init/gitignore", include_str!("../templates/init/gitignore.hbs")),
+    ("job/index.ts", include_str!("../templates/job/index.ts.hbs")),
+    ("runner/runner.mjs", include_str!("../templates/runner/runner.mjs.hbs")),
+    ("build/scheduler.js", include_str!("../templates/build/scheduler.js.hbs")),
+];
+
+fn registry() -> &'static Handlebars<'static> {
+    static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        // Generated files are code, not HTML.
+        hb.register_escape_fn(handlebars::no_escape);
+        for (name, source) in TEMPLATES {
+            hb.register_template_string(name, source)
+                .expect("embedded templates are checked by the test suite");
+        }
+        hb
+    })
+}
+
+/// Renders the embedded template `name` with `data`.
+pub fn render<T: Serialize>(name: &str, data: &T) -> Result<String, TemplateError> {
+    registry()
+        .render(name, data)
+        .map_err(|e| TemplateError::Render {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_compiles() {
+        let mut hb = Handlebars::new();
+        for (name, source) in TEMPLATES {
+            hb.register_template_string(name, source)
+                .unwrap_or_else(|e| panic!("template {name}: {e}"));
+        }
+    }
+}

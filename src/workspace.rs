@@ -1,0 +1,166 @@
+//! Finding the workspace (a folder whose `package.json` has a `webstir` object) and reading and
+//! replacing its `package.json` safely.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::fsutil::{self, FileLock};
+
+pub const PACKAGE_JSON: &str = "package.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error(
+        "no webstir workspace found in `{}` or any parent folder (looked for a package.json with a `webstir` object); create one with `webstir init api <dir>`, or point at one with --workspace or WEBSTIR_WORKSPACE",
+        start.display()
+    )]
+    NotFound { start: PathBuf },
+    #[error(
+        "`{}` is not a webstir workspace: {reason}; create one with `webstir init api <dir>`",
+        path.display()
+    )]
+    NotAWorkspace { path: PathBuf, reason: String },
+    #[error("refusing to use `{}`: it is a symbolic link", path.display())]
+    Symlink { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl WorkspaceError {
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> WorkspaceError {
+        WorkspaceError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// A located workspace. Paths are absolute.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    /// Finds the workspace: `explicit` (from `--workspace` or `WEBSTIR_WORKSPACE`) must be one;
+    /// otherwise the nearest ancestor of the current folder that is one.
+    pub fn locate(explicit: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+        match explicit {
+            Some(dir) => {
+                let dir = absolute(dir)?;
+                match probe(&dir)? {
+                    Probe::Workspace => Ok(Workspace { root: dir }),
+                    Probe::NoPackageJson => Err(WorkspaceError::NotAWorkspace {
+                        path: dir,
+                        reason: "it has no package.json".into(),
+                    }),
+                    Probe::NoWebstirObject => Err(WorkspaceError::NotAWorkspace {
+                        path: dir,
+                        reason: "its package.json has no `webstir` object".into(),
+                    }),
+                }
+            }
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| WorkspaceError::io(".", e))?;
+                for dir in cwd.ancestors() {
+                    if probe(dir)? == Probe::Workspace {
+                        return Ok(Workspace {
+                            root: dir.to_path_buf(),
+                        });
+                    }
+                }
+                Err(WorkspaceError::NotFound { start: cwd })
+            }
+        }
+    }
+
+    /// A workspace at a known root, without checking it (for `init`, and for tests).
+    pub fn at(root: impl Into<PathBuf>) -> Workspace {
+        Workspace { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn package_json_path(&self) -> PathBuf {
+        self.root.join(PACKAGE_JSON)
+    }
+
+    /// `src/backend`
+    pub fn backend_src_dir(&self) -> PathBuf {
+        self.root.join("src").join("backend")
+    }
+
+    /// `src/backend/jobs`
+    pub fn jobs_src_dir(&self) -> PathBuf {
+        self.backend_src_dir().join("jobs")
+    }
+
+    /// `build/backend`
+    pub fn backend_build_dir(&self) -> PathBuf {
+        self.root.join("build").join("backend")
+    }
+
+    /// `build/backend/jobs`
+    pub fn jobs_build_dir(&self) -> PathBuf {
+        self.backend_build_dir().join("jobs")
+    }
+
+    /// Reads `package.json`, refusing a symlink so that no edit can land outside the workspace.
+    pub fn read_package_json(&self) -> Result<String, WorkspaceError> {
+        let path = self.package_json_path();
+        if fsutil::is_symlink(&path) {
+            return Err(WorkspaceError::Symlink { path });
+        }
+        fs::read_to_string(&path).map_err(|e| WorkspaceError::io(path, e))
+    }
+
+    /// Atomically replaces `package.json`. Callers hold [`Workspace::lock`] across the read and
+    /// this write.
+    pub fn write_package_json(&self, text: &str) -> Result<(), WorkspaceError> {
+        let path = self.package_json_path();
+        if fsutil::is_symlink(&path) {
+            return Err(WorkspaceError::Symlink { path });
+        }
+        fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| WorkspaceError::io(path, e))
+    }
+
+    /// Takes the workspace's exclusive lock, blocking until other webstir processes release it.
+    pub fn lock(&self) -> Result<FileLock, WorkspaceError> {
+        FileLock::acquire(&self.root).map_err(|e| WorkspaceError::io(&self.root, e))
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Probe {
+    Workspace,
+    NoPackageJson,
+    NoWebstirObject,
+}
+
+fn probe(dir: &Path) -> Result<Probe, WorkspaceError> {
+    let path = dir.join(PACKAGE_JSON);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Probe::NoPackageJson),
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory => return Ok(Probe::NoPackageJson),
+        Err(e) => return Err(WorkspaceError::io(path, e)),
+    };
+    // A package.json that does not parse is not a workspace marker we can trust; the commands
+    // that need the manifest report its parse error with line and column themselves.
+    let has_webstir = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(value) => value.get("webstir").is_some_and(|w| w.is_object()),
+        Err(_) => text.contains("\"webstir\""),
+    };
+    Ok(if has_webstir {
+        Probe::Workspace
+    } else {
+        Probe::NoWebstirObject
+    })
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf, WorkspaceError> {
+    std::path::absolute(dir).map_err(|e| WorkspaceError::io(dir, e))
+}
