@@ -1,0 +1,64 @@
+//! Job names: the canonical snake_case form Pinstripe uses, and the key names are matched by.
+
+/// Splits `input` into lowercase words: at every character that is not a letter or digit, at a
+/// lower-to-upper change (`sendDaily`), and before the last capital of a run of capitals
+/// followed by a lowercase letter (`HTTPServer` → `http`, `server`).
+pub fn words(input: &str) -> Vec<String> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !current.is_empty() {
+            let prev = chars[i - 1];
+            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_is_lower) {
+                words.push(std::mem::take(&mut current));
+            }
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// `SendDailyReports`, `Send daily reports`, `send-daily-reports` → `send_daily_reports`.
+pub fn to_snake_case(input: &str) -> String {
+    words(input).join("_")
+}
+
+/// The key two job names are compared by: names that differ only in case, separators or
+/// camel-casing (`send-daily-reports`, `SendDailyReports`, `send_daily_reports`) are the same job.
+pub fn canonical_key(name: &str) -> String {
+    to_snake_case(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_cases_the_forms_pinstripe_accepts() {
+        assert_eq!(to_snake_case("SendDailyReports"), "send_daily_reports");
+        assert_eq!(to_snake_case("Send daily reports"), "send_daily_reports");
+        assert_eq!(to_snake_case("send-daily-reports"), "send_daily_reports");
+        assert_eq!(to_snake_case("HTTPServerCheck"), "http_server_check");
+        assert_eq!(to_snake_case("backup2Db"), "backup2_db");
+        assert_eq!(to_snake_case("  cleanup  "), "cleanup");
+    }
+
+    #[test]
+    fn canonical_keys_match_across_spellings() {
+        let key = canonical_key("send_daily_reports");
+        assert_eq!(canonical_key("send-daily-reports"), key);
+        assert_eq!(canonical_key("SendDailyReports"), key);
+        assert_ne!(canonical_key("send_daily_report"), key);
+    }
+}
