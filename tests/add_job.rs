@@ -392,6 +392,6 @@ fn help_shows_examples_and_usage_errors_exit_2() {
     let out = stdout_of(webstir().args(["add-job", "--help"]));
     assert!(out.contains("Examples:"), "{out}");
     assert!(out.contains("webstir add-job nightly --schedule"), "{out}");
-    let stderr = rejected(&mut webstir().arg("add-job"), 2);
+    let stderr = rejected(webstir().arg("add-job"), 2);
     assert!(stderr.contains("<NAME>"), "{stderr}");
 }

@@ -218,7 +218,7 @@ fn a_workspace_without_manifest_has_no_jobs() {
 #[test]
 fn a_malformed_package_json_fails_with_its_position() {
     let fx = Fixture::with_package_json("{\n  \"webstir\": {\n    \"mode\": api\n  }\n}\n");
-    let stderr = rejected(&mut fx.cmd().arg("backend-inspect"), 1);
+    let stderr = rejected(fx.cmd().arg("backend-inspect"), 1);
     assert!(
         stderr.starts_with("webstir: error: package.json:3:13: "),
         "{stderr}"
@@ -240,6 +240,6 @@ fn help_shows_examples() {
         out.contains("Examples:\n  webstir backend-inspect\n"),
         "{out}"
     );
-    let stderr = rejected(&mut webstir().args(["backend-inspect", "--yaml"]), 2);
+    let stderr = rejected(webstir().args(["backend-inspect", "--yaml"]), 2);
     assert!(stderr.contains("--yaml"), "{stderr}");
 }
