@@ -180,3 +180,48 @@ fn the_schema_rejects_what_the_manifest_reader_rejects() {
         "jobs": [{ "name": "x", "schedule": ["@daily"], "priority": "low", "timeout": "30s", "tenants": ["a"] }]
     }));
 }
+
+#[test]
+fn a_minified_file_stays_on_one_line() {
+    let before = r#"{"name":"x","webstir":{"mode":"api"}}"#;
+    assert_eq!(
+        add(before),
+        r#"{"name":"x","webstir":{"mode":"api","moduleManifest":{"jobs":[{"name":"nightly","schedule":"0 0 * * *","priority":5}]}}}"#
+    );
+    let before = r#"{"webstir":{"moduleManifest":{"jobs":[{"name":"a"}]}}}"#;
+    assert_eq!(
+        add(before),
+        r#"{"webstir":{"moduleManifest":{"jobs":[{"name":"a"},{"name":"nightly","schedule":"0 0 * * *","priority":5}]}}}"#
+    );
+}
+
+#[test]
+fn one_line_objects_in_a_formatted_file_keep_their_line() {
+    let before = "{\n  \"webstir\": { \"mode\": \"api\" },\n  \"z\": 1\n}\n";
+    assert_eq!(
+        add(before),
+        "{\n  \"webstir\": { \"mode\": \"api\", \"moduleManifest\": {\"jobs\": [{\"name\": \"nightly\", \"schedule\": \"0 0 * * *\", \"priority\": 5}]} },\n  \"z\": 1\n}\n"
+    );
+    let before = "{\n  \"webstir\": { \"moduleManifest\": { \"jobs\": [] } }\n}\n";
+    assert_eq!(
+        add(before),
+        "{\n  \"webstir\": { \"moduleManifest\": { \"jobs\": [{\"name\": \"nightly\", \"schedule\": \"0 0 * * *\", \"priority\": 5}] } }\n}\n"
+    );
+}
+
+#[test]
+fn strings_are_escaped_in_both_layouts() {
+    for before in [
+        "{\n  \"webstir\": {\n    \"moduleManifest\": {\n      \"jobs\": []\n    }\n  }\n}\n",
+        r#"{"webstir":{}}"#,
+    ] {
+        let fx = Fixture::with_package_json(before);
+        let description = "say \"hi\" \\ to\u{1}everyone";
+        fx.cmd()
+            .args(["add-job", "quoted", "--description", description])
+            .assert()
+            .success();
+        assert_only_inserted(before, &fx.package_json());
+        assert_eq!(fx.jobs()[0]["description"], description);
+    }
+}
