@@ -395,3 +395,30 @@ fn help_shows_examples_and_usage_errors_exit_2() {
     let stderr = rejected(webstir().arg("add-job"), 2);
     assert!(stderr.contains("<NAME>"), "{stderr}");
 }
+
+#[test]
+fn a_failed_manifest_write_removes_the_new_job_folder() {
+    // A package.json larger than the file-size limit of the process cannot be rewritten, while
+    // the small index.ts can: the write fails after the scaffold exists.
+    let padding = "x".repeat(4096);
+    let fx = Fixture::with_package_json(&format!(
+        "{{\n  \"description\": \"{padding}\",\n  \"webstir\": {{}}\n}}\n"
+    ));
+    let before = fx.snapshot();
+    let bin = assert_cmd::cargo::cargo_bin("webstir");
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 2; exec \"$0\" \"$@\"")
+        .arg(&bin)
+        .arg("--workspace")
+        .arg(&fx.root)
+        .args(["add-job", "cleanup"])
+        .env_remove("WEBSTIR_WORKSPACE")
+        .output()
+        .expect("spawn bash");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("webstir: error: "), "{stderr}");
+    assert!(stderr.contains("package.json"), "{stderr}");
+    assert_eq!(fx.snapshot(), before);
+}
