@@ -8,36 +8,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use manifest_support::*;
-use oxc::allocator::Allocator;
-use oxc::codegen::Codegen;
-use oxc::parser::Parser;
-use oxc::semantic::SemanticBuilder;
-use oxc::span::SourceType;
-use oxc::transformer::{TransformOptions, Transformer};
 
-/// TypeScript to JavaScript with oxc, failing the test on any diagnostic.
-fn strip_types(path: &Path, source: &str) -> String {
-    let allocator = Allocator::default();
-    let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
-    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-    let mut program = parsed.program;
-    let semantic = SemanticBuilder::new().build(&program);
-    assert!(
-        semantic.diagnostics.is_empty(),
-        "{:?}",
-        semantic.diagnostics
-    );
-    let scoping = semantic.semantic.into_scoping();
-    let options = TransformOptions::default();
-    let transformed =
-        Transformer::new(&allocator, path, &options).build_with_scoping(scoping, &mut program);
-    assert!(
-        transformed.diagnostics.is_empty(),
-        "{:?}",
-        transformed.diagnostics
-    );
-    Codegen::new().build(&program).code
-}
+#[path = "manifest_support/typescript.rs"]
+mod typescript;
+
+use typescript::strip_types;
 
 /// Adds `name` and writes its built file to `build/backend/jobs/<name>/index.js`, after
 /// `edit` has had a chance to change the source.

@@ -185,3 +185,54 @@ fn help_shows_examples() {
         "{out}"
     );
 }
+
+#[path = "manifest_support/typescript.rs"]
+mod typescript;
+
+#[test]
+fn the_generated_api_builds_and_serves_its_health_check_in_node() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let fx = Fixture::init();
+    typescript::build_file(&fx.root, "backend/env");
+    typescript::build_file(&fx.root, "backend/index");
+    /// Stops the server even when an assertion fails first.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Server(
+        std::process::Command::new("node")
+            .current_dir(&fx.root)
+            .arg("build/backend/index.js")
+            .env("PORT", "0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node (>= 20) is on PATH"),
+    );
+    let mut first_line = String::new();
+    BufReader::new(server.0.stdout.take().expect("piped stdout"))
+        .read_line(&mut first_line)
+        .expect("read the server's first line");
+    let port: u16 = first_line
+        .trim_end()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first_line:?}"));
+    assert!(first_line.starts_with("[demo] listening on http://localhost:"));
+
+    let mut stream = std::net::TcpStream::connect(("localhost", port)).expect("connect");
+    stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    drop(server);
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with("{\"status\":\"ok\"}"), "{response}");
+}
