@@ -12,20 +12,14 @@ use manifest_support::*;
 #[path = "manifest_support/typescript.rs"]
 mod typescript;
 
-use typescript::strip_types;
-
-/// Adds `name` and writes its built file to `build/backend/jobs/<name>/index.js`, after
-/// `edit` has had a chance to change the source.
-fn build_job(fx: &Fixture, name: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+/// Adds `name`, lets `edit` change its source as a user would, and builds it to
+/// `build/backend/jobs/<name>/index.js`.
+fn build_job(fx: &Fixture, name: &str, edit: impl Fn(String) -> String) {
     fx.cmd().args(["add-job", name]).assert().success();
     let source_path = fx.root.join(format!("src/backend/jobs/{name}/index.ts"));
     let source = edit(fs::read_to_string(&source_path).expect("scaffold"));
-    let js = strip_types(&source_path, &source);
-    let out_dir = fx.root.join(format!("build/backend/jobs/{name}"));
-    fs::create_dir_all(&out_dir).expect("mkdir");
-    let out = out_dir.join("index.js");
-    fs::write(&out, js).expect("write js");
-    out
+    fs::write(&source_path, source).expect("edit the source");
+    typescript::build_file(&fx.root, &format!("backend/jobs/{name}/index"));
 }
 
 fn node(dir: &Path, args: &[&str]) -> Output {

@@ -11,7 +11,7 @@ use oxc::span::SourceType;
 use oxc::transformer::{TransformOptions, Transformer};
 
 /// Strips the types of `source`, failing the test on any diagnostic.
-pub fn strip_types(path: &Path, source: &str) -> String {
+fn strip_types(path: &Path, source: &str) -> String {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
