@@ -243,3 +243,31 @@ fn help_shows_examples() {
     let stderr = rejected(webstir().args(["backend-inspect", "--yaml"]), 2);
     assert!(stderr.contains("--yaml"), "{stderr}");
 }
+
+#[test]
+fn a_symlinked_job_folder_is_not_a_source_folder() {
+    let (fx, _, _, _) = inspect_with_jobs(json!([{ "name": "ok" }]));
+    let outside = fx.temp.path().join("outside");
+    fs::create_dir(&outside).expect("mkdir");
+    fs::remove_dir(fx.root.join("src/backend/jobs/ok")).expect("rmdir");
+    std::os::unix::fs::symlink(&outside, fx.root.join("src/backend/jobs/ok")).expect("symlink");
+    let out = fx.cmd().arg("backend-inspect").output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("error: job `ok`: `src/backend/jobs/ok` is a symbolic link"),
+        "{text}"
+    );
+}
+
+#[test]
+fn each_job_stays_on_one_line() {
+    let (_fx, report, text, code) =
+        inspect_with_jobs(json!([{ "name": "ok", "description": "first\nsecond" }]));
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        text.contains("  - ok (description: first\\nsecond)\n"),
+        "{text}"
+    );
+    assert_eq!(report["jobs"][0]["description"], "first\nsecond");
+}

@@ -107,7 +107,7 @@ fn render_job(job: &JobReport) -> String {
         many => details.push(format!("schedules: {}", many.join(" | "))),
     }
     if let Some(description) = &spec.description {
-        details.push(format!("description: {description}"));
+        details.push(format!("description: {}", one_line(description)));
     }
     if let Some(priority) = &spec.priority {
         details.push(format!("priority: {priority}"));
@@ -129,4 +129,18 @@ fn render_job(job: &JobReport) -> String {
     } else {
         format!("{} ({})", spec.name, details.join(", "))
     }
+}
+
+/// Keeps a job on one line of the report: control characters (a newline in a description)
+/// are shown escaped.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

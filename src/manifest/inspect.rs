@@ -53,15 +53,23 @@ impl Inspection {
         for spec in manifest.jobs {
             let dir = workspace.jobs_src_dir().join(&spec.name);
             let source = format!("src/backend/jobs/{}", spec.name);
-            let has_source = fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
+            let meta = fs::symlink_metadata(&dir).ok();
+            let has_source = meta.as_ref().is_some_and(|m| m.is_dir());
             if !has_source {
+                let message = if meta.is_some_and(|m| m.file_type().is_symlink()) {
+                    format!(
+                        "`{source}` is a symbolic link; webstir does not follow links out of the workspace"
+                    )
+                } else {
+                    format!(
+                        "no source folder `{source}/`; create `{source}/index.ts` exporting `run()`"
+                    )
+                };
                 diagnostics.push(Diagnostic {
                     level: Level::Error,
                     code: "missing-source",
                     job: Some(spec.name.clone()),
-                    message: format!(
-                        "no source folder `{source}/`; create `{source}/index.ts` exporting `run()`"
-                    ),
+                    message,
                 });
             }
             let next_run = next_run(&spec, now);
