@@ -246,7 +246,7 @@ impl Manifest {
                         format!("job `{name}` is declared more than once")
                     } else {
                         format!(
-                            "job `{name}` has the same name as job `{}` (names are compared ignoring case and `-`/`_`)",
+                            "job `{name}` has the same name as job `{}` (names are compared in snake_case: `SendDaily`, `send-daily` and `send_daily` are one job)",
                             first.name
                         )
                     };
