@@ -1,7 +1,7 @@
 //! Adding a job to a workspace: validate everything, then, under the workspace lock, scaffold
 //! the job folder and append the manifest entry, undoing the folder if the manifest write fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -147,15 +147,9 @@ pub fn add_job(workspace: &Workspace, job: &NewJob) -> Result<AddedJob, Error> {
             .name
             .was_normalized()
             .then(|| job.name.given().to_owned()),
-        source: relative(workspace.root(), scaffold.file()),
+        source: scaffold::relative(workspace, scaffold.file()),
         entry: Value::Object(entry.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
     })
-}
-
-fn relative(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]

@@ -58,7 +58,8 @@ fn parent_dirs(workspace: &Workspace) -> [PathBuf; 3] {
     ]
 }
 
-fn relative(workspace: &Workspace, path: &Path) -> PathBuf {
+/// `path` relative to the workspace root, for messages and reports.
+pub fn relative(workspace: &Workspace, path: &Path) -> PathBuf {
     path.strip_prefix(workspace.root())
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())
