@@ -315,45 +315,55 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for JsonLines {
         if event.metadata().target() != TARGET {
             return;
         }
-        let mut fields = serde_json::Map::new();
-        fields.insert(
-            "time".into(),
-            chrono::Utc::now()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .into(),
-        );
-        fields.insert(
-            "level".into(),
-            event
-                .metadata()
-                .level()
-                .as_str()
-                .to_ascii_lowercase()
-                .into(),
-        );
-        event.record(&mut JsonFields(&mut fields));
-        let line = serde_json::Value::Object(fields).to_string();
+        let mut fields = JsonFields(vec![
+            (
+                "time",
+                chrono::Utc::now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    .into(),
+            ),
+            (
+                "level",
+                event
+                    .metadata()
+                    .level()
+                    .as_str()
+                    .to_ascii_lowercase()
+                    .into(),
+            ),
+        ]);
+        event.record(&mut fields);
+        // Written by hand to keep `time` and `level` first, in the order fields were given.
+        let mut line = String::from("{");
+        for (i, (name, value)) in fields.0.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            line.push_str(&serde_json::Value::from(*name).to_string());
+            line.push(':');
+            line.push_str(&value.to_string());
+        }
+        line.push('}');
         let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
 }
 
-struct JsonFields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+struct JsonFields(Vec<(&'static str, serde_json::Value)>);
 
-impl Visit for JsonFields<'_> {
+impl Visit for JsonFields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
+        self.0.push((field.name(), value.into()));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
+        self.0.push((field.name(), value.into()));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
+        self.0.push((field.name(), value.into()));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
+        self.0.push((field.name(), value.into()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().into(), format!("{value:?}").into());
+        self.0.push((field.name(), format!("{value:?}").into()));
     }
 }
