@@ -129,7 +129,7 @@ impl Settings {
     pub fn load(workspace: &Workspace) -> Result<Settings, SettingsError> {
         let path = settings_path(workspace);
         match read_file(&path)? {
-            Some(text) => Settings::parse(&path, &text),
+            Some(text) => Settings::parse(Path::new(SETTINGS_FILE), &text),
             None => Ok(Settings::default()),
         }
     }
@@ -295,10 +295,15 @@ fn edit(
     let text = read_file(&path)?;
     let original = text.clone().unwrap_or_default();
     // Validate the whole file first: an edit must never bless or bury an error elsewhere in it.
-    Settings::parse(&path, &original)?;
+    Settings::parse(Path::new(SETTINGS_FILE), &original)?;
     let mut doc: DocumentMut = original.parse().map_err(|e: toml_edit::TomlError| {
         let offset = e.span().map_or(0, |s| s.start);
-        syntax_at(&path, &original, offset, e.message().trim().to_owned())
+        syntax_at(
+            Path::new(SETTINGS_FILE),
+            &original,
+            offset,
+            e.message().trim().to_owned(),
+        )
     })?;
     change(&mut doc)?;
     let updated = doc.to_string();
