@@ -2,6 +2,7 @@
 //! jobs, run them once, or watch their schedules.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -183,7 +184,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         let entries = scheduler::entries(&jobs, Utc::now());
         let text = serde_json::to_string_pretty(&entries)
             .map_err(|e| Error::Usage(format!("could not render JSON: {e}")))?;
-        println!("{text}");
+        print_lines([text]);
         return Ok(ExitCode::SUCCESS);
     }
     if jobs.is_empty() {
@@ -191,9 +192,11 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.list {
-        for entry in scheduler::entries(&jobs, Utc::now()) {
-            println!("{}", entry.line());
-        }
+        print_lines(
+            scheduler::entries(&jobs, Utc::now())
+                .iter()
+                .map(|entry| entry.line()),
+        );
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -257,6 +260,17 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Prints to stdout, stopping quietly at a closed pipe (`scheduler --list | head -1`): the
+/// installed scheduler keeps SIGPIPE ignored, so a write error is how it learns.
+fn print_lines(lines: impl IntoIterator<Item = String>) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
 }
 
 fn parse_tenant(raw: &str) -> Result<String, String> {

@@ -83,6 +83,7 @@ pub fn run(
     let env = JobEnv::load(workspace.root())?;
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();
+    ignore_sigpipe();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -132,4 +133,14 @@ fn runner_script(
         .map_err(SchedulerError::RunnerScript)?;
     let path = temp.into_temp_path();
     Ok((path.to_path_buf(), Some(path)))
+}
+
+/// A reader that goes away (`webstir scheduler --watch | head`) must not kill the scheduler
+/// while it supervises children; writes then fail and are dropped instead. Children get the
+/// default disposition back at exec (the standard library resets it).
+fn ignore_sigpipe() {
+    // SAFETY: changing a signal disposition to SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }
