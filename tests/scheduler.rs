@@ -578,3 +578,27 @@ fn runs_as_its_own_program_from_the_build_folder() {
     cmd.args(["--job", "nope"]).env_remove("WEBSTIR_WORKSPACE");
     cmd.assert().code(1).stderr("[jobs] job 'nope' not found\n");
 }
+
+#[test]
+fn a_job_module_outside_the_workspace_is_never_run() {
+    let outside = tempfile::tempdir().expect("temp");
+    std::fs::write(
+        outside.path().join("index.js"),
+        "export function run() { console.log('escaped'); }\n",
+    )
+    .expect("write");
+    let ws = Ws::new(r#"[{ "name": "linked" }, { "name": "../../../escape" }]"#);
+    ws.file("build/backend/jobs/.keep", "");
+    std::os::unix::fs::symlink(outside.path(), ws.path("build/backend/jobs/linked")).expect("link");
+    let out = ws.scheduler(&["--all"]).assert().code(1);
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains("escaped"));
+    let stderr = lines(&out.get_output().stderr);
+    assert_eq!(
+        stderr[0],
+        "[jobs] linked failed: refusing to run build/backend/jobs/linked/index.js: it is a symbolic link that leads outside the workspace"
+    );
+    assert_eq!(
+        stderr[1],
+        "[jobs] ../../../escape failed: the name `../../../escape` cannot name a folder under build/backend/jobs (it must be a single folder name)"
+    );
+}

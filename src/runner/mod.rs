@@ -35,13 +35,39 @@ pub fn runner_script() -> io::Result<String> {
     crate::templates::render("runner/runner.mjs", &serde_json::json!({})).map_err(io::Error::other)
 }
 
-/// The built module of job `name`: `build/backend/jobs/<name>/index.js` (or `index.mjs`).
-/// On failure, returns the paths that were looked for.
-pub fn find_module(jobs_build_dir: &Path, name: &str) -> Result<PathBuf, Vec<PathBuf>> {
+/// Why a job's module cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleError {
+    /// None of the candidate files exists.
+    NotFound { looked_for: Vec<PathBuf> },
+    /// The name is not a single folder name (`..`, `a/b`), so it cannot name a job folder.
+    BadName,
+    /// The module is (or sits behind) a symbolic link that leads out of the workspace.
+    OutsideWorkspace { path: PathBuf },
+}
+
+/// The built module of job `name`: `build/backend/jobs/<name>/index.js` (or `index.mjs`),
+/// which must resolve to a file inside `root`.
+pub fn find_module(root: &Path, jobs_build_dir: &Path, name: &str) -> Result<PathBuf, ModuleError> {
+    let mut parts = Path::new(name).components();
+    let single_folder = matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    );
+    if !single_folder {
+        return Err(ModuleError::BadName);
+    }
     let dir = jobs_build_dir.join(name);
     let candidates: Vec<PathBuf> = MODULE_FILE_NAMES.iter().map(|f| dir.join(f)).collect();
-    match candidates.iter().find(|p| p.is_file()) {
-        Some(found) => Ok(found.clone()),
-        None => Err(candidates),
+    let Some(found) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(ModuleError::NotFound {
+            looked_for: candidates,
+        });
+    };
+    match (found.canonicalize(), root.canonicalize()) {
+        (Ok(real), Ok(root)) if real.starts_with(&root) => Ok(found.clone()),
+        _ => Err(ModuleError::OutsideWorkspace {
+            path: found.clone(),
+        }),
     }
 }

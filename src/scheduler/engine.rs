@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::log::{Log, RunLabel};
 use super::plan::PlannedJob;
-use crate::runner::{self, JobEnv, RunSpec, RunVars};
+use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars};
 
 /// The shared context of a scheduler run.
 #[derive(Debug)]
@@ -93,15 +93,14 @@ impl Engine {
         args: &[String],
     ) -> bool {
         self.log.running(label, schedule);
-        let module = match runner::find_module(&self.jobs_dir, &job.spec.name) {
+        let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
             Ok(module) => module,
-            Err(looked_for) => {
-                let paths: Vec<String> = looked_for.iter().map(|p| self.display_path(p)).collect();
-                let reason = format!(
-                    "job module not found (looked for {}); build the jobs with `webstir build`",
-                    paths.join(" and ")
+            Err(error) => {
+                self.log.not_started(
+                    label,
+                    schedule,
+                    &self.module_error_message(&job.spec.name, &error),
                 );
-                self.log.not_started(label, schedule, &reason);
                 return false;
             }
         };
@@ -134,6 +133,25 @@ impl Engine {
                     .failed(label, schedule, failure, result.duration, result.exit_code);
                 false
             }
+        }
+    }
+
+    fn module_error_message(&self, name: &str, error: &ModuleError) -> String {
+        match error {
+            ModuleError::NotFound { looked_for } => {
+                let paths: Vec<String> = looked_for.iter().map(|p| self.display_path(p)).collect();
+                format!(
+                    "job module not found (looked for {}); build the jobs with `webstir build`",
+                    paths.join(" and ")
+                )
+            }
+            ModuleError::BadName => format!(
+                "the name `{name}` cannot name a folder under build/backend/jobs (it must be a single folder name)"
+            ),
+            ModuleError::OutsideWorkspace { path } => format!(
+                "refusing to run {}: it is a symbolic link that leads outside the workspace",
+                self.display_path(path)
+            ),
         }
     }
 
