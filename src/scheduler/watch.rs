@@ -221,3 +221,100 @@ fn instant_for(wall: DateTime<Utc>) -> Instant {
     let ahead = (wall - Utc::now()).to_std().unwrap_or(Duration::ZERO);
     Instant::now() + ahead
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::JobSpec;
+    use crate::runner::JobEnv;
+    use crate::schedule::Schedule;
+    use crate::scheduler::log::Log;
+    use crate::settings::LogFormat;
+
+    fn job(schedule: &str) -> PlannedJob {
+        PlannedJob {
+            spec: JobSpec {
+                name: "j".into(),
+                schedules: vec![schedule.into()],
+                description: None,
+                priority: None,
+                timezone: None,
+                timeout: None,
+                tenants: Vec::new(),
+            },
+            schedules: vec![Schedule::parse(schedule).expect("schedule")],
+            tz: chrono_tz::Tz::UTC,
+            timeout: None,
+            tenants: Vec::new(),
+        }
+    }
+
+    fn engine() -> Engine {
+        Engine::new(
+            std::path::Path::new("/nonexistent"),
+            "runner.mjs".into(),
+            "node".into(),
+            JobEnv::default(),
+            Duration::from_secs(1),
+            Log::new(LogFormat::Text),
+        )
+        .0
+    }
+
+    fn empty_queue() -> Queue {
+        Queue {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn queue_pops_earliest_first_and_ties_in_manifest_order() {
+        let mut queue = empty_queue();
+        let now = Instant::now();
+        queue.push(now + Duration::from_secs(5), 0, 0, None);
+        queue.push(now, 2, 0, None);
+        queue.push(now, 1, 0, None);
+        let order: Vec<usize> =
+            std::iter::from_fn(|| queue.heap.pop().map(|Reverse(d)| d.job)).collect();
+        assert_eq!(order, [2, 1, 0]);
+    }
+
+    #[test]
+    fn a_rate_that_fell_behind_resumes_from_now_without_a_burst() {
+        let job = job("rate(1 minute)");
+        let interval = job.schedules[0].interval().expect("a rate has an interval");
+        let now = Instant::now();
+        let Some(long_ago) = now.checked_sub(interval * 3 + interval / 2) else {
+            return; // The monotonic clock started too recently to look back that far.
+        };
+        let due = Due {
+            at: long_ago,
+            seq: 0,
+            job: 0,
+            schedule: 0,
+            wall: None,
+        };
+        let mut queue = empty_queue();
+        rearm(&mut queue, &job, &due, &engine());
+        let Reverse(next) = queue.heap.pop().expect("re-armed");
+        assert!(next.at > now);
+        assert!(next.at <= now + interval);
+        assert_eq!((next.at - long_ago).as_nanos() % interval.as_nanos(), 0);
+    }
+
+    #[test]
+    fn reboot_is_never_rearmed() {
+        let job = job("@reboot");
+        let due = Due {
+            at: Instant::now(),
+            seq: 0,
+            job: 0,
+            schedule: 0,
+            wall: None,
+        };
+        let mut queue = empty_queue();
+        rearm(&mut queue, &job, &due, &engine());
+        assert!(queue.heap.is_empty());
+    }
+}
