@@ -172,18 +172,20 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     let settings = Settings::load(workspace)?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
-    let options = PlanOptions {
-        timeout_override: args.timeout,
-        default_timeout: settings.timeout,
-        timezone: args.timezone.clone().or(settings.timezone.clone()),
-        tenants: args.tenants.clone(),
-    };
-    let jobs = scheduler::plan(&manifest.jobs, &options)?;
+    let jobs = scheduler::plan(
+        &manifest.jobs,
+        &PlanOptions {
+            timeout_override: args.timeout,
+            default_timeout: settings.timeout,
+            timezone: args.timezone.clone().or(settings.timezone.clone()),
+            tenants: args.tenants.clone(),
+        },
+    )?;
 
     if args.json {
         let entries = scheduler::entries(&jobs, Utc::now());
-        let text = serde_json::to_string_pretty(&entries)
-            .map_err(|e| Error::Usage(format!("could not render JSON: {e}")))?;
+        let text =
+            serde_json::to_string_pretty(&entries).expect("list entries are plain JSON data");
         print_lines([text]);
         return Ok(ExitCode::SUCCESS);
     }
@@ -192,16 +194,13 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.list {
-        print_lines(
-            scheduler::entries(&jobs, Utc::now())
-                .iter()
-                .map(|entry| entry.line()),
-        );
+        let entries = scheduler::entries(&jobs, Utc::now());
+        print_lines(entries.iter().map(|entry| entry.line()));
         return Ok(ExitCode::SUCCESS);
     }
 
     let selected: Vec<PlannedJob> = if args.job.is_empty() {
-        jobs.clone()
+        jobs
     } else {
         match scheduler::select(&jobs, &args.job) {
             Ok(found) => found.into_iter().cloned().collect(),
@@ -228,34 +227,8 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     } else {
         Mode::Once { args: args.args }
     };
-    let selected = match mode {
-        Mode::Watch => {
-            let (scheduled, manual): (Vec<_>, Vec<_>) = selected
-                .into_iter()
-                .partition(|job| !job.schedules.is_empty());
-            for job in &manual {
-                log.notice(
-                    "not-scheduled",
-                    Some(&job.spec.name),
-                    &format!(
-                        "{} has no schedule and is not watched; run it with --job {}",
-                        job.spec.name, job.spec.name
-                    ),
-                );
-            }
-            if scheduled.is_empty() {
-                log.notice("nothing-to-watch", None, "no scheduled jobs to watch");
-                return Ok(ExitCode::SUCCESS);
-            }
-            scheduled
-        }
-        Mode::Once { .. } => selected,
-    };
-    let watching = matches!(mode, Mode::Watch);
     let summary = scheduler::run(workspace, selected, mode, &options, log)?;
-    // A watcher told to stop has done its job; the failures were reported as they happened.
-    let stopped_watch = watching && summary.signal.is_some();
-    Ok(if summary.success() || stopped_watch {
+    Ok(if summary.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -64,11 +64,15 @@ pub struct Summary {
     pub runs: usize,
     pub failed: Vec<String>,
     pub signal: Option<&'static str>,
+    /// A watcher that was told to stop has done its job: the failures of its runs were
+    /// reported as they happened and do not make it fail.
+    pub watched_until_stopped: bool,
 }
 
 impl Summary {
+    /// Whether the command succeeded (exit 0).
     pub fn success(&self) -> bool {
-        self.failed.is_empty()
+        self.failed.is_empty() || self.watched_until_stopped
     }
 }
 
@@ -80,6 +84,17 @@ pub fn run(
     options: &Options,
     log: Log,
 ) -> Result<Summary, SchedulerError> {
+    let jobs = match mode {
+        Mode::Watch => {
+            let jobs = watch::scheduled_only(jobs, &log);
+            if jobs.is_empty() {
+                log.notice("nothing-to-watch", None, "no scheduled jobs to watch");
+                return Ok(Summary::default());
+            }
+            jobs
+        }
+        Mode::Once { .. } => jobs,
+    };
     let env = JobEnv::load(workspace.root())?;
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();

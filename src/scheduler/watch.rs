@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::Summary;
 use super::engine::{Engine, JobOutcome};
+use super::log::Log;
 use super::plan::PlannedJob;
 use super::signals::Signals;
 use crate::schedule::ScheduleKind;
@@ -65,6 +66,21 @@ impl Queue {
             .collect();
         self.heap = entries.into_iter().map(Reverse).collect();
     }
+}
+
+/// The jobs that have a schedule; each one left out gets a note saying so.
+pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
+    let (scheduled, manual): (Vec<_>, Vec<_>) =
+        jobs.into_iter().partition(|job| !job.schedules.is_empty());
+    for job in &manual {
+        let name = &job.spec.name;
+        log.notice(
+            "not-scheduled",
+            Some(name),
+            &format!("{name} has no schedule and is not watched; run it with --job {name}"),
+        );
+    }
+    scheduled
 }
 
 /// Runs the watcher until a signal arrives or, when every schedule is `@reboot`, until those
@@ -154,6 +170,7 @@ pub async fn watch(
             signal = signals.recv() => {
                 engine.log.stopped_watch(signal, queue.heap.len());
                 summary.signal = Some(signal);
+                summary.watched_until_stopped = true;
                 let _ = stop.send(true);
                 while let Some(done) = tasks.join_next().await {
                     if let Ok((_, outcome)) = done {
