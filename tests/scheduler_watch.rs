@@ -107,9 +107,9 @@ fn sigterm_stops_timers_and_running_jobs_leaving_no_process() {
     ws.job("long", LONG_RUNNER);
     ws.job("ticker", "export function run() { console.log('tick'); }\n");
     let mut running = ws.spawn_scheduler(&["--watch", "--grace", "5s"]);
-    let line = running.wait_for("the job's pids", |l| l.starts_with("[long] pids "));
+    let line = running.wait_until_seen("the job's pids", |l| l.starts_with("[long] pids "));
     let pids = pids(&line);
-    running.wait_for("the rate job's first run", |l| {
+    running.wait_until_seen("the rate job's first run", |l| {
         l.starts_with("[jobs] ticker completed in ")
     });
     running.signal(libc::SIGTERM);

@@ -174,6 +174,15 @@ impl Running {
         }
     }
 
+    /// Like [`Running::wait_for`], but also satisfied by a line already read.
+    pub fn wait_until_seen(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let seen = self.stdout.iter().chain(&self.stderr).find(|l| pred(l));
+        match seen {
+            Some(line) => line.clone(),
+            None => self.wait_for(what, pred),
+        }
+    }
+
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill has no memory-safety preconditions.
         assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0, "kill");
