@@ -17,25 +17,41 @@ use crate::scheduler::{self, Log, Mode, PlanOptions, PlannedJob, SchedulerError}
 use crate::settings::{self, LogFormat, Settings};
 use crate::workspace::Workspace;
 
-const AFTER_HELP: &str = "\
-Jobs are the built modules build/backend/jobs/<name>/index.js (or .mjs); each run is a Node.js
-child process in its own process group, with the real environment, then .env.local, then .env
-(real variables win), plus WEBSTIR_JOB, WEBSTIR_SCHEDULE and, per tenant, WEBSTIR_TENANT_ID.
-Defaults for --node, --grace, --timeout, --log-format and --timezone can be set in webstir.toml
-(see `webstir config`); flags win.
+/// The help epilogue, with examples spelled for the program name it is shown under.
+macro_rules! after_help {
+    ($program:literal) => {
+        concat!(
+            "Jobs are the built modules build/backend/jobs/<name>/index.js (or .mjs); each run is a
+Node.js child process in its own process group, with the real environment, then .env.local,
+then .env (real variables win), plus WEBSTIR_JOB, WEBSTIR_SCHEDULE and, per tenant,
+WEBSTIR_TENANT_ID. Defaults for --node, --grace, --timeout, --log-format and --timezone can be
+set in webstir.toml (see `webstir config`); flags win.
 
 Examples:
-  scheduler --list
-  scheduler --job send-email -- a@b.c Welcome
-  scheduler --all --timeout 5m
-  scheduler --watch --log-format json
-  scheduler --job nightly --tenants acme,globex
+  ",
+            $program,
+            " --list
+  ",
+            $program,
+            " --job send-email -- a@b.c Welcome
+  ",
+            $program,
+            " --all --timeout 5m
+  ",
+            $program,
+            " --watch --log-format json
+  ",
+            $program,
+            " --job nightly --tenants acme,globex
 
-Exit status: 0 success, 1 a job failed or could not run, 2 usage error.";
+Exit status: 0 success, 1 a job failed or could not run, 2 usage error."
+        )
+    };
+}
 
 /// Run the workspace's backend jobs: list them, run them once, or watch their schedules.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(after_help = after_help!("webstir scheduler"))]
 pub struct Args {
     /// List the jobs: `- <name> (<schedule>|manual) — <description>` and the next run time
     #[arg(long, conflicts_with_all = ["job", "all", "watch"])]
@@ -98,6 +114,7 @@ pub struct Args {
 #[command(
     name = "scheduler",
     version,
+    after_help = after_help!("scheduler"),
     about = "Run this workspace's backend jobs: list them, run them once, or watch their schedules."
 )]
 struct SchedulerCli {
