@@ -217,3 +217,39 @@ fn sigterm_during_a_manual_run_stops_the_job() {
         assert!(gone(pid));
     }
 }
+
+#[test]
+fn a_second_signal_kills_without_waiting_for_the_grace_period() {
+    let ws = Ws::new(r#"[{ "name": "stubborn" }]"#);
+    ws.job(
+        "stubborn",
+        r#"export async function run() {
+  process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+  console.log(`pids ${process.pid}`);
+  await new Promise((resolve) => setTimeout(resolve, 120000));
+}
+"#,
+    );
+    // A grace period longer than the test's patience: only the second signal can end the run
+    // in time.
+    let mut running = ws.spawn_scheduler(&["--job", "stubborn", "--grace", "10m"]);
+    let line = running.wait_for("the job's pid", |l| l.starts_with("[stubborn] pids "));
+    running.signal(libc::SIGINT);
+    running.wait_for("the job to see SIGTERM", |l| {
+        l == "[stubborn] ignoring SIGTERM"
+    });
+    running.signal(libc::SIGINT);
+    let done = running.finish();
+    assert_eq!(done.code, Some(1));
+    assert_eq!(
+        done.stderr,
+        [
+            "[jobs] received SIGINT; stopping the running job.",
+            "[jobs] received SIGINT again; killing running jobs now.",
+            "[jobs] stubborn failed: killed by the scheduler before the grace period was over"
+        ]
+    );
+    for pid in pids(&line) {
+        assert!(gone(pid));
+    }
+}

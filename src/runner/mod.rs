@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use env::{EnvError, JobEnv, RunVars};
-pub use process::{Failure, LineSink, RunResult, RunSpec, Stream, run};
+pub use process::{Failure, LineSink, RunResult, RunSpec, StopOutcome, StopRequest, Stream, run};
 
 /// File name of the Node runner script inside `build/backend/jobs/`.
 pub const RUNNER_FILE_NAME: &str = "webstir-runner.mjs";

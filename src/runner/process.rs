@@ -53,6 +53,18 @@ impl Stream {
     }
 }
 
+/// What the scheduler asks of its running jobs; each level includes the ones before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StopRequest {
+    /// Let them run.
+    #[default]
+    None,
+    /// SIGTERM now, SIGKILL after the grace period.
+    Graceful,
+    /// SIGKILL now (a second Ctrl-C).
+    Immediate,
+}
+
 /// Receives each line the job prints (without its line ending).
 pub type LineSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 
@@ -76,9 +88,18 @@ pub enum Failure {
     Signal(i32),
     TimedOut(Duration),
     /// The scheduler stopped the run while shutting down.
-    Stopped {
-        killed_after: Option<Duration>,
-    },
+    Stopped(StopOutcome),
+}
+
+/// How a run the scheduler asked to stop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// It ended within the grace period after SIGTERM.
+    Ended,
+    /// It was still running when the grace period was over.
+    KilledAfterGrace(Duration),
+    /// A second stop request killed it before the grace period was over.
+    KilledOnRequest,
 }
 
 impl fmt::Display for Failure {
@@ -95,14 +116,15 @@ impl fmt::Display for Failure {
             Failure::TimedOut(limit) => {
                 write!(f, "timed out after {}", humantime::format_duration(*limit))
             }
-            Failure::Stopped { killed_after: None } => f.write_str("stopped by the scheduler"),
-            Failure::Stopped {
-                killed_after: Some(grace),
-            } => write!(
+            Failure::Stopped(StopOutcome::Ended) => f.write_str("stopped by the scheduler"),
+            Failure::Stopped(StopOutcome::KilledAfterGrace(grace)) => write!(
                 f,
                 "killed after the {} grace period",
                 humantime::format_duration(*grace)
             ),
+            Failure::Stopped(StopOutcome::KilledOnRequest) => {
+                f.write_str("killed by the scheduler before the grace period was over")
+            }
         }
     }
 }
@@ -119,12 +141,16 @@ pub struct RunResult {
 enum Ending {
     Exited(ExitStatus),
     TimedOut,
-    Stopped { killed: bool },
+    Stopped(StopOutcome),
 }
 
-/// Runs the job to its end. Flipping `stop` to true asks it to stop: SIGTERM to its process
-/// group, then SIGKILL after `spec.grace`.
-pub async fn run(spec: RunSpec, sink: LineSink, mut stop: watch::Receiver<bool>) -> RunResult {
+/// Runs the job to its end. [`StopRequest::Graceful`] on `stop` sends SIGTERM to its process
+/// group, then SIGKILL after `spec.grace` or at [`StopRequest::Immediate`].
+pub async fn run(
+    spec: RunSpec,
+    sink: LineSink,
+    mut stop: watch::Receiver<StopRequest>,
+) -> RunResult {
     let started = Instant::now();
     let spawned = spawn(&spec);
     let (mut child, report) = match spawned {
@@ -151,12 +177,7 @@ pub async fn run(spec: RunSpec, sink: LineSink, mut stop: watch::Receiver<bool>)
         .take()
         .map(|s| forward(s, Stream::Stderr, sink.clone()));
 
-    let stop_requested = async {
-        if stop.wait_for(|stopped| *stopped).await.is_err() {
-            // Nobody can ask any more: never resolve.
-            std::future::pending::<()>().await;
-        }
-    };
+    let graceful = stop_reached(&mut stop, StopRequest::Graceful);
     let time_limit = async {
         match spec.timeout {
             Some(limit) => tokio::time::sleep(limit).await,
@@ -169,13 +190,20 @@ pub async fn run(spec: RunSpec, sink: LineSink, mut stop: watch::Receiver<bool>)
             kill_group(pid, libc::SIGKILL);
             child.wait().await.map(|_| Ending::TimedOut)
         }
-        () = stop_requested => {
+        () = graceful => {
             kill_group(pid, libc::SIGTERM);
+            let immediate = stop_reached(&mut stop, StopRequest::Immediate);
+            let out_of_patience = async {
+                tokio::select! {
+                    () = tokio::time::sleep(spec.grace) => StopOutcome::KilledAfterGrace(spec.grace),
+                    () = immediate => StopOutcome::KilledOnRequest,
+                }
+            };
             tokio::select! {
-                status = child.wait() => status.map(|_| Ending::Stopped { killed: false }),
-                () = tokio::time::sleep(spec.grace) => {
+                status = child.wait() => status.map(|_| Ending::Stopped(StopOutcome::Ended)),
+                how = out_of_patience => {
                     kill_group(pid, libc::SIGKILL);
-                    child.wait().await.map(|_| Ending::Stopped { killed: true })
+                    child.wait().await.map(|_| Ending::Stopped(how))
                 }
             }
         }
@@ -205,18 +233,20 @@ pub async fn run(spec: RunSpec, sink: LineSink, mut stop: watch::Receiver<bool>)
             Err(Failure::TimedOut(spec.timeout.unwrap_or_default())),
             None,
         ),
-        Ok(Ending::Stopped { killed }) => (
-            Err(Failure::Stopped {
-                killed_after: killed.then_some(spec.grace),
-            }),
-            None,
-        ),
+        Ok(Ending::Stopped(how)) => (Err(Failure::Stopped(how)), None),
         Ok(Ending::Exited(status)) => classify(status, read_report(report)),
     };
     RunResult {
         duration,
         outcome,
         exit_code,
+    }
+}
+
+/// Resolves once `stop` reaches `level`; never, if nobody can ask any more.
+async fn stop_reached(stop: &mut watch::Receiver<StopRequest>, level: StopRequest) {
+    if stop.wait_for(|request| *request >= level).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::log::{Log, RunLabel};
 use super::plan::PlannedJob;
-use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars};
+use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
 /// The shared context of a scheduler run.
 #[derive(Debug)]
@@ -22,7 +22,7 @@ pub struct Engine {
     pub env: JobEnv,
     pub grace: Duration,
     pub log: Log,
-    stop: watch::Receiver<bool>,
+    stop: watch::Receiver<StopRequest>,
 }
 
 /// How a job's runs went: the labels of the runs that failed.
@@ -41,8 +41,8 @@ impl Engine {
         env: JobEnv,
         grace: Duration,
         log: Log,
-    ) -> (Engine, watch::Sender<bool>) {
-        let (stop_tx, stop) = watch::channel(false);
+    ) -> (Engine, watch::Sender<StopRequest>) {
+        let (stop_tx, stop) = watch::channel(StopRequest::None);
         let engine = Engine {
             root: root.to_path_buf(),
             jobs_dir: crate::workspace::Workspace::at(root).jobs_build_dir(),
@@ -57,7 +57,7 @@ impl Engine {
     }
 
     fn stopping(&self) -> bool {
-        *self.stop.borrow()
+        *self.stop.borrow() != StopRequest::None
     }
 
     /// Runs `job` once (once per tenant, one after the other, when it has tenants) for

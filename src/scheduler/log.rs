@@ -273,6 +273,16 @@ impl Log {
         }
     }
 
+    /// A second signal while stopping: no more grace.
+    pub fn killing_runs(&self, signal: &str) {
+        let message = format!("received {signal} again; killing running jobs now.");
+        if self.text() {
+            err(format_args!("[jobs] {message}"));
+        } else {
+            emit!(tracing::Level::WARN, event = "signal", signal, message);
+        }
+    }
+
     /// The end of a run of several jobs in which some failed.
     pub fn summary(&self, failed: &[String], total: usize) {
         let message = format!(

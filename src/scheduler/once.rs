@@ -7,6 +7,7 @@ use super::Summary;
 use super::engine::Engine;
 use super::plan::PlannedJob;
 use super::signals::Signals;
+use crate::runner::StopRequest;
 
 pub const MANUAL: &str = "manual";
 
@@ -15,7 +16,7 @@ pub async fn run_once(
     jobs: &[PlannedJob],
     args: &[String],
     signals: &mut Signals,
-    stop: &watch::Sender<bool>,
+    stop: &watch::Sender<StopRequest>,
 ) -> Summary {
     let mut summary = Summary::default();
     for job in jobs {
@@ -27,10 +28,15 @@ pub async fn run_once(
         let outcome = loop {
             tokio::select! {
                 outcome = &mut run => break outcome,
-                signal = signals.recv(), if summary.signal.is_none() => {
-                    engine.log.stopping_runs(signal);
-                    summary.signal = Some(signal);
-                    let _ = stop.send(true);
+                signal = signals.recv() => {
+                    if summary.signal.is_none() {
+                        engine.log.stopping_runs(signal);
+                        summary.signal = Some(signal);
+                        let _ = stop.send(StopRequest::Graceful);
+                    } else {
+                        engine.log.killing_runs(signal);
+                        let _ = stop.send(StopRequest::Immediate);
+                    }
                 }
             }
         };

@@ -18,6 +18,7 @@ use super::engine::{Engine, JobOutcome};
 use super::log::Log;
 use super::plan::PlannedJob;
 use super::signals::Signals;
+use crate::runner::StopRequest;
 use crate::schedule::ScheduleKind;
 
 /// Longest single sleep: cron and macro due times are wall-clock times, so the loop wakes at
@@ -89,7 +90,7 @@ pub async fn watch(
     engine: Arc<Engine>,
     jobs: Vec<PlannedJob>,
     signals: &mut Signals,
-    stop: &watch::Sender<bool>,
+    stop: &watch::Sender<StopRequest>,
 ) -> Summary {
     let jobs: Arc<Vec<PlannedJob>> = Arc::new(jobs);
     let names: Vec<&str> = jobs.iter().map(|j| j.spec.name.as_str()).collect();
@@ -171,14 +172,23 @@ pub async fn watch(
                 engine.log.stopped_watch(signal, queue.heap.len());
                 summary.signal = Some(signal);
                 summary.watched_until_stopped = true;
-                let _ = stop.send(true);
-                while let Some(done) = tasks.join_next().await {
-                    if let Ok((_, outcome)) = done {
-                        summary.runs += outcome.runs;
-                        summary.failed.extend(outcome.failed);
+                let _ = stop.send(StopRequest::Graceful);
+                loop {
+                    tokio::select! {
+                        done = tasks.join_next() => match done {
+                            Some(Ok((_, outcome))) => {
+                                summary.runs += outcome.runs;
+                                summary.failed.extend(outcome.failed);
+                            }
+                            Some(Err(_)) => {}
+                            None => return summary,
+                        },
+                        signal = signals.recv() => {
+                            engine.log.killing_runs(signal);
+                            let _ = stop.send(StopRequest::Immediate);
+                        }
                     }
                 }
-                return summary;
             }
         }
     }
