@@ -602,3 +602,31 @@ fn a_job_module_outside_the_workspace_is_never_run() {
         "[jobs] ../../../escape failed: the name `../../../escape` cannot name a folder under build/backend/jobs (it must be a single folder name)"
     );
 }
+
+#[test]
+fn processes_a_finished_job_left_behind_are_ended_with_it() {
+    let ws = Ws::new(r#"[{ "name": "leaky" }]"#);
+    ws.job(
+        "leaky",
+        r#"import { spawn } from 'node:child_process';
+export function run() {
+  const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  child.unref();
+  console.log(`pids ${child.pid}`);
+}
+"#,
+    );
+    let started = Instant::now();
+    let out = ws.scheduler(&["--job", "leaky"]).assert().success();
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "did not wait for the sleep"
+    );
+    let stdout = lines(&out.get_output().stdout);
+    for pid in pids_in(&stdout, "[leaky] ") {
+        assert!(
+            scheduler_support::gone(pid),
+            "process {pid} outlived its job"
+        );
+    }
+}
