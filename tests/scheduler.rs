@@ -630,3 +630,19 @@ export function run() {
         );
     }
 }
+
+#[test]
+fn a_manual_run_of_a_scheduled_job_shows_its_schedule() {
+    let ws = Ws::new(r#"[{ "name": "nightly", "schedule": ["@reboot", "rate(1 hour)"] }]"#);
+    ws.job(
+        "nightly",
+        "export function run() { console.log(process.env.WEBSTIR_SCHEDULE); }\n",
+    );
+    let out = ws.scheduler(&["--job", "nightly"]).assert().success();
+    let stdout = lines(&out.get_output().stdout);
+    assert_eq!(
+        stdout[0],
+        "[jobs] running nightly (schedule: @reboot, rate(1 hour))"
+    );
+    assert_eq!(stdout[1], "[nightly] manual");
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::log::{Log, RunLabel};
+use super::once::MANUAL;
 use super::plan::PlannedJob;
 use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
@@ -92,7 +93,13 @@ impl Engine {
         schedule: &str,
         args: &[String],
     ) -> bool {
-        self.log.running(label, schedule);
+        // A manual run still shows when the job normally runs, as `--list` does.
+        let shown = if schedule == MANUAL && !job.spec.schedules.is_empty() {
+            job.spec.schedules.join(", ")
+        } else {
+            schedule.to_owned()
+        };
+        self.log.running(label, &shown, schedule);
         let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
             Ok(module) => module,
             Err(error) => {

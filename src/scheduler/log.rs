@@ -85,11 +85,11 @@ impl Log {
         }
     }
 
-    pub fn running(&self, label: &RunLabel, schedule: &str) {
+    /// A run starts; `shown` is the job's schedule as the line shows it, `schedule` what fired
+    /// it (`manual` for `--job` and `--all`).
+    pub fn running(&self, label: &RunLabel, shown: &str, schedule: &str) {
         if self.text() {
-            out(format_args!(
-                "[jobs] running {label} (schedule: {schedule})"
-            ));
+            out(format_args!("[jobs] running {label} (schedule: {shown})"));
         } else {
             emit!(
                 tracing::Level::INFO,
@@ -97,7 +97,7 @@ impl Log {
                 job = label.job.as_str(),
                 tenant = label.tenant.as_deref(),
                 schedule,
-                message = format!("running {label} (schedule: {schedule})")
+                message = format!("running {label} (schedule: {shown})")
             );
         }
     }

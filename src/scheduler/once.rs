@@ -9,6 +9,7 @@ use super::plan::PlannedJob;
 use super::signals::Signals;
 use crate::runner::StopRequest;
 
+/// What `WEBSTIR_SCHEDULE` says when a run was asked for rather than scheduled.
 pub const MANUAL: &str = "manual";
 
 pub async fn run_once(
