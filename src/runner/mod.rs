@@ -2,6 +2,7 @@
 //! environment, and the child process itself.
 
 pub mod env;
+pub mod outcome;
 pub mod process;
 pub mod reaper;
 
@@ -9,7 +10,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use env::{EnvError, JobEnv, RunVars};
-pub use process::{Failure, LineSink, RunResult, RunSpec, StopOutcome, StopRequest, Stream, run};
+pub use outcome::{Failure, StopOutcome};
+pub use process::{LineSink, RunResult, RunSpec, StopRequest, Stream, run};
 
 /// File name of the Node runner script inside `build/backend/jobs/`.
 pub const RUNNER_FILE_NAME: &str = "webstir-runner.mjs";
