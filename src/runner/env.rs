@@ -51,11 +51,6 @@ impl JobEnv {
         Ok(JobEnv { vars })
     }
 
-    /// Looks up a variable as the job would see it.
-    pub fn get(&self, key: &str) -> Option<&OsString> {
-        self.vars.get(&OsString::from(key))
-    }
-
     /// The full environment of one run.
     pub fn for_run(&self, run: RunVars<'_>) -> BTreeMap<OsString, OsString> {
         let mut vars = self.vars.clone();

@@ -114,10 +114,6 @@ impl Log {
         Log { format }
     }
 
-    pub fn format(&self) -> LogFormat {
-        self.format
-    }
-
     pub fn no_jobs(&self) {
         let message = "no jobs registered in webstir.moduleManifest.jobs".to_owned();
         self.emit(Event::new(Level::Info, "no-jobs", message));
