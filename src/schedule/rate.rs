@@ -38,7 +38,8 @@ pub fn parse(text: &str) -> Result<Duration, RateError> {
     }
 }
 
-/// "5 minutes", "1 hour", "90 seconds": the interval in the largest unit that divides it.
+/// "5 minutes", "hour", "90 seconds": the interval in the largest unit that divides it, to
+/// follow "every".
 pub fn describe_interval(interval: Duration) -> String {
     let secs = interval.as_secs();
     let (n, unit) = [(86_400, "day"), (3600, "hour"), (60, "minute")]
@@ -46,7 +47,7 @@ pub fn describe_interval(interval: Duration) -> String {
         .find(|(size, _)| secs % size == 0)
         .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
     if n == 1 {
-        format!("1 {unit}")
+        unit.to_owned()
     } else {
         format!("{n} {unit}s")
     }
