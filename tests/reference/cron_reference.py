@@ -22,11 +22,17 @@ follow a different rule for a case is left out of it, for the reason written nex
       5-field ones in webstir; cronsim never applies it to 6 fields. These run through
       cronsim on naive wall-clock times, and this script maps each time to its first
       occurrence, or to the first instant after a spring-forward gap.
+- cronsim advances an hour by adding 3600 real seconds, so after Lord Howe's 30-minute change
+  it lands on hh:30 instead of hh:00 (`* 6/1 * * 0` gives 06:30 on the day of the change). For
+  Australia/Lord_Howe, repeating schedules therefore use cronsim's matcher on naive
+  wall-clock times, and this script lists every instant whose local time matches.
+- cronsim reads a one-value range with a step (`2-2/2`) as a step from a single start
+  (`2/2` = 2,4,6); in cron it is the one value. Such items are given to cronsim as the value.
 - croniter is used only for 5-field expressions in zones without daylight saving (UTC,
   Asia/Kolkata), because its DST handling fires a repeated fixed time twice, and only when
   none of these croniter-specific behaviours apply: it ORs the day fields whenever neither is
   exactly `*` (so `*/2` with a weekday differs), it stops a day-of-week step at 6 (`1/2`
-  misses Sunday as 7), and it mis-expands ranges whose start equals their end (`5-5`).
+  misses Sunday as 7), and it mis-expands ranges whose start equals their end (`5-5`, `SUN-0`).
 """
 
 import json
@@ -47,6 +53,36 @@ except ImportError as missing:
 
 UTC = timezone.utc
 NO_DST_ZONES = {"UTC", "Etc/UTC", "Asia/Kolkata"}
+HALF_HOUR_DST_ZONES = {"Australia/Lord_Howe"}
+MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
+DAYS = "SUN MON TUE WED THU FRI SAT".split()
+
+
+def numeric(fields):
+    """The fields with month and day names replaced by their numbers."""
+    out = list(fields)
+    names = {len(fields) - 2: (MONTHS, 1), len(fields) - 1: (DAYS, 0)}
+    for index, (table, first) in names.items():
+        out[index] = re.sub(
+            r"[A-Za-z]+",
+            lambda m: str(table.index(m.group(0).upper()) + first),
+            out[index],
+        )
+    return out
+
+
+def has_one_value_range(fields):
+    return any(
+        int(a) == int(b)
+        for field in numeric(fields)
+        for a, b in re.findall(r"(\d+)-(\d+)", field)
+    )
+
+
+def for_cronsim(expr):
+    """`a-a/n` (also `0-sun/2`) is the single value `a`; see the module docstring."""
+    fields = numeric(expr.split())
+    return " ".join(re.sub(r"(?<![\d/])(\d+)-0*\1/\d+", r"\1", f) for f in fields)
 
 
 def starts_with_star(field):
@@ -86,16 +122,38 @@ def take(iterator, count, after):
 
 
 def first_instant_showing(naive, zone):
-    """The first instant whose wall-clock time in `zone` is at or after `naive`."""
-    lo = naive.replace(tzinfo=zone, fold=1).astimezone(UTC) - timedelta(hours=3)
-    hi = naive.replace(tzinfo=zone, fold=0).astimezone(UTC) + timedelta(hours=3)
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) // 2
-        if mid.astimezone(zone).replace(tzinfo=None) >= naive:
+    """The first instant (whole second) whose wall-clock time in `zone` is at or after `naive`."""
+    guess = int(naive.replace(tzinfo=UTC).timestamp())
+    lo, hi = guess - 26 * 3600, guess + 26 * 3600
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, zone).replace(tzinfo=None) >= naive:
             hi = mid
         else:
-            lo = mid
-    return hi.astimezone(zone)
+            lo = mid + 1
+    return datetime.fromtimestamp(lo, zone)
+
+
+def is_real(at):
+    return at.astimezone(UTC).astimezone(at.tzinfo).replace(tzinfo=None) == at.replace(tzinfo=None)
+
+
+def elapsed_times(expr, zone, start, count):
+    """Every instant after `start` whose local time matches, in order: both copies of a
+    repeated time, none inside a gap."""
+    start_utc = start.astimezone(UTC)
+    naive_start = start.astimezone(zone).replace(tzinfo=None) - timedelta(hours=3)
+    found = set()
+    for naive in CronSim(expr, naive_start):
+        if len(found) >= count:
+            kth = sorted(found)[count - 1]
+            if naive - timedelta(hours=3) > kth.astimezone(zone).replace(tzinfo=None):
+                break
+        for fold in (0, 1):
+            at = naive.replace(tzinfo=zone, fold=fold)
+            if is_real(at) and at.astimezone(UTC) > start_utc:
+                found.add(at.astimezone(UTC))
+    return [at.astimezone(zone) for at in sorted(found)]
 
 
 def wall_clock_times(expr, zone, start):
@@ -110,8 +168,11 @@ def wall_clock_times(expr, zone, start):
 
 def run_cronsim(expr, tz, start, count):
     zone = ZoneInfo(tz)
+    expr = for_cronsim(expr)
     fields = expr.split()
-    if tz in NO_DST_ZONES or documented_wall_clock(fields) == cronsim_wall_clock(fields):
+    if tz in HALF_HOUR_DST_ZONES and not documented_wall_clock(fields):
+        times = elapsed_times(expr, zone, start, count)
+    elif tz in NO_DST_ZONES or documented_wall_clock(fields) == cronsim_wall_clock(fields):
         times = CronSim(expr, start.astimezone(zone))
     elif documented_wall_clock(fields):
         times = wall_clock_times(expr, zone, start)
@@ -129,8 +190,7 @@ def croniter_applies(expr, tz):
     star_and = (starts_with_star(dom) and dom != "*" and dow != "*") or (
         starts_with_star(dow) and dow != "*" and dom != "*"
     )
-    degenerate = re.search(r"(?<![\w/])(\w+)-\1(?!\w)", expr, re.IGNORECASE) is not None
-    return not star_and and "/" not in dow and not degenerate
+    return not star_and and "/" not in dow and not has_one_value_range(fields)
 
 
 def run_croniter(expr, tz, start, count):
