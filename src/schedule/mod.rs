@@ -54,7 +54,7 @@ const MACROS: [(&str, &str); 7] = [
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Timing {
-    Cron(Cron),
+    Cron(Box<Cron>),
     Rate(Duration),
     Reboot,
 }
@@ -80,11 +80,17 @@ impl Schedule {
                 .iter()
                 .find(|(name, _)| *name == lower)
                 .ok_or_else(|| ScheduleError::UnknownMacro(text.to_owned()))?;
-            (ScheduleKind::Macro, Timing::Cron(Cron::parse(cron)?))
+            (
+                ScheduleKind::Macro,
+                Timing::Cron(Box::new(Cron::parse(cron)?)),
+            )
         } else if lower.starts_with("rate(") {
             (ScheduleKind::Rate, Timing::Rate(rate::parse(text)?))
         } else {
-            (ScheduleKind::Cron, Timing::Cron(Cron::parse(text)?))
+            (
+                ScheduleKind::Cron,
+                Timing::Cron(Box::new(Cron::parse(text)?)),
+            )
         };
         Ok(Schedule {
             source: expr.to_owned(),

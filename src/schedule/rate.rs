@@ -44,7 +44,7 @@ pub fn describe_interval(interval: Duration) -> String {
     let secs = interval.as_secs();
     let (n, unit) = [(86_400, "day"), (3600, "hour"), (60, "minute")]
         .into_iter()
-        .find(|(size, _)| secs % size == 0)
+        .find(|(size, _)| secs.is_multiple_of(*size))
         .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
     if n == 1 {
         unit.to_owned()
