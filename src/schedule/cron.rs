@@ -95,18 +95,21 @@ impl Cron {
         } else {
             DstRule::Elapsed
         };
+        let (seconds, minutes, hours) = (second.bits, minute.bits, hour.bits);
+        let (days, months, weekdays) = (dom.bits as u32, month.bits as u32, dow.bits as u32);
+        let every_day = day_rule == DayRule::Both && dom.is_full() && dow.is_full();
         let cron = Cron {
+            fields,
             has_seconds,
             day_rule,
             dst_rule,
-            seconds: second.bits,
-            minutes: minute.bits,
-            hours: hour.bits,
-            days: dom.bits as u32,
-            months: month.bits as u32,
-            weekdays: dow.bits as u32,
-            every_day: day_rule == DayRule::Both && dom.is_full() && dow.is_full(),
-            fields: fields.clone(),
+            seconds,
+            minutes,
+            hours,
+            days,
+            months,
+            weekdays,
+            every_day,
         };
         cron.check_fires(texts[3], texts[4])?;
         Ok(cron)

@@ -27,14 +27,16 @@ fn time_phrase(cron: &Cron) -> String {
             format!("{h:02}:{m:02}")
         }
     };
-    if let (Some(s), Some(m)) = (second_value, single_item(minute)) {
-        if let Some(h) = single_item(hour) {
-            return format!("at {}", clock(h, m, s));
-        }
-        if let Some(hours) = all_values(hour) {
-            let times: Vec<String> = hours.iter().map(|&h| clock(h, m, s)).collect();
-            return format!("at {}", join(&times, "and"));
-        }
+    // A handful of fixed times reads best as a list of clock times.
+    if let (Some(s), Some(minutes), Some(hours)) =
+        (second_value, all_values(minute), all_values(hour))
+        && minutes.len() * hours.len() <= 6
+    {
+        let times: Vec<String> = hours
+            .iter()
+            .flat_map(|&h| minutes.iter().map(move |&m| clock(h, m, s)))
+            .collect();
+        return format!("at {}", join(&times, "and"));
     }
     let minutes = minute_phrase(minute, hour);
     if !cron.has_seconds() || second_value == Some(0) {
@@ -43,6 +45,9 @@ fn time_phrase(cron: &Cron) -> String {
     let seconds = unit_phrase(second, "second", "seconds");
     match (single_item(minute), single_item(hour)) {
         (Some(m), Some(h)) => format!("{seconds} during {h:02}:{m:02}"),
+        _ if is_every(minute) && is_every(hour) && all_values(second).is_some() => {
+            format!("{seconds} past every minute")
+        }
         _ if is_every(minute) && is_every(hour) => seconds,
         _ => format!("{seconds}, {minutes}"),
     }
@@ -272,6 +277,8 @@ mod tests {
         assert_eq!(text("0 0 * * *"), "At 00:00");
         assert_eq!(text("30 9 * * 1-5"), "At 09:30 on Monday through Friday");
         assert_eq!(text("0 9,18 * * *"), "At 09:00 and 18:00");
+        assert_eq!(text("0,30 9,12 * * *"), "At 09:00, 09:30, 12:00 and 12:30");
+        assert_eq!(text("15 * * * * *"), "At second 15 past every minute");
         assert_eq!(text("15 30 10 4 * *"), "At 10:30:15 on day 4 of the month");
     }
 
