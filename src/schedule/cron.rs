@@ -177,8 +177,10 @@ impl Cron {
     /// The first wall-clock time strictly after `after` (whole seconds) that matches, found by
     /// jumping from field to field; `None` only past the end of chrono's calendar.
     pub fn next_local_after(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
-        let start = after.with_nanosecond(0)? + chrono::Duration::seconds(1);
-        let mut t = Cursor::from(start);
+        let start = after
+            .with_nanosecond(0)?
+            .checked_add_signed(chrono::Duration::seconds(1))?;
+        let mut t = Cursor::at(start);
         let last_year = t.year.checked_add(SEARCH_YEARS)?;
         loop {
             if t.year > last_year {
@@ -265,7 +267,7 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn from(t: NaiveDateTime) -> Cursor {
+    fn at(t: NaiveDateTime) -> Cursor {
         Cursor {
             year: t.year(),
             month: t.month(),
