@@ -604,7 +604,10 @@ fn a_job_module_outside_the_workspace_is_never_run() {
 #[test]
 fn a_job_name_that_leaves_the_jobs_folder_fails_the_manifest_closed() {
     let ws = Ws::new(r#"[{ "name": "fine" }, { "name": "../../../escape" }]"#);
-    ws.job("fine", "export function run() { console.log('fine ran'); }\n");
+    ws.job(
+        "fine",
+        "export function run() { console.log('fine ran'); }\n",
+    );
     let out = ws.scheduler(&["--all"]).assert().code(1);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(!stdout.contains("fine ran"), "{stdout}");

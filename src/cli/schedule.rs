@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 
 use super::Context;
 use crate::Error;
-use crate::schedule::{Schedule, resolve_timezone};
+use crate::schedule::{Schedule, format_instant, resolve_timezone};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -71,7 +71,7 @@ pub fn execute(args: Args, _ctx: &Context) -> Result<ExitCode, Error> {
     let next: Vec<String> = schedule
         .upcoming(from, tz)
         .take(usize::from(args.count))
-        .map(|at| at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+        .map(|at| format_instant(&at))
         .collect();
     let report = Report {
         schedule: schedule.source().to_owned(),
@@ -98,9 +98,7 @@ fn zone(flag: Option<&str>) -> Result<Tz, Error> {
 }
 
 fn render_text(report: &Report, from: DateTime<Utc>, tz: Tz) -> String {
-    let from = from
-        .with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::AutoSi, false);
+    let from = format_instant(&from.with_timezone(&tz));
     let mut out = format!(
         "Schedule:    {} ({})\nMeaning:     {}\nTime zone:   {}\n",
         report.schedule, report.kind, report.description, report.timezone

@@ -160,6 +160,26 @@ impl Schedule {
     }
 }
 
+/// The earliest wall-clock fire time of a job's schedules after `after`: cron expressions and
+/// macros only, since a `rate(...)` counts from whenever the scheduler starts and `@reboot`
+/// fires only then, so neither has a time that can be shown ahead of a run.
+pub fn next_wall_clock_fire<'a>(
+    schedules: impl IntoIterator<Item = &'a Schedule>,
+    after: DateTime<Utc>,
+    tz: Tz,
+) -> Option<DateTime<Tz>> {
+    schedules
+        .into_iter()
+        .filter(|s| matches!(s.kind(), ScheduleKind::Cron | ScheduleKind::Macro))
+        .filter_map(|s| s.next_after(after, tz))
+        .min()
+}
+
+/// How every command prints an instant: RFC 3339 with the zone's offset (`2026-03-08T03:00:00-04:00`).
+pub fn format_instant(at: &DateTime<Tz>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 /// Iterator over the fire times of a schedule; see [`Schedule::upcoming`].
 #[derive(Debug, Clone)]
 pub struct Upcoming<'a> {
