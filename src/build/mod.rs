@@ -1,5 +1,8 @@
 //! `webstir build`: TypeScript under `src/backend` to ES modules under `build/backend`.
-//! (Owned by the build work.)
+
+pub mod diagnostics;
+pub mod specifiers;
+pub mod transpile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
