@@ -105,7 +105,9 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
             claimed.insert(out, &source.rel);
         }
         let old = previous.files.get(&source.rel);
-        match build_one(source, &src_dir, &display, old, &previous, &next.tree, &set, &mut tree) {
+        match build_one(
+            source, &src_dir, &display, old, &previous, &next.tree, &set, &mut tree,
+        ) {
             Ok((entry, changed)) => {
                 report.count(changed);
                 next.files.insert(source.rel.clone(), entry);
@@ -142,7 +144,10 @@ fn build_one(
     set: &SourceSet,
     tree: &mut OutputTree,
 ) -> Result<(FileEntry, bool), Vec<Diagnostic>> {
-    let path = source.rel.split('/').fold(src_dir.to_path_buf(), |p, s| p.join(s));
+    let path = source
+        .rel
+        .split('/')
+        .fold(src_dir.to_path_buf(), |p, s| p.join(s));
     let bytes = fs::read(&path).map_err(|e| {
         vec![Diagnostic::whole_file(
             display.to_path_buf(),

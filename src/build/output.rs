@@ -43,7 +43,8 @@ impl OutputTree {
 
     /// `build/backend/<rel>` for a `/`-separated `rel`.
     pub fn path(&self, rel: &str) -> PathBuf {
-        rel.split('/').fold(self.dir.clone(), |p, part| p.join(part))
+        rel.split('/')
+            .fold(self.dir.clone(), |p, part| p.join(part))
     }
 
     /// Makes sure `dir` (inside the workspace) exists, creating what is missing, and refuses
@@ -97,7 +98,11 @@ impl OutputTree {
     }
 
     /// Replaces `path` with `contents` unless it already holds exactly that.
-    pub fn write_if_changed(&mut self, path: &Path, contents: &[u8]) -> Result<Written, BuildError> {
+    pub fn write_if_changed(
+        &mut self,
+        path: &Path,
+        contents: &[u8],
+    ) -> Result<Written, BuildError> {
         if let Some(parent) = path.parent() {
             self.ensure_dir(parent)?;
         }
@@ -107,10 +112,11 @@ impl OutputTree {
                     path: path.to_path_buf(),
                 });
             }
-            Ok(meta) if meta.len() == contents.len() as u64 => {
-                if fs::read(path).is_ok_and(|old| old == contents) {
-                    return Ok(Written::Unchanged);
-                }
+            Ok(meta)
+                if meta.len() == contents.len() as u64
+                    && fs::read(path).is_ok_and(|old| old == contents) =>
+            {
+                return Ok(Written::Unchanged);
             }
             _ => {}
         }
@@ -159,7 +165,9 @@ pub fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         };
-        let result = file.write_all(contents).and_then(|()| fs::rename(&temp, path));
+        let result = file
+            .write_all(contents)
+            .and_then(|()| fs::rename(&temp, path));
         if result.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -177,9 +185,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut tree = OutputTree::new(dir.path()).expect("tree");
         let file = tree.path("a/b.js");
-        assert_eq!(tree.write_if_changed(&file, b"x").expect("write"), Written::Replaced);
-        assert_eq!(tree.write_if_changed(&file, b"x").expect("write"), Written::Unchanged);
-        assert_eq!(tree.write_if_changed(&file, b"y").expect("write"), Written::Replaced);
+        assert_eq!(
+            tree.write_if_changed(&file, b"x").expect("write"),
+            Written::Replaced
+        );
+        assert_eq!(
+            tree.write_if_changed(&file, b"x").expect("write"),
+            Written::Unchanged
+        );
+        assert_eq!(
+            tree.write_if_changed(&file, b"y").expect("write"),
+            Written::Replaced
+        );
         assert_eq!(fs::read(&file).expect("read"), b"y");
     }
 
@@ -188,7 +205,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut tree = OutputTree::new(dir.path()).expect("tree");
         let out = tree.dir().to_path_buf();
-        tree.write_if_changed(&tree.path("a/b/c.js"), b"x").expect("write");
+        tree.write_if_changed(&tree.path("a/b/c.js"), b"x")
+            .expect("write");
         assert!(tree.remove("a/b/c.js").expect("remove"));
         assert!(!out.join("a").exists());
         assert!(out.exists());

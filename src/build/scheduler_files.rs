@@ -117,6 +117,9 @@ mod tests {
         assert_eq!(fs::read(&dest).expect("read"), b"#!/bin/sh\n");
         let (again, _) = install_binary(&exe, &dest, Some(stamp)).expect("install");
         assert!(!again);
-        assert_eq!(fs::metadata(&dest).expect("meta").permissions().mode() & 0o777, 0o755);
+        assert_eq!(
+            fs::metadata(&dest).expect("meta").permissions().mode() & 0o777,
+            0o755
+        );
     }
 }
