@@ -500,3 +500,34 @@ fn watch_rebuilds_on_change_and_survives_errors() {
             .contains("cleaned")
     );
 }
+
+#[test]
+fn a_tree_large_enough_for_several_threads_builds_completely() {
+    let ws = Ws::empty();
+    // 100 modules in a chain, each importing the next without an extension.
+    for i in 0..100 {
+        let body = if i < 99 {
+            format!(
+                "import {{ depth as next }} from '../m{}/index';\nexport const depth: number = next + 1;\n",
+                i + 1
+            )
+        } else {
+            "export const depth: number = 1;\n".to_owned()
+        };
+        ws.write(&format!("src/backend/m{i}/index.ts"), &body);
+    }
+    ws.write(
+        "src/backend/main.ts",
+        "import { depth } from './m0';\nconsole.log(depth);\n",
+    );
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 101 files (0 unchanged) in Nms\n"
+    );
+    let out = ws.node(&["build/backend/main.js"]);
+    assert_eq!(stdout(&out), "100\n", "{}", stderr(&out));
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 101 files (101 unchanged) in Nms\n"
+    );
+}

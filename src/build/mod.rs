@@ -20,6 +20,7 @@ use std::time::Instant;
 pub use diagnostics::Diagnostic;
 pub use report::BuildReport;
 
+use crate::fsutil::FileLock;
 use crate::workspace::Workspace;
 use incremental::{BuildState, FileEntry, STATE_FILE};
 use output::{OutputTree, Written};
@@ -72,42 +73,34 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
     if !src_dir.is_dir() {
         return Err(BuildError::NoSources { path: src_dir });
     }
-    // Two builds at once (a watcher and a manual one) would race on the state file.
-    let _lock = workspace.lock()?;
     let sources = sources::discover(&src_dir, workspace.root())?;
     let mut tree = OutputTree::new(workspace.root())?;
-    let state_path = tree.dir().join(STATE_FILE);
+    let out_dir = tree.dir().to_path_buf();
+    tree.ensure_dir(&out_dir)?;
+    // Two builds at once (a watcher and a manual one) would race on the state file. The lock
+    // is on the output folder, so that package.json editors never wait for a build.
+    let _lock = FileLock::acquire(&out_dir).map_err(|e| BuildError::io(&out_dir, e))?;
+    let state_path = out_dir.join(STATE_FILE);
     let previous = BuildState::load(&state_path);
 
     let mut next = BuildState::empty();
     next.tree = incremental::tree_hash(sources.iter().map(|s| s.rel.as_str()));
     let set = SourceSet::new(sources.iter().map(|s| s.rel.clone()));
     let mut report = BuildReport::default();
-    let mut claimed: HashMap<String, &str> = HashMap::new();
 
-    for source in &sources {
-        let display = Path::new("src/backend").join(&source.rel);
-        if let Some(other) = source
-            .outputs()
-            .iter()
-            .find_map(|out| claimed.get(out.as_str()).copied())
-        {
-            report.fail(vec![Diagnostic::whole_file(
-                display,
-                format!(
-                    "`src/backend/{other}` and this file both emit `build/backend/{}`; rename or remove one",
-                    source.output_rel()
-                ),
-            )]);
-            continue;
-        }
-        for out in source.outputs() {
-            claimed.insert(out, &source.rel);
-        }
-        let old = previous.files.get(&source.rel);
-        match build_one(
-            source, &src_dir, &display, old, &previous, &next.tree, &set, &mut tree,
-        ) {
+    let (buildable, clashes) = claim_outputs(&sources);
+    for diagnostic in clashes {
+        report.fail(vec![diagnostic]);
+    }
+    let pass = Pass {
+        root: workspace.root(),
+        src_dir: &src_dir,
+        previous: &previous,
+        tree_hash: &next.tree,
+        set: &set,
+    };
+    for (source, result) in buildable.iter().zip(pass.run_all(&buildable)?) {
+        match result {
             Ok((entry, changed)) => {
                 report.count(changed);
                 next.files.insert(source.rel.clone(), entry);
@@ -115,7 +108,7 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
             Err(diagnostics) => {
                 report.fail(diagnostics);
                 // The previous good output stays, and so does its record.
-                if let Some(old) = old {
+                if let Some(old) = previous.files.get(&source.rel) {
                     next.files.insert(source.rel.clone(), old.clone());
                 }
             }
@@ -127,73 +120,158 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
     report.support_written = support_written;
     next.scheduler = stamp;
     tree.write_if_changed(&state_path, &next.to_json())?;
+    report.diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// Builds one source unless its recorded hash shows it unchanged. Returns its new record and
-/// whether any output file was rewritten.
-#[allow(clippy::too_many_arguments)]
-fn build_one(
-    source: &Source,
-    src_dir: &Path,
-    display: &Path,
-    old: Option<&FileEntry>,
-    previous: &BuildState,
-    tree_hash: &str,
-    set: &SourceSet,
-    tree: &mut OutputTree,
-) -> Result<(FileEntry, bool), Vec<Diagnostic>> {
-    let path = source
-        .rel
-        .split('/')
-        .fold(src_dir.to_path_buf(), |p, s| p.join(s));
-    let bytes = fs::read(&path).map_err(|e| {
-        vec![Diagnostic::whole_file(
-            display.to_path_buf(),
-            format!("cannot read: {e}"),
-        )]
-    })?;
-    let hash = incremental::hash(&bytes);
-    let outputs = source.outputs();
-    if let Some(old) = old {
-        let context_same = source.kind == Kind::Copy || previous.tree == tree_hash;
-        if old.hash == hash
-            && context_same
-            && old.outputs == outputs
-            && outputs.iter().all(|o| tree.path(o).is_file())
+/// Splits the sources into those that can be built and an error for each one whose output
+/// another source (earlier in path order) already emits, such as `a.ts` next to `a.js`.
+fn claim_outputs(sources: &[Source]) -> (Vec<&Source>, Vec<Diagnostic>) {
+    let mut claimed: HashMap<String, &str> = HashMap::new();
+    let mut buildable = Vec::new();
+    let mut clashes = Vec::new();
+    for source in sources {
+        let outputs = source.outputs();
+        if let Some(other) = outputs
+            .iter()
+            .find_map(|o| claimed.get(o.as_str()).copied())
         {
-            return Ok((old.clone(), false));
+            clashes.push(Diagnostic::whole_file(
+                display_path(source),
+                format!(
+                    "`src/backend/{other}` and this file both emit `build/backend/{}`; rename or remove one",
+                    source.output_rel()
+                ),
+            ));
+            continue;
         }
-    }
-    let contents: Vec<Vec<u8>> = match source.kind {
-        Kind::Copy => vec![bytes],
-        Kind::Transpile => {
-            let text = std::str::from_utf8(&bytes).map_err(|_| {
-                vec![Diagnostic::whole_file(
-                    display.to_path_buf(),
-                    "the file is not valid UTF-8",
-                )]
-            })?;
-            let output_rel = source.output_rel();
-            let output_name = output_rel.rsplit('/').next().unwrap_or(&output_rel);
-            let unit = transpile::Unit {
-                rel: &source.rel,
-                display,
-                output_name,
-            };
-            let emitted = transpile::transpile(text, unit, set)?;
-            vec![emitted.code.into_bytes(), emitted.map.into_bytes()]
+        for out in outputs {
+            claimed.insert(out, &source.rel);
         }
-    };
-    let mut changed = false;
-    for (rel, data) in outputs.iter().zip(&contents) {
-        let written = tree
-            .write_if_changed(&tree.path(rel), data)
-            .map_err(|e| vec![Diagnostic::whole_file(display.to_path_buf(), e.to_string())])?;
-        changed |= written == Written::Replaced;
+        buildable.push(source);
     }
-    Ok((FileEntry { hash, outputs }, changed))
+    (buildable, clashes)
+}
+
+fn display_path(source: &Source) -> PathBuf {
+    Path::new("src/backend").join(&source.rel)
+}
+
+/// Below this many sources one thread is faster than starting more.
+const PARALLEL_THRESHOLD: usize = 64;
+
+type Outcome = Result<(FileEntry, bool), Vec<Diagnostic>>;
+
+/// What every file of one build shares.
+struct Pass<'a> {
+    root: &'a Path,
+    src_dir: &'a Path,
+    previous: &'a BuildState,
+    tree_hash: &'a str,
+    set: &'a SourceSet,
+}
+
+impl Pass<'_> {
+    /// Builds every source, on as many threads as there are cores for a large tree, and
+    /// returns the outcomes in the order of `sources`.
+    fn run_all(&self, sources: &[&Source]) -> Result<Vec<Outcome>, BuildError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        if threads == 1 || sources.len() < PARALLEL_THRESHOLD {
+            let mut tree = OutputTree::new(self.root)?;
+            return Ok(sources
+                .iter()
+                .map(|s| self.build_one(s, &mut tree))
+                .collect());
+        }
+        let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+        outcomes.resize_with(sources.len(), || None);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|worker| {
+                    scope.spawn(move || -> Result<Vec<(usize, Outcome)>, BuildError> {
+                        let mut tree = OutputTree::new(self.root)?;
+                        Ok(sources
+                            .iter()
+                            .enumerate()
+                            .skip(worker)
+                            .step_by(threads)
+                            .map(|(i, s)| (i, self.build_one(s, &mut tree)))
+                            .collect())
+                    })
+                })
+                .collect();
+            for worker in workers {
+                let done = worker.join().map_err(|_| {
+                    BuildError::io(self.src_dir, io::Error::other("a build thread panicked"))
+                })??;
+                for (i, outcome) in done {
+                    outcomes[i] = Some(outcome);
+                }
+            }
+            Ok::<(), BuildError>(())
+        })?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(Vec::new())))
+            .collect())
+    }
+
+    /// Builds one source unless its recorded hash shows it unchanged. Returns its new record
+    /// and whether any output file was rewritten.
+    fn build_one(&self, source: &Source, tree: &mut OutputTree) -> Outcome {
+        let display = display_path(source);
+        let path = source
+            .rel
+            .split('/')
+            .fold(self.src_dir.to_path_buf(), |p, s| p.join(s));
+        let bytes = fs::read(&path).map_err(|e| {
+            vec![Diagnostic::whole_file(
+                display.clone(),
+                format!("cannot read: {e}"),
+            )]
+        })?;
+        let hash = incremental::hash(&bytes);
+        let outputs = source.outputs();
+        if let Some(old) = self.previous.files.get(&source.rel) {
+            let context_same = source.kind == Kind::Copy || self.previous.tree == self.tree_hash;
+            if old.hash == hash
+                && context_same
+                && old.outputs == outputs
+                && outputs.iter().all(|o| tree.path(o).is_file())
+            {
+                return Ok((old.clone(), false));
+            }
+        }
+        let contents: Vec<Vec<u8>> = match source.kind {
+            Kind::Copy => vec![bytes],
+            Kind::Transpile => {
+                let text = std::str::from_utf8(&bytes).map_err(|_| {
+                    vec![Diagnostic::whole_file(
+                        display.clone(),
+                        "the file is not valid UTF-8",
+                    )]
+                })?;
+                let output_rel = source.output_rel();
+                let output_name = output_rel.rsplit('/').next().unwrap_or(&output_rel);
+                let unit = transpile::Unit {
+                    rel: &source.rel,
+                    display: &display,
+                    output_name,
+                };
+                let emitted = transpile::transpile(text, unit, self.set)?;
+                vec![emitted.code.into_bytes(), emitted.map.into_bytes()]
+            }
+        };
+        let mut changed = false;
+        for (rel, data) in outputs.iter().zip(&contents) {
+            let written = tree
+                .write_if_changed(&tree.path(rel), data)
+                .map_err(|e| vec![Diagnostic::whole_file(display.clone(), e.to_string())])?;
+            changed |= written == Written::Replaced;
+        }
+        Ok((FileEntry { hash, outputs }, changed))
+    }
 }
 
 /// Removes what earlier builds wrote for sources that are gone. Only files listed in the state

@@ -86,9 +86,13 @@ impl OutputTree {
                         io::Error::other("exists and is not a folder"),
                     ));
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    fs::create_dir(&current).map_err(|e| BuildError::io(&current, e))?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&current) {
+                    Ok(()) => {}
+                    // Another build thread made it meanwhile.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && is_real_dir(&current) => {
+                    }
+                    Err(e) => return Err(BuildError::io(&current, e)),
+                },
                 Err(e) => return Err(BuildError::io(&current, e)),
             }
             self.checked.insert(current.clone());
@@ -146,6 +150,10 @@ impl OutputTree {
         }
         Ok(true)
     }
+}
+
+fn is_real_dir(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
 
 /// Writes a temporary file beside `path` and renames it over, so that readers (and a Node
