@@ -33,6 +33,12 @@ pub struct BuildState {
 pub struct FileEntry {
     /// blake3 of the source content.
     pub hash: String,
+    /// Size and modification time of the source when it was hashed: while both are the same,
+    /// the source is taken as unchanged without reading it.
+    #[serde(default)]
+    pub len: u64,
+    #[serde(default)]
+    pub mtime_ns: i128,
     /// Files written for it, relative to `build/backend`.
     pub outputs: Vec<String>,
 }
@@ -71,6 +77,8 @@ impl BuildState {
                     .map(|(k, v)| {
                         let stale = FileEntry {
                             hash: String::new(),
+                            len: 0,
+                            mtime_ns: 0,
                             outputs: v.outputs,
                         };
                         (k, stale)
@@ -87,6 +95,21 @@ impl BuildState {
         text.push(b'\n');
         text
     }
+}
+
+/// Modification time in nanoseconds since the epoch (0 when the file system has none).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// The current time in nanoseconds since the epoch.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// Content hash used to detect a changed source.
@@ -117,6 +140,8 @@ mod tests {
             "a.ts".into(),
             FileEntry {
                 hash: hash(b"x"),
+                len: 1,
+                mtime_ns: 5,
                 outputs: vec!["a.js".into(), "a.js.map".into()],
             },
         );

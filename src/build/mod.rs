@@ -98,6 +98,7 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
         previous: &previous,
         tree_hash: &next.tree,
         set: &set,
+        trust_before_ns: incremental::now_ns() - RACY_WINDOW_NS,
     };
     for (source, result) in buildable.iter().zip(pass.run_all(&buildable)?) {
         match result {
@@ -158,6 +159,9 @@ fn display_path(source: &Source) -> PathBuf {
     Path::new("src/backend").join(&source.rel)
 }
 
+/// How recent a modification time must be to be distrusted (see [`Pass::build_one`]).
+const RACY_WINDOW_NS: i128 = 2_000_000_000;
+
 /// Below this many sources one thread is faster than starting more.
 const PARALLEL_THRESHOLD: usize = 64;
 
@@ -170,6 +174,8 @@ struct Pass<'a> {
     previous: &'a BuildState,
     tree_hash: &'a str,
     set: &'a SourceSet,
+    /// Modification times from this instant on are too recent to vouch for a file.
+    trust_before_ns: i128,
 }
 
 impl Pass<'_> {
@@ -225,23 +231,46 @@ impl Pass<'_> {
             .rel
             .split('/')
             .fold(self.src_dir.to_path_buf(), |p, s| p.join(s));
-        let bytes = fs::read(&path).map_err(|e| {
+        let unreadable = |e: io::Error| {
             vec![Diagnostic::whole_file(
                 display.clone(),
                 format!("cannot read: {e}"),
             )]
-        })?;
-        let hash = incremental::hash(&bytes);
+        };
+        let meta = fs::metadata(&path).map_err(unreadable)?;
+        let len = meta.len();
+        let mut mtime_ns = incremental::mtime_ns(&meta);
+        // Like git's "racy" check: a file modified just now could change again within the
+        // file system's time granularity without its time changing, so its time is not
+        // trusted next build and the content hash decides.
+        if mtime_ns >= self.trust_before_ns {
+            mtime_ns = 0;
+        }
         let outputs = source.outputs();
-        if let Some(old) = self.previous.files.get(&source.rel) {
-            let context_same = source.kind == Kind::Copy || self.previous.tree == self.tree_hash;
-            if old.hash == hash
-                && context_same
+        // Up to date when built in the same context and all outputs are still there.
+        let reusable = self.previous.files.get(&source.rel).filter(|old| {
+            (source.kind == Kind::Copy || self.previous.tree == self.tree_hash)
                 && old.outputs == outputs
                 && outputs.iter().all(|o| tree.path(o).is_file())
-            {
-                return Ok((old.clone(), false));
-            }
+        });
+        if let Some(old) = reusable
+            && old.len == len
+            && old.mtime_ns == mtime_ns
+            && mtime_ns != 0
+        {
+            return Ok((old.clone(), false));
+        }
+        let bytes = fs::read(&path).map_err(unreadable)?;
+        let hash = incremental::hash(&bytes);
+        if let Some(old) = reusable
+            && old.hash == hash
+        {
+            let touched = FileEntry {
+                len,
+                mtime_ns,
+                ..old.clone()
+            };
+            return Ok((touched, false));
         }
         let contents: Vec<Vec<u8>> = match source.kind {
             Kind::Copy => vec![bytes],
@@ -270,7 +299,13 @@ impl Pass<'_> {
                 .map_err(|e| vec![Diagnostic::whole_file(display.clone(), e.to_string())])?;
             changed |= written == Written::Replaced;
         }
-        Ok((FileEntry { hash, outputs }, changed))
+        let entry = FileEntry {
+            hash,
+            len,
+            mtime_ns,
+            outputs,
+        };
+        Ok((entry, changed))
     }
 }
 

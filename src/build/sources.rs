@@ -68,19 +68,22 @@ pub fn discover(src_dir: &Path, workspace_root: &Path) -> Result<Vec<Source>, Bu
     let root = fs::canonicalize(workspace_root).map_err(|e| BuildError::io(workspace_root, e))?;
     let mut found = Vec::new();
     let mut visited = HashSet::new();
-    walk(src_dir, "", &root, &mut visited, &mut found)?;
+    let real = fs::canonicalize(src_dir).map_err(|e| BuildError::io(src_dir, e))?;
+    walk(src_dir, real, "", &root, &mut visited, &mut found)?;
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(found)
 }
 
+/// Walks `dir`, whose canonical path is `real`. Canonical paths of plain subfolders are
+/// derived rather than asked of the file system; only symbolic links are resolved.
 fn walk(
     dir: &Path,
+    real: PathBuf,
     prefix: &str,
     root: &Path,
     visited: &mut HashSet<PathBuf>,
     found: &mut Vec<Source>,
 ) -> Result<(), BuildError> {
-    let real = fs::canonicalize(dir).map_err(|e| BuildError::io(dir, e))?;
     if !real.starts_with(root) {
         return Err(BuildError::SymlinkOutside {
             path: dir.to_path_buf(),
@@ -88,7 +91,7 @@ fn walk(
         });
     }
     // A link back to an ancestor would loop forever.
-    if !visited.insert(real) {
+    if !visited.insert(real.clone()) {
         return Ok(());
     }
     let entries = fs::read_dir(dir).map_err(|e| BuildError::io(dir, e))?;
@@ -108,17 +111,21 @@ fn walk(
             format!("{prefix}/{name}")
         };
         let mut file_type = entry.file_type().map_err(|e| BuildError::io(&path, e))?;
+        let mut entry_real = real.join(name);
         if file_type.is_symlink() {
-            let target = fs::canonicalize(&path).map_err(|e| BuildError::io(&path, e))?;
-            if !target.starts_with(root) {
-                return Err(BuildError::SymlinkOutside { path, target });
+            entry_real = fs::canonicalize(&path).map_err(|e| BuildError::io(&path, e))?;
+            if !entry_real.starts_with(root) {
+                return Err(BuildError::SymlinkOutside {
+                    path,
+                    target: entry_real,
+                });
             }
-            file_type = fs::metadata(&target)
+            file_type = fs::metadata(&entry_real)
                 .map_err(|e| BuildError::io(&path, e))?
                 .file_type();
         }
         if file_type.is_dir() {
-            walk(&path, &rel, root, visited, found)?;
+            walk(&path, entry_real, &rel, root, visited, found)?;
         } else if file_type.is_file()
             && let Some(kind) = classify(name)
         {
