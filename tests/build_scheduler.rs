@@ -93,3 +93,73 @@ fn an_unknown_job_fails_through_the_shim_with_the_schedulers_status() {
         stderr(&out)
     );
 }
+
+#[test]
+fn init_add_job_build_then_run_every_way_the_guide_shows() {
+    let parent = tempfile::Builder::new()
+        .prefix("build-e2e-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp dir");
+    let webstir = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("webstir"))
+            .current_dir(dir)
+            .env_remove("WEBSTIR_WORKSPACE")
+            .args(args)
+            .output()
+            .expect("run webstir");
+        assert!(out.status.success(), "webstir {args:?}: {}", stderr(&out));
+    };
+    webstir(parent.path(), &["init", "api", "app"]);
+    let root = parent.path().join("app");
+    webstir(
+        &root,
+        &[
+            "add-job",
+            "nightly",
+            "--schedule",
+            "0 0 * * *",
+            "--description",
+            "Nightly maintenance window",
+        ],
+    );
+    webstir(&root, &["add-job", "typed"]);
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("folders");
+        fs::write(path, text).expect("write");
+    };
+    write("src/backend/db/connection.ts", build_support::CONNECTION);
+    write("src/backend/jobs/nightly/index.ts", build_support::NIGHTLY);
+    write("src/backend/jobs/typed/types.ts", build_support::TYPES);
+    write("src/backend/jobs/typed/index.ts", build_support::TYPED);
+    webstir(&root, &["build", "--runtime", "backend"]);
+
+    let node = |args: &[&str]| {
+        std::process::Command::new("node")
+            .current_dir(&root)
+            .args(args)
+            .output()
+            .expect("run node")
+    };
+    let direct = node(&["build/backend/jobs/nightly/index.js"]);
+    assert_eq!(
+        stdout(&direct),
+        "[nightly] cleaned 2 sessions\n",
+        "{}",
+        stderr(&direct)
+    );
+    let direct = node(&["build/backend/jobs/typed/index.js"]);
+    assert_eq!(
+        stdout(&direct),
+        "[typed] typed: 2 items, sum 5ms\n",
+        "{}",
+        stderr(&direct)
+    );
+
+    let list = node(&["build/backend/jobs/scheduler.js", "--list"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(stdout(&list).contains("- nightly (0 0 * * *) — Nightly maintenance window"));
+    let once = node(&["build/backend/jobs/scheduler.js", "--job", "typed"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    assert!(stdout(&once).contains("[typed] typed: 2 items, sum 5ms"));
+}
