@@ -537,12 +537,18 @@ fn sources_with_old_times_are_trusted_until_they_change() {
     let ws = Ws::with_jobs();
     ws.age("src");
     ws.build();
-    assert_eq!(without_time(&ws.build()), "built 4 files (4 unchanged) in Nms\n");
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 4 files (4 unchanged) in Nms\n"
+    );
     ws.write(
         "src/backend/jobs/typed/index.ts",
         &build_support::TYPED.replace("items, sum", "rows, sum"),
     );
-    assert_eq!(without_time(&ws.build()), "built 4 files (3 unchanged) in Nms\n");
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 4 files (3 unchanged) in Nms\n"
+    );
     let out = ws.node(&["build/backend/jobs/typed/index.js"]);
     assert_eq!(stdout(&out), "[typed] typed: 2 rows, sum 5ms\n");
 }
