@@ -552,3 +552,18 @@ fn sources_with_old_times_are_trusted_until_they_change() {
     let out = ws.node(&["build/backend/jobs/typed/index.js"]);
     assert_eq!(stdout(&out), "[typed] typed: 2 rows, sum 5ms\n");
 }
+
+#[test]
+fn source_maps_lead_node_back_to_the_typescript_line() {
+    let ws = Ws::empty();
+    ws.write(
+        "src/backend/boom.ts",
+        "interface Input {\n  x: number;\n}\n\nexport function boom(input: Input): never {\n  throw new Error(`boom ${input.x}`);\n}\nboom({ x: 1 } as Input);\n",
+    );
+    ws.build();
+    let out = ws.node(&["--enable-source-maps", "build/backend/boom.js"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("src/backend/boom.ts:6"), "{err}");
+    assert!(err.contains("throw new Error(`boom ${input.x}`);"), "{err}");
+}
