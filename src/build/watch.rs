@@ -77,3 +77,30 @@ fn watch_error(path: &Path, error: notify::Error) -> BuildError {
         message: error.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, CreateKind, ModifyKind};
+    use std::path::PathBuf;
+
+    fn event(kind: EventKind, path: &str) -> Event {
+        Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    #[test]
+    fn source_changes_count_and_reads_or_swap_files_do_not() {
+        let modify = EventKind::Modify(ModifyKind::Any);
+        assert!(is_relevant(&event(modify, "/w/src/backend/a.ts")));
+        assert!(is_relevant(&event(
+            EventKind::Create(CreateKind::Folder),
+            "/w/src/backend/jobs"
+        )));
+        assert!(!is_relevant(&event(
+            EventKind::Access(AccessKind::Any),
+            "/w/src/backend/a.ts"
+        )));
+        assert!(!is_relevant(&event(modify, "/w/src/backend/.a.ts.swp")));
+        assert!(!is_relevant(&event(modify, "/w/src/backend/a.ts~")));
+    }
+}
