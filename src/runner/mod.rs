@@ -1,6 +1,7 @@
 //! Running one job in a Node.js child process: the runner script, the job's module, its
 //! environment, and the child process itself.
 
+pub mod dotenv;
 pub mod env;
 pub mod outcome;
 pub mod process;
