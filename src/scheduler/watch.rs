@@ -1,5 +1,5 @@
 //! `--watch`: a timer queue over every schedule of the watched jobs. The loop sleeps until the
-//! earliest due time (no polling), starts due jobs without waiting for them, skips a job that
+//! earliest due time (no polling; a wall-clock alarm re-aims it when the system clock is set), starts due jobs without waiting for them, skips a job that
 //! is still running when it is due again, and on SIGINT/SIGTERM stops scheduling, stops the
 //! running jobs (SIGTERM, grace period, SIGKILL) and returns.
 
@@ -18,12 +18,9 @@ use super::engine::{Engine, JobOutcome};
 use super::log::Log;
 use super::plan::PlannedJob;
 use super::signals::Signals;
+use super::wall_alarm::WallAlarm;
 use crate::runner::StopRequest;
 use crate::schedule::ScheduleKind;
-
-/// Longest single sleep: cron and macro due times are wall-clock times, so the loop wakes at
-/// least this often to notice a changed system clock (or a suspended machine) and re-aim.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// One pending fire of one schedule of one job.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,6 +49,11 @@ impl Queue {
             schedule,
             wall,
         }));
+    }
+
+    /// The earliest wall-clock fire time of a cron or macro entry.
+    fn earliest_wall(&self) -> Option<DateTime<Utc>> {
+        self.heap.iter().filter_map(|Reverse(due)| due.wall).min()
     }
 
     /// Re-derives the monotonic due time of wall-clock entries from the current clock.
@@ -85,10 +87,11 @@ pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
 }
 
 /// Runs the watcher until a signal arrives or, when every schedule is `@reboot`, until those
-/// runs are done.
+/// runs are done. `alarm` wakes it at cron and macro times and when the system clock is set.
 pub async fn watch(
     engine: Arc<Engine>,
     jobs: Vec<PlannedJob>,
+    alarm: WallAlarm,
     signals: &mut Signals,
     stop: &watch::Sender<StopRequest>,
 ) -> Summary {
@@ -124,14 +127,25 @@ pub async fn watch(
             engine.log.reboot_done();
             return summary;
         }
-        let wake = queue
-            .heap
-            .peek()
-            .map(|Reverse(due)| due.at)
-            .unwrap_or_else(|| Instant::now() + MAX_SLEEP)
-            .min(Instant::now() + MAX_SLEEP);
+        // The monotonic sleep is exact while the clock runs normally; the alarm covers a clock
+        // that is set or a machine that was suspended. Either wakes at most a timer tick late,
+        // a millisecond, well within the 20 ms the watcher promises.
+        let next = queue.heap.peek().map(|Reverse(due)| due.at);
+        if let Err(error) = alarm.set(queue.earliest_wall()) {
+            engine.log.notice(
+                "clock",
+                None,
+                &format!("could not set the wall-clock alarm ({error}); cron times follow the monotonic clock"),
+            );
+        }
+        let due = async {
+            tokio::select! {
+                () = sleep_until(next) => {}
+                () = alarm.wait() => {}
+            }
+        };
         tokio::select! {
-            () = tokio::time::sleep_until(wake) => {
+            () = due => {
                 queue.reaim();
                 let mut started_now: BTreeSet<usize> = BTreeSet::new();
                 while queue.heap.peek().is_some_and(|Reverse(due)| due.at <= Instant::now()) {
@@ -240,6 +254,14 @@ fn arm_wall(
                 schedule.source()
             ),
         ),
+    }
+}
+
+/// Sleeps until `at`; forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
