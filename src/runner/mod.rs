@@ -6,6 +6,7 @@ pub mod env;
 pub mod outcome;
 pub mod process;
 pub mod reaper;
+pub mod sentinel;
 
 use std::io;
 use std::path::{Path, PathBuf};

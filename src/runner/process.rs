@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::watch;
 
 use super::outcome::{Failure, StopOutcome, classify, read_report};
-use super::reaper;
+use super::{reaper, sentinel};
 
 /// File descriptor on which the runner script reports why a job failed.
 const REPORT_FD: i32 = 3;
@@ -106,6 +106,7 @@ pub async fn run(
     };
     let pid = child.id().map_or(0, |id| id as i32);
     reaper::track(pid);
+    sentinel::watch(pid);
     // Whatever way this run ends, a cancelled task or a panic included, its group goes too.
     let _group = GroupGuard(pid);
     let stdout = child
@@ -268,6 +269,7 @@ struct GroupGuard(i32);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         kill_group(self.0, libc::SIGKILL);
+        sentinel::release(self.0);
     }
 }
 

@@ -99,6 +99,10 @@ pub fn run(
     let env = JobEnv::load(workspace.root())?;
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();
+    // Before the runtime starts its threads: the sentinel is forked.
+    if let Some(sentinel) = runner::sentinel::start() {
+        runner::reaper::track(sentinel);
+    }
     ignore_sigpipe();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
