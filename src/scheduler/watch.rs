@@ -34,6 +34,7 @@ struct Due {
     wall: Option<DateTime<Utc>>,
 }
 
+#[derive(Default)]
 struct Queue {
     heap: BinaryHeap<Reverse<Due>>,
     seq: u64,
@@ -103,10 +104,7 @@ pub async fn watch(
         .iter()
         .flat_map(|j| &j.schedules)
         .all(|s| s.kind() == ScheduleKind::Reboot);
-    let mut queue = Queue {
-        heap: BinaryHeap::new(),
-        seq: 0,
-    };
+    let mut queue = Queue::default();
     let start = Instant::now();
     for (j, job) in jobs.iter().enumerate() {
         for (s, schedule) in job.schedules.iter().enumerate() {
@@ -310,16 +308,19 @@ mod tests {
         .0
     }
 
-    fn empty_queue() -> Queue {
-        Queue {
-            heap: BinaryHeap::new(),
+    fn due_at(at: Instant) -> Due {
+        Due {
+            at,
             seq: 0,
+            job: 0,
+            schedule: 0,
+            wall: None,
         }
     }
 
     #[test]
     fn queue_pops_earliest_first_and_ties_in_manifest_order() {
-        let mut queue = empty_queue();
+        let mut queue = Queue::default();
         let now = Instant::now();
         queue.push(now + Duration::from_secs(5), 0, 0, None);
         queue.push(now, 2, 0, None);
@@ -337,14 +338,8 @@ mod tests {
         let Some(long_ago) = now.checked_sub(interval * 3 + interval / 2) else {
             return; // The monotonic clock started too recently to look back that far.
         };
-        let due = Due {
-            at: long_ago,
-            seq: 0,
-            job: 0,
-            schedule: 0,
-            wall: None,
-        };
-        let mut queue = empty_queue();
+        let due = due_at(long_ago);
+        let mut queue = Queue::default();
         rearm(&mut queue, &job, &due, &engine());
         let Reverse(next) = queue.heap.pop().expect("re-armed");
         assert!(next.at > now);
@@ -353,16 +348,22 @@ mod tests {
     }
 
     #[test]
+    fn the_wall_clock_alarm_aims_at_the_earliest_cron_time() {
+        let mut queue = Queue::default();
+        let now = Instant::now();
+        let soon = Utc::now() + chrono::Duration::minutes(5);
+        queue.push(now, 0, 0, None);
+        queue.push(now, 1, 0, Some(soon + chrono::Duration::hours(1)));
+        queue.push(now, 2, 0, Some(soon));
+        assert_eq!(queue.earliest_wall(), Some(soon));
+        assert_eq!(Queue::default().earliest_wall(), None);
+    }
+
+    #[test]
     fn reboot_is_never_rearmed() {
         let job = job("@reboot");
-        let due = Due {
-            at: Instant::now(),
-            seq: 0,
-            job: 0,
-            schedule: 0,
-            wall: None,
-        };
-        let mut queue = empty_queue();
+        let due = due_at(Instant::now());
+        let mut queue = Queue::default();
         rearm(&mut queue, &job, &due, &engine());
         assert!(queue.heap.is_empty());
     }
