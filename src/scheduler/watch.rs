@@ -4,13 +4,13 @@
 //! running jobs (SIGTERM, grace period, SIGKILL) and returns.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinSet};
 use tokio::time::Instant;
 
 use super::Summary;
@@ -118,8 +118,10 @@ pub async fn watch(
     }
 
     let mut summary = Summary::default();
-    let mut running: BTreeSet<usize> = BTreeSet::new();
-    let mut tasks: JoinSet<(usize, JobOutcome)> = JoinSet::new();
+    // The job each run task is running; keyed by task so that a task that panicked frees its
+    // job too, rather than leaving it skipped as overlapping forever.
+    let mut running: HashMap<task::Id, usize> = HashMap::new();
+    let mut tasks: JoinSet<JobOutcome> = JoinSet::new();
     loop {
         if reboot_only && queue.heap.is_empty() && tasks.is_empty() {
             engine.log.reboot_done();
@@ -152,30 +154,29 @@ pub async fn watch(
                     let schedule = &job.schedules[due.schedule];
                     // Two schedules of one job due together make one run, not a skip.
                     if !started_now.contains(&due.job) {
-                        if running.contains(&due.job) {
+                        if running.values().any(|&j| j == due.job) {
                             engine.log.skipped(
                                 &super::log::RunLabel { job: job.spec.name.clone(), tenant: None },
                                 schedule.source(),
                             );
                         } else {
-                            running.insert(due.job);
                             started_now.insert(due.job);
                             let engine = Arc::clone(&engine);
                             let jobs = Arc::clone(&jobs);
                             let (j, s) = (due.job, due.schedule);
-                            tasks.spawn(async move {
+                            let handle = tasks.spawn(async move {
                                 let job = &jobs[j];
-                                let outcome = engine.run_job(job, job.schedules[s].source(), &[]).await;
-                                (j, outcome)
+                                engine.run_job(job, job.schedules[s].source(), &[]).await
                             });
+                            running.insert(handle.id(), j);
                         }
                     }
                     rearm(&mut queue, job, &due, &engine);
                 }
             }
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Ok((j, outcome)) = done {
-                    running.remove(&j);
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                running.remove(&done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id));
+                if let Ok((_, outcome)) = done {
                     summary.runs += outcome.runs;
                     summary.failed.extend(outcome.failed);
                 }
@@ -188,7 +189,7 @@ pub async fn watch(
                 loop {
                     tokio::select! {
                         done = tasks.join_next() => match done {
-                            Some(Ok((_, outcome))) => {
+                            Some(Ok(outcome)) => {
                                 summary.runs += outcome.runs;
                                 summary.failed.extend(outcome.failed);
                             }
