@@ -122,6 +122,8 @@ pub async fn watch(
     // job too, rather than leaving it skipped as overlapping forever.
     let mut running: HashMap<task::Id, usize> = HashMap::new();
     let mut tasks: JoinSet<JobOutcome> = JoinSet::new();
+    // Said once: the watcher still works without the alarm, only less well.
+    let mut alarm_failed = false;
     loop {
         if reboot_only && queue.heap.is_empty() && tasks.is_empty() {
             engine.log.reboot_done();
@@ -131,7 +133,10 @@ pub async fn watch(
         // that is set or a machine that was suspended. Either wakes at most a timer tick late,
         // a millisecond, well within the 20 ms the watcher promises.
         let next = queue.heap.peek().map(|Reverse(due)| due.at);
-        if let Err(error) = alarm.set(queue.earliest_wall()) {
+        if let Err(error) = alarm.set(queue.earliest_wall())
+            && !alarm_failed
+        {
+            alarm_failed = true;
             engine.log.notice(
                 "clock",
                 None,
