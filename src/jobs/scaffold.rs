@@ -12,8 +12,12 @@ use crate::fsutil;
 use crate::templates::{self, TemplateError};
 use crate::workspace::Workspace;
 
-/// The entry file of every job folder.
+/// The entry file `add-job` writes.
 pub const ENTRY_FILE: &str = "index.ts";
+
+/// Every entry file a job folder may have: `webstir build` turns `.ts`/`.mts` into the
+/// `index.js`/`index.mjs` the scheduler imports, and copies those as they are.
+pub const ENTRY_FILES: &[&str] = &[ENTRY_FILE, "index.mts", "index.js", "index.mjs"];
 
 /// The TypeScript source of a new job.
 pub fn render_source(name: &str) -> Result<String, TemplateError> {

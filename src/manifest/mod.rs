@@ -250,10 +250,10 @@ impl Manifest {
                 if let Some(first) = self.jobs.iter().find(|j| canonical_key(&j.name) == key) {
                     let name = job.name.clone();
                     let message = if first.name == name {
-                        format!("job `{name}` is declared more than once")
+                        "is declared more than once".to_owned()
                     } else {
                         format!(
-                            "job `{name}` has the same name as job `{}` (names are compared in snake_case: `SendDaily`, `send-daily` and `send_daily` are one job)",
+                            "has the same name as job `{}` (names are compared in snake_case: `SendDaily`, `send-daily` and `send_daily` are one job)",
                             first.name
                         )
                     };
