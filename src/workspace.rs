@@ -56,6 +56,17 @@ impl Workspace {
         match explicit {
             Some(dir) => {
                 let dir = absolute(dir)?;
+                if !dir.is_dir() {
+                    let reason = if dir.exists() {
+                        "it is not a folder"
+                    } else {
+                        "there is no such folder"
+                    };
+                    return Err(WorkspaceError::NotAWorkspace {
+                        path: dir,
+                        reason: reason.into(),
+                    });
+                }
                 match probe(&dir)? {
                     Probe::Workspace => Ok(Workspace { root: dir }),
                     Probe::NoPackageJson => Err(WorkspaceError::NotAWorkspace {
@@ -157,7 +168,8 @@ fn probe(dir: &Path) -> Result<Probe, WorkspaceError> {
     };
     // A package.json that does not parse is not a workspace marker we can trust; the commands
     // that need the manifest report its parse error with line and column themselves.
-    let has_webstir = match serde_json::from_str::<serde_json::Value>(&text) {
+    let json = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let has_webstir = match serde_json::from_str::<serde_json::Value>(json) {
         Ok(value) => value.get("webstir").is_some_and(|w| w.is_object()),
         Err(_) => text.contains("\"webstir\""),
     };

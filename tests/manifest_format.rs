@@ -225,3 +225,20 @@ fn strings_are_escaped_in_both_layouts() {
         assert_eq!(fx.jobs()[0]["description"], description);
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_read_past_and_kept() {
+    let before = "\u{feff}{\n  \"name\": \"bom\",\n  \"webstir\": {\n    \"moduleManifest\": {\n      \"jobs\": []\n    }\n  }\n}\n";
+    let fx = Fixture::with_package_json(before);
+    fx.cmd().args(["add-job", "cleanup"]).assert().success();
+    let after = fx.package_json();
+    assert!(after.starts_with('\u{feff}'), "{after:?}");
+    assert_only_inserted(before, &after);
+    assert_eq!(
+        manifest_of(after.trim_start_matches('\u{feff}'))["jobs"],
+        serde_json::json!([{ "name": "cleanup" }])
+    );
+    let out = stdout_of(fx.cmd().arg("backend-inspect"));
+    assert!(out.starts_with("workspace: bom\n"), "{out}");
+    assert!(out.contains("jobs: 1\n  - cleanup\n"), "{out}");
+}

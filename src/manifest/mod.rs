@@ -51,13 +51,25 @@ fn render_list(diagnostics: &[Diagnostic]) -> String {
         .join("\n")
 }
 
-/// Parses `package.json` text strictly (it is JSON, not JSONC), reporting where it breaks.
+/// Parses `package.json` text strictly (it is JSON, not JSONC), reporting where it breaks. A
+/// leading byte-order mark is allowed, as npm and Node allow it.
 pub fn parse_package_json(text: &str) -> Result<Value, ManifestError> {
-    serde_json::from_str::<Value>(text).map_err(|e| ManifestError::Syntax {
+    let (_, json) = split_bom(text);
+    serde_json::from_str::<Value>(json).map_err(|e| ManifestError::Syntax {
         line: e.line(),
         column: e.column(),
         message: syntax_message(&e),
     })
+}
+
+/// Splits off a UTF-8 byte-order mark, which some Windows editors write and JSON parsers
+/// refuse: (the mark or `""`, the JSON text).
+pub fn split_bom(text: &str) -> (&str, &str) {
+    const BOM: &str = "\u{feff}";
+    match text.strip_prefix(BOM) {
+        Some(json) => (BOM, json),
+        None => ("", text),
+    }
 }
 
 fn syntax_message(e: &serde_json::Error) -> String {
