@@ -330,6 +330,17 @@ fn without_a_workspace_it_says_how_to_create_one() {
     let stderr = rejected(webstir_in(temp.path()).args(["add-job", "cleanup"]), 1);
     assert!(stderr.contains("has no `webstir` object"), "{stderr}");
     assert_eq!(snapshot(temp.path()), before);
+
+    let missing = temp.path().join("missing");
+    let stderr = rejected(webstir_in(&missing).args(["add-job", "cleanup"]), 1);
+    assert!(
+        stderr.contains(&format!(
+            "`{}` is not a webstir workspace: there is no such folder",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(temp.path()), before);
 }
 
 #[test]

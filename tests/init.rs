@@ -158,6 +158,37 @@ fn refuses_a_file_and_a_symlink() {
 }
 
 #[test]
+fn refuses_a_folder_under_a_file_naming_the_file() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let file = temp.path().join("file");
+    fs::write(&file, "x").expect("write");
+    let before = snapshot(temp.path());
+    let stderr = rejected(webstir().arg("init").arg("api").arg(file.join("a/b")), 1);
+    assert!(
+        stderr.contains(&format!("`{}` is a file, not a folder", file.display())),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(temp.path()), before);
+}
+
+#[test]
+fn json_output_lists_what_was_created() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let root = temp.path().join("svc");
+    let out = stdout_of(webstir().args(["init", "api"]).arg(&root).arg("--json"));
+    let report: Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(
+        report,
+        json!({
+            "name": "svc",
+            "mode": "api",
+            "root": root.display().to_string(),
+            "files": FILES,
+        })
+    );
+}
+
+#[test]
 fn an_unknown_mode_is_a_usage_error_listing_api() {
     let temp = tempfile::tempdir().expect("temp dir");
     let stderr = rejected(

@@ -94,8 +94,22 @@ fn check_target(root: &Path) -> Result<(), WorkspaceError> {
                 }
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => check_missing_parents(root),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => check_missing_parents(root),
         Err(e) => Err(WorkspaceError::io(root, e)),
+    }
+}
+
+/// The nearest existing ancestor of a missing `root` must be a folder, or `root` cannot be
+/// created; said up front rather than as the system's "Not a directory".
+fn check_missing_parents(root: &Path) -> Result<(), WorkspaceError> {
+    let existing = root.ancestors().skip(1).find(|dir| dir.exists());
+    match existing {
+        Some(file) if !file.is_dir() => Err(WorkspaceError::NotEmpty {
+            path: root.to_path_buf(),
+            reason: format!("`{}` is a file, not a folder", file.display()),
+        }),
+        _ => Ok(()),
     }
 }
 
