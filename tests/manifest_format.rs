@@ -163,7 +163,7 @@ fn every_manifest_init_and_add_job_write_matches_the_schema() {
 }
 
 #[test]
-fn the_schema_rejects_what_the_manifest_reader_rejects() {
+fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
     use serde_json::json;
     let bad = [
         json!({ "jobs": [{}] }),
@@ -172,9 +172,19 @@ fn the_schema_rejects_what_the_manifest_reader_rejects() {
         json!({ "jobs": [{ "name": "x", "schedule": [] }] }),
         json!({ "jobs": [{ "name": "x", "priority": 1.5 }] }),
         json!({ "jobs": [{ "name": "x", "tenants": "a" }] }),
+        json!({ "jobs": [{ "name": "x", "description": "" }] }),
+        json!({ "jobs": [{ "name": "x", "description": "  " }] }),
+        json!({ "jobs": [{ "name": "x", "priority": "" }] }),
+        json!({ "jobs": [{ "name": "x".repeat(65) }] }),
     ];
     for manifest in bad {
-        assert!(!schema_errors(&manifest).is_empty(), "accepted {manifest}");
+        assert!(
+            !schema_errors(&manifest).is_empty(),
+            "schema accepted {manifest}"
+        );
+        let package = json!({ "webstir": { "moduleManifest": manifest } }).to_string();
+        let read = webstir::manifest::Manifest::from_package_json(&package).expect("JSON");
+        assert!(read.has_errors(), "reader accepted {manifest}");
     }
     assert_valid_manifest(&json!({
         "jobs": [{ "name": "x", "schedule": ["@daily"], "priority": "low", "timeout": "30s", "tenants": ["a"] }]
