@@ -411,6 +411,18 @@ fn help_shows_examples_and_usage_errors_exit_2() {
 fn a_failed_manifest_write_removes_the_new_job_folder() {
     // A package.json larger than the file-size limit of the process cannot be rewritten, while
     // the small index.ts can: the write fails after the scaffold exists.
+    assert_write_fails_cleanly(2, "package.json");
+}
+
+#[test]
+fn a_failed_scaffold_write_removes_the_half_written_file() {
+    // With no room at all, index.ts is created but cannot be filled.
+    assert_write_fails_cleanly(0, "index.ts");
+}
+
+/// Runs `add-job` under a file-size limit of `blocks` (512-byte units) and checks that it
+/// fails naming `failed_file` and leaves the tree as it was.
+fn assert_write_fails_cleanly(blocks: u32, failed_file: &str) {
     let padding = "x".repeat(4096);
     let fx = Fixture::with_package_json(&format!(
         "{{\n  \"description\": \"{padding}\",\n  \"webstir\": {{}}\n}}\n"
@@ -419,7 +431,9 @@ fn a_failed_manifest_write_removes_the_new_job_folder() {
     let bin = assert_cmd::cargo::cargo_bin("webstir");
     let output = std::process::Command::new("bash")
         .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 2; exec \"$0\" \"$@\"")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
+        ))
         .arg(&bin)
         .arg("--workspace")
         .arg(&fx.root)
@@ -430,6 +444,6 @@ fn a_failed_manifest_write_removes_the_new_job_folder() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.starts_with("webstir: error: "), "{stderr}");
-    assert!(stderr.contains("package.json"), "{stderr}");
+    assert!(stderr.contains(failed_file), "{stderr}");
     assert_eq!(fx.snapshot(), before);
 }

@@ -172,6 +172,30 @@ fn refuses_a_folder_under_a_file_naming_the_file() {
 }
 
 #[test]
+fn a_write_that_fails_part_way_leaves_nothing_behind() {
+    // With a file-size limit of 0 every file is created but cannot be filled: the first write
+    // fails after package.json exists on disk.
+    let temp = tempfile::tempdir().expect("temp dir");
+    let root = temp.path().join("svc/nested");
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("webstir"))
+        .args(["init", "api"])
+        .arg(&root)
+        .output()
+        .expect("spawn bash");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("package.json"), "{stderr}");
+    assert!(
+        snapshot(temp.path()).is_empty(),
+        "{:?}",
+        snapshot(temp.path())
+    );
+}
+
+#[test]
 fn json_output_lists_what_was_created() {
     let temp = tempfile::tempdir().expect("temp dir");
     let root = temp.path().join("svc");
