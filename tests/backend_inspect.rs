@@ -98,15 +98,9 @@ fn inspect_with_jobs(jobs: Value) -> (Fixture, Value, String, i32) {
     .expect("write");
     fs::create_dir_all(fx.root.join("src/backend/jobs/ok")).expect("mkdir");
     fs::write(fx.root.join("src/backend/jobs/ok/index.ts"), "").expect("write entry");
-    let json = fx
-        .cmd()
-        .args(["backend-inspect", "--json"])
-        .output()
-        .expect("run");
+    let (report, code) = inspect_json(&fx);
     let text = fx.cmd().arg("backend-inspect").output().expect("run");
-    assert_eq!(json.status.code(), text.status.code());
-    let report = serde_json::from_slice(&json.stdout).expect("JSON even with errors");
-    let code = text.status.code().expect("exit code");
+    assert_eq!(text.status.code(), Some(code), "text and JSON agree");
     (
         fx,
         report,
@@ -207,13 +201,8 @@ fn flags_a_source_folder_without_an_entry_file() {
     let (fx, _, _, _) = inspect_with_jobs(json!([{ "name": "ok" }]));
     fs::remove_file(fx.root.join("src/backend/jobs/ok/index.ts")).expect("rm");
     fs::write(fx.root.join("src/backend/jobs/ok/README.md"), "notes").expect("write");
-    let out = fx
-        .cmd()
-        .args(["backend-inspect", "--json"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 1);
     assert_eq!(codes(&report), vec![pair("missing-entry", "error")]);
     assert_eq!(report["jobs"][0]["hasSource"], true);
     assert_eq!(
