@@ -23,7 +23,7 @@ fn adds_a_job_folder_and_a_manifest_entry() {
         .expect("scaffold written");
     assert!(source.contains("export async function run(...args: string[])"));
     assert!(source.contains("[job:cleanup] ran at ${at}"));
-    assert!(source.contains("pathToFileURL(entry).href"));
+    assert!(source.contains("function startedDirectly(): boolean"));
 }
 
 #[test]
