@@ -5,7 +5,7 @@ pub mod init;
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::fsutil::{self, FileLock};
 
@@ -180,6 +180,35 @@ fn probe(dir: &Path) -> Result<Probe, WorkspaceError> {
     })
 }
 
-fn absolute(dir: &Path) -> Result<PathBuf, WorkspaceError> {
-    std::path::absolute(dir).map_err(|e| WorkspaceError::io(dir, e))
+/// `dir` made absolute, with `.` and `..` resolved the way a shell's `cd` does (by name, not by
+/// following links), so that `--workspace ..` and `init api ./x/..` name the folder itself.
+pub(crate) fn absolute(dir: &Path) -> Result<PathBuf, WorkspaceError> {
+    let path = std::path::absolute(dir).map_err(|e| WorkspaceError::io(dir, e))?;
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_resolves_dots_by_name() {
+        let abs = |p: &str| absolute(Path::new(p)).expect("absolute");
+        assert_eq!(abs("/srv/app/./x/.."), PathBuf::from("/srv/app"));
+        assert_eq!(abs("/srv/app/x/../../y"), PathBuf::from("/srv/y"));
+        assert_eq!(abs("/.."), PathBuf::from("/"));
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(abs("."), cwd);
+        assert_eq!(abs("sub/.."), cwd);
+    }
 }

@@ -196,6 +196,40 @@ fn a_write_that_fails_part_way_leaves_nothing_behind() {
 }
 
 #[test]
+fn dots_in_the_folder_resolve_by_name() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let out =
+        stdout_of(
+            webstir()
+                .current_dir(temp.path())
+                .args(["init", "api", "./svc/missing/.."]),
+        );
+    let root = temp.path().join("svc");
+    assert!(
+        out.starts_with(&format!(
+            "Created api workspace `svc` in {}\n",
+            root.display()
+        )),
+        "{out}"
+    );
+    assert!(!root.join("missing").exists());
+    let package: Value =
+        serde_json::from_str(&fs::read_to_string(root.join("package.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(package["name"], "svc");
+    let inspect = stdout_of(
+        webstir()
+            .current_dir(root.join("src"))
+            .args(["--workspace", "../src/.."])
+            .arg("backend-inspect"),
+    );
+    assert!(
+        inspect.contains(&format!("\nroot: {}\n", root.display())),
+        "{inspect}"
+    );
+}
+
+#[test]
 fn json_output_lists_what_was_created() {
     let temp = tempfile::tempdir().expect("temp dir");
     let root = temp.path().join("svc");

@@ -40,7 +40,7 @@ pub struct Initialized {
 
 /// Creates an `api` workspace in `dir`, which must be missing or an empty folder.
 pub fn init_api(dir: &Path) -> Result<Initialized, Error> {
-    let root = std::path::absolute(dir).map_err(|e| WorkspaceError::io(dir, e))?;
+    let root = super::absolute(dir)?;
     check_target(&root)?;
     let name = package_name(&root);
     let data = json!({ "name": name, "contractVersion": CONTRACT_VERSION });
