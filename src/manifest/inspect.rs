@@ -3,6 +3,7 @@
 //! without a source folder).
 
 use std::fs;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -53,9 +54,10 @@ impl Inspection {
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
         for spec in manifest.jobs {
             let source = format!("src/backend/jobs/{}", spec.name);
-            let problem = source_problem(workspace, &spec.name, &source);
-            let has_source = !matches!(problem, Some(("missing-source", _)));
-            if let Some((code, message)) = problem {
+            let dir = workspace.jobs_src_dir().join(&spec.name);
+            // A symbolic link is not a source folder: webstir never follows one out.
+            let has_source = fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
+            if let Some((code, message)) = source_problem(&dir, &source) {
                 diagnostics.push(Diagnostic {
                     level: Level::Error,
                     code,
@@ -96,13 +98,8 @@ impl Inspection {
 
 /// What keeps the job's source folder from being run, as (code, message): no folder (or a
 /// symbolic link in its place), or a folder without an entry file.
-fn source_problem(
-    workspace: &Workspace,
-    name: &str,
-    source: &str,
-) -> Option<(&'static str, String)> {
-    let dir = workspace.jobs_src_dir().join(name);
-    let meta = fs::symlink_metadata(&dir).ok();
+fn source_problem(dir: &Path, source: &str) -> Option<(&'static str, String)> {
+    let meta = fs::symlink_metadata(dir).ok();
     if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
         return Some((
             "missing-source",
