@@ -399,6 +399,39 @@ fn ten_concurrent_add_jobs_are_all_recorded() {
 }
 
 #[test]
+fn of_five_concurrent_add_jobs_with_one_name_exactly_one_wins() {
+    let fx = Fixture::init();
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("webstir"))
+                .env_remove("WEBSTIR_WORKSPACE")
+                .arg("--workspace")
+                .arg(&fx.root)
+                .args(["add-job", "same"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn webstir")
+        })
+        .collect();
+    let mut won = 0;
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        if out.status.success() {
+            won += 1;
+        } else {
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                "webstir: error: Job 'same' already exists.\n"
+            );
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(fx.jobs(), vec![json!({ "name": "same" })]);
+}
+
+#[test]
 fn help_shows_examples_and_usage_errors_exit_2() {
     let out = stdout_of(webstir().args(["add-job", "--help"]));
     assert!(out.contains("Examples:"), "{out}");
