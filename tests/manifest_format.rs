@@ -177,6 +177,12 @@ fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
         json!({ "jobs": [{ "name": "x", "priority": "" }] }),
         json!({ "jobs": [{ "name": "x".repeat(65) }] }),
     ];
+    let unsafe_names = [
+        "", "  ", ".", "..", "../etc", "a/b", "a\\b", "a\u{1}b", "a\u{7f}", "a?b", "a<b", "a|b",
+    ];
+    let bad = bad
+        .into_iter()
+        .chain(unsafe_names.map(|name| json!({ "jobs": [{ "name": name }] })));
     for manifest in bad {
         assert!(
             !schema_errors(&manifest).is_empty(),
@@ -186,9 +192,23 @@ fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
         let read = webstir::manifest::Manifest::from_package_json(&package).expect("JSON");
         assert!(read.has_errors(), "reader accepted {manifest}");
     }
-    assert_valid_manifest(&json!({
-        "jobs": [{ "name": "x", "schedule": ["@daily"], "priority": "low", "timeout": "30s", "tenants": ["a"] }]
-    }));
+    let good = [
+        json!({
+            "jobs": [{ "name": "x", "schedule": ["@daily"], "priority": "low", "timeout": "30s", "tenants": ["a"] }]
+        }),
+        // Names the reader takes as they are (the scheduler matches them in snake_case).
+        json!({ "jobs": [{ "name": "Send Daily" }, { "name": "a.b" }] }),
+    ];
+    for manifest in good {
+        assert_valid_manifest(&manifest);
+        let package = json!({ "webstir": { "moduleManifest": manifest } }).to_string();
+        let read = webstir::manifest::Manifest::from_package_json(&package).expect("JSON");
+        assert!(
+            !read.has_errors(),
+            "reader refused {manifest}: {:?}",
+            read.diagnostics
+        );
+    }
 }
 
 #[test]
