@@ -113,13 +113,8 @@ fn inspect_flags_a_schedule_that_does_not_parse() {
         "\"name\": \"ok\",\n          \"schedule\": \"60 * * * *\"",
     );
     std::fs::write(fx.root.join("package.json"), text).expect("write");
-    let out = fx
-        .cmd()
-        .args(["backend-inspect", "--json"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 1);
     let diagnostic = &report["diagnostics"][0];
     assert_eq!(diagnostic["code"], "invalid-schedule");
     assert_eq!(diagnostic["job"], "ok");
