@@ -357,8 +357,22 @@ fn finds_the_workspace_from_a_subfolder_and_from_the_environment() {
         .args(["add-job", "from_env"])
         .assert()
         .success();
+    // Set but empty means unset: the search starts from the current folder again.
+    webstir()
+        .current_dir(fx.root.join("src"))
+        .env("WEBSTIR_WORKSPACE", "")
+        .args(["add-job", "from_empty_env"])
+        .assert()
+        .success();
     let names: Vec<_> = fx.jobs().iter().map(|j| j["name"].clone()).collect();
-    assert_eq!(names, vec![json!("from_cwd"), json!("from_env")]);
+    assert_eq!(
+        names,
+        vec![
+            json!("from_cwd"),
+            json!("from_env"),
+            json!("from_empty_env")
+        ]
+    );
 }
 
 #[test]
