@@ -183,3 +183,37 @@ fn inspect_shows_each_jobs_next_run_in_its_time_zone() {
     );
     assert!(text.contains("  - boot (schedule: @reboot)\n"), "{text}");
 }
+
+#[test]
+fn inspect_uses_the_workspace_default_time_zone_like_the_scheduler() {
+    let fx = Fixture::init();
+    fx.cmd()
+        .args(["add-job", "nightly", "--schedule", "0 0 * * *"])
+        .assert()
+        .success();
+    std::fs::write(fx.root.join("webstir.toml"), "timezone = \"Asia/Tokyo\"\n").expect("toml");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 0, "{report}");
+    let next = report["jobs"][0]["nextRun"].as_str().expect("next run");
+    assert!(next.ends_with("T00:00:00+09:00"), "{next}");
+
+    let listed = stdout_of(fx.cmd().args(["scheduler", "--json"]));
+    let listed: Value = serde_json::from_str(&listed).expect("json");
+    assert_eq!(listed[0]["nextRun"].as_str(), Some(next));
+}
+
+#[test]
+fn inspect_reports_a_broken_settings_file_and_fails() {
+    let fx = Fixture::init();
+    std::fs::write(fx.root.join("webstir.toml"), "timezone = \n").expect("toml");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 1);
+    let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "invalid-settings"
+            && d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("webstir.toml"))),
+        "{report}"
+    );
+}

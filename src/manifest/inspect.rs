@@ -13,6 +13,7 @@ use super::{Diagnostic, JobSpec, Level, Manifest};
 use crate::Error;
 use crate::jobs::scaffold::ENTRY_FILES;
 use crate::schedule::{self, Schedule};
+use crate::settings::Settings;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +52,20 @@ impl Inspection {
         let text = workspace.read_package_json()?;
         let manifest = Manifest::from_package_json(&text)?;
         let mut diagnostics = manifest.diagnostics;
+        // The scheduler evaluates a job without its own zone in webstir.toml's `timezone`;
+        // the next runs shown here must be the ones it will fire.
+        let default_zone = match Settings::load(workspace) {
+            Ok(settings) => settings.timezone,
+            Err(e) => {
+                diagnostics.push(Diagnostic {
+                    level: Level::Error,
+                    code: "invalid-settings",
+                    job: None,
+                    message: e.to_string(),
+                });
+                None
+            }
+        };
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
         for spec in manifest.jobs {
             let source = format!("src/backend/jobs/{}", spec.name);
@@ -65,7 +80,7 @@ impl Inspection {
                     message,
                 });
             }
-            let next_run = next_run(&spec, now);
+            let next_run = next_run(&spec, default_zone.as_deref(), now);
             jobs.push(JobReport {
                 spec,
                 source,
@@ -126,8 +141,8 @@ fn source_problem(dir: &Path, source: &str) -> Option<(&'static str, String)> {
     ))
 }
 
-fn next_run(spec: &JobSpec, now: DateTime<Utc>) -> Option<String> {
-    let tz = schedule::resolve_timezone(spec.timezone.as_deref(), None).ok()?;
+fn next_run(spec: &JobSpec, default_zone: Option<&str>, now: DateTime<Utc>) -> Option<String> {
+    let tz = schedule::resolve_timezone(spec.timezone.as_deref(), default_zone).ok()?;
     let parsed: Vec<Schedule> = spec
         .schedules
         .iter()
