@@ -5,17 +5,8 @@ mod build_support;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use build_support::{Ws, stderr, stdout};
+use build_support::{Ws, stderr, stdout, without_time};
 use predicates::prelude::*;
-
-/// Replaces the one volatile part of a summary line, the time.
-fn without_time(line: &str) -> String {
-    let newline = if line.ends_with('\n') { "\n" } else { "" };
-    match line.rsplit_once(" in ") {
-        Some((head, tail)) if tail.trim_end().ends_with("ms") => format!("{head} in Nms{newline}"),
-        _ => line.to_owned(),
-    }
-}
 
 #[test]
 fn built_jobs_run_under_node() {
@@ -566,4 +557,66 @@ fn source_maps_lead_node_back_to_the_typescript_line() {
     let err = stderr(&out);
     assert!(err.contains("src/backend/boom.ts:6"), "{err}");
     assert!(err.contains("throw new Error(`boom ${input.x}`);"), "{err}");
+}
+
+#[test]
+fn commonjs_import_and_export_assignments_are_rejected_with_a_clear_error() {
+    let ws = Ws::empty();
+    ws.write(
+        "src/backend/a.ts",
+        "import fs = require('node:fs');\nimport type T = require('node:fs');\nnamespace N { export const n = 1; }\nimport n = N.n;\nconsole.log(typeof fs, n);\nexport = n;\n",
+    );
+    let out = ws.webstir(&["build"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out)
+            .lines()
+            .filter(|l| l.starts_with("src/"))
+            .collect::<Vec<_>>(),
+        [
+            "src/backend/a.ts:1:1: error: `import x = require(...)` is CommonJS and cannot run in an ES module; use `import x from '...'` or `import * as x from '...'`",
+            "src/backend/a.ts:6:1: error: `export =` is CommonJS and cannot run in an ES module; use `export default`",
+        ]
+    );
+    assert!(!ws.path("build/backend/a.js").exists());
+}
+
+/// Regression: sources written just before a build cannot vouch for themselves by their time
+/// (git's "racy" rule). Once that window had passed, the next build recorded their times and
+/// so rewrote the state file although nothing had changed.
+#[test]
+fn a_rebuild_after_recent_edits_have_settled_rewrites_no_file() {
+    use std::time::{Duration, SystemTime};
+
+    let ws = Ws::with_jobs();
+    // Recent enough to be distrusted by the first build, old enough to be trusted soon after.
+    let written = SystemTime::now() - Duration::from_millis(1500);
+    for path in ws.snapshot("src").keys() {
+        let file = fs::File::options()
+            .write(true)
+            .open(ws.root().join(path))
+            .expect("open source");
+        file.set_modified(written).expect("set mtime");
+    }
+    ws.build();
+    ws.age("build");
+    let before = ws.snapshot("build");
+    let settled = written + Duration::from_millis(2100);
+    if let Ok(wait) = settled.duration_since(SystemTime::now()) {
+        std::thread::sleep(wait);
+    }
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 4 files (4 unchanged) in Nms\n"
+    );
+    assert_eq!(ws.snapshot("build"), before);
+    // And a later edit is still seen.
+    ws.write(
+        "src/backend/jobs/nightly/index.ts",
+        &build_support::NIGHTLY.replace("cleaned", "swept"),
+    );
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 4 files (3 unchanged) in Nms\n"
+    );
 }
