@@ -492,8 +492,28 @@ fn cron_errors_name_the_field_the_token_and_the_accepted_values() {
         ),
         (
             "* 22-2 * * *",
-            "hour: range `22-2` runs backwards (write the lower value first, or wrap around \
-             with a list such as `22-23,0-2`)",
+            "hour: range `22-2` runs backwards (write the lower value first; to wrap around, \
+             write `22-23,0-2`)",
+        ),
+        (
+            "0 0 * * MON-SUN",
+            "day-of-week: range `MON-SUN` runs backwards (write the lower value first; to wrap \
+             around, write `1-7`)",
+        ),
+        (
+            "0 0 * * SAT-TUE",
+            "day-of-week: range `SAT-TUE` runs backwards (write the lower value first; to wrap \
+             around, write `6-7,1-2`)",
+        ),
+        (
+            "0 0 * * 7-1",
+            "day-of-week: range `7-1` runs backwards (write the lower value first; to wrap \
+             around, write `0-1`)",
+        ),
+        (
+            "59-0 * * * *",
+            "minute: range `59-0` runs backwards (write the lower value first; to wrap around, \
+             write `59,0`)",
         ),
         (
             "* * * * FUNDAY",
