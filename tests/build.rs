@@ -591,13 +591,7 @@ fn a_rebuild_after_recent_edits_have_settled_rewrites_no_file() {
     let ws = Ws::with_jobs();
     // Recent enough to be distrusted by the first build, old enough to be trusted soon after.
     let written = SystemTime::now() - Duration::from_millis(1500);
-    for path in ws.snapshot("src").keys() {
-        let file = fs::File::options()
-            .write(true)
-            .open(ws.root().join(path))
-            .expect("open source");
-        file.set_modified(written).expect("set mtime");
-    }
+    ws.set_modified("src", written);
     ws.build();
     ws.age("build");
     let before = ws.snapshot("build");

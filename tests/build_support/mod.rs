@@ -220,13 +220,19 @@ impl Ws {
         files
     }
 
-    /// Moves every file's (but the scheduler binary's) modification time under `rel` far into the past, so that a rewrite,
-    /// however fast, shows up as a new time.
+    /// Moves every file's (but the scheduler binary's) modification time under `rel` far into
+    /// the past, so that a rewrite, however fast, shows up as a new time.
     pub fn age(&self, rel: &str) {
-        let past = SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800);
+        self.set_modified(
+            rel,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800),
+        );
+    }
+
+    /// Sets the modification time of every file under `rel` but the scheduler binary: that is
+    /// a hard link to the webstir binary under test, and a new time would make cargo relink it.
+    pub fn set_modified(&self, rel: &str, time: SystemTime) {
         for path in self.snapshot(rel).keys() {
-            // The scheduler is a hard link to the webstir binary under test; ageing it would
-            // make cargo relink that binary.
             if path.file_name().is_some_and(|n| n == "scheduler") {
                 continue;
             }
@@ -234,7 +240,7 @@ impl Ws {
                 .write(true)
                 .open(self.root().join(path))
                 .expect("open for set_modified");
-            file.set_modified(past).expect("set mtime");
+            file.set_modified(time).expect("set mtime");
         }
     }
 }
