@@ -385,7 +385,7 @@ fn the_shim_passes_arguments_and_stdin_and_returns_the_exit_status() {
 }
 
 #[test]
-fn the_shim_forwards_sigterm_and_dies_of_the_schedulers_signal() {
+fn the_shim_forwards_sigterm_and_sigint_and_dies_of_the_schedulers_signal() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
 
@@ -409,6 +409,26 @@ fn the_shim_forwards_sigterm_and_dies_of_the_schedulers_signal() {
     unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
     assert_eq!(lines.next().expect("a line").expect("utf-8"), "got TERM");
     assert_eq!(child.0.wait().expect("wait").code(), Some(7));
+
+    // Ctrl-C aimed at the shim alone (say, by a process manager) reaches the scheduler too.
+    fake_scheduler(
+        &ws,
+        "trap 'echo got INT; exit 8' INT\necho ready\nwhile :; do sleep 0.05; done\n",
+    );
+    let mut child = KillOnDrop(
+        std::process::Command::new("node")
+            .current_dir(ws.root())
+            .arg("build/backend/jobs/scheduler.js")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run node"),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().expect("stdout")).lines();
+    assert_eq!(lines.next().expect("a line").expect("utf-8"), "ready");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    assert_eq!(lines.next().expect("a line").expect("utf-8"), "got INT");
+    assert_eq!(child.0.wait().expect("wait").code(), Some(8));
 
     fake_scheduler(&ws, "kill -TERM $$\n");
     let status = ws.node(&["build/backend/jobs/scheduler.js"]).status;
