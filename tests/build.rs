@@ -634,3 +634,25 @@ fn a_rebuild_after_recent_edits_have_settled_rewrites_no_file() {
         "built 4 files (3 unchanged) in Nms\n"
     );
 }
+
+#[test]
+fn a_package_without_type_module_builds_with_a_warning() {
+    let ws = Ws::with_jobs();
+    ws.write(
+        "package.json",
+        &build_support::PACKAGE_JSON.replace("\"type\": \"module\",", "\"type\": \"commonjs\","),
+    );
+    let out = ws.webstir(&["build"]).output().expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "webstir: warning: package.json has `\"type\": \"commonjs\"`: Node.js takes the built `.js` files for CommonJS, but they are ES modules; add `\"type\": \"module\"` (as `webstir init` does)\n"
+    );
+    let report = ws.webstir(&["build", "--json"]).output().expect("run");
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(report["warnings"].as_array().map(Vec::len), Some(1));
+
+    ws.write("package.json", build_support::PACKAGE_JSON);
+    let out = ws.webstir(&["build"]).output().expect("run");
+    assert_eq!(stderr(&out), "");
+}

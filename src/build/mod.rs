@@ -133,8 +133,25 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
     }
     tree.write_if_changed(&state_path, &next.to_json())?;
     report.diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
+    report.warnings.extend(module_type_warning(workspace));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The output is ES modules in `.js` files, which Node reads as such only under a
+/// `package.json` with `"type": "module"` (Node 20 otherwise tries CommonJS first and, at best,
+/// warns on every run).
+fn module_type_warning(workspace: &Workspace) -> Option<String> {
+    let text = workspace.read_package_json().ok()?;
+    let package: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let found = match package.get("type") {
+        Some(serde_json::Value::String(kind)) if kind == "module" => return None,
+        Some(kind) => format!("`\"type\": {kind}`"),
+        None => "no `\"type\"`".to_owned(),
+    };
+    Some(format!(
+        "package.json has {found}: Node.js takes the built `.js` files for CommonJS, but they are ES modules; add `\"type\": \"module\"` (as `webstir init` does)"
+    ))
 }
 
 /// Splits the sources into those that can be built and an error for each one whose output
