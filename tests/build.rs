@@ -384,51 +384,45 @@ fn the_shim_passes_arguments_and_stdin_and_returns_the_exit_status() {
     assert_eq!(out.status.code(), Some(3));
 }
 
+/// Sends `signal` to the shim while a fake scheduler traps it as `name` and exits with
+/// `code`; the scheduler must see the signal and the shim must exit with its status.
+fn shim_passes_on(ws: &Ws, signal: libc::c_int, name: &str, code: i32) {
+    use std::io::{BufRead, BufReader};
+
+    fake_scheduler(
+        ws,
+        &format!(
+            "trap 'echo got {name}; exit {code}' {name}\necho ready\nwhile :; do sleep 0.05; done\n"
+        ),
+    );
+    let mut child = KillOnDrop(
+        std::process::Command::new("node")
+            .current_dir(ws.root())
+            .arg("build/backend/jobs/scheduler.js")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run node"),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().expect("stdout")).lines();
+    assert_eq!(lines.next().expect("a line").expect("utf-8"), "ready");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, signal) };
+    assert_eq!(
+        lines.next().expect("a line").expect("utf-8"),
+        format!("got {name}")
+    );
+    assert_eq!(child.0.wait().expect("wait").code(), Some(code));
+}
+
 #[test]
 fn the_shim_forwards_sigterm_and_sigint_and_dies_of_the_schedulers_signal() {
-    use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
 
     let ws = Ws::with_jobs();
     ws.build();
-    fake_scheduler(
-        &ws,
-        "trap 'echo got TERM; exit 7' TERM\necho ready\nwhile :; do sleep 0.05; done\n",
-    );
-    let mut child = KillOnDrop(
-        std::process::Command::new("node")
-            .current_dir(ws.root())
-            .arg("build/backend/jobs/scheduler.js")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("run node"),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().expect("stdout")).lines();
-    assert_eq!(lines.next().expect("a line").expect("utf-8"), "ready");
-    // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
-    assert_eq!(lines.next().expect("a line").expect("utf-8"), "got TERM");
-    assert_eq!(child.0.wait().expect("wait").code(), Some(7));
-
+    shim_passes_on(&ws, libc::SIGTERM, "TERM", 7);
     // Ctrl-C aimed at the shim alone (say, by a process manager) reaches the scheduler too.
-    fake_scheduler(
-        &ws,
-        "trap 'echo got INT; exit 8' INT\necho ready\nwhile :; do sleep 0.05; done\n",
-    );
-    let mut child = KillOnDrop(
-        std::process::Command::new("node")
-            .current_dir(ws.root())
-            .arg("build/backend/jobs/scheduler.js")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("run node"),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().expect("stdout")).lines();
-    assert_eq!(lines.next().expect("a line").expect("utf-8"), "ready");
-    // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
-    assert_eq!(lines.next().expect("a line").expect("utf-8"), "got INT");
-    assert_eq!(child.0.wait().expect("wait").code(), Some(8));
+    shim_passes_on(&ws, libc::SIGINT, "INT", 8);
 
     fake_scheduler(&ws, "kill -TERM $$\n");
     let status = ws.node(&["build/backend/jobs/scheduler.js"]).status;
