@@ -569,8 +569,11 @@ fn source_maps_lead_node_back_to_the_typescript_line() {
     let out = ws.node(&["--enable-source-maps", "build/backend/boom.js"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("src/backend/boom.ts:6"), "{err}");
     assert!(err.contains("throw new Error(`boom ${input.x}`);"), "{err}");
+    // Line and column of both frames: the `throw` inside the function and the call below it.
+    assert!(err.contains("at boom ("), "{err}");
+    assert!(err.contains("src/backend/boom.ts:6:9)"), "{err}");
+    assert!(err.contains("src/backend/boom.ts:8:1)"), "{err}");
 }
 
 #[test]
