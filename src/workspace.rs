@@ -169,8 +169,8 @@ fn probe(dir: &Path) -> Result<Probe, WorkspaceError> {
     // A package.json that does not parse is not a workspace marker we can trust; the commands
     // that need the manifest report its parse error with line and column themselves.
     let json = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let has_webstir = match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(value) => value.get("webstir").is_some_and(|w| w.is_object()),
+    let has_webstir = match serde_json::from_str::<marker::PackageMarker>(json) {
+        Ok(marker) => marker.has_webstir_object(),
         Err(_) => text.contains("\"webstir\""),
     };
     Ok(if has_webstir {
@@ -197,6 +197,81 @@ pub(crate) fn absolute(dir: &Path) -> Result<PathBuf, WorkspaceError> {
     Ok(clean)
 }
 
+/// Reads only whether `package.json` has a `webstir` object. Every command locates the
+/// workspace first, so this skips the rest of the file without building a value of it.
+mod marker {
+    use std::fmt;
+
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    #[derive(serde::Deserialize)]
+    pub(super) struct PackageMarker {
+        #[serde(default)]
+        webstir: Option<Kind>,
+    }
+
+    impl PackageMarker {
+        pub(super) fn has_webstir_object(&self) -> bool {
+            matches!(self.webstir, Some(Kind::Object))
+        }
+    }
+
+    enum Kind {
+        Object,
+        Other,
+    }
+
+    impl<'de> Deserialize<'de> for Kind {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Kind, D::Error> {
+            deserializer.deserialize_any(KindVisitor)
+        }
+    }
+
+    struct KindVisitor;
+
+    impl<'de> Visitor<'de> for KindVisitor {
+        type Value = Kind;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Kind::Object)
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Kind::Other)
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<Kind, E> {
+            Ok(Kind::Other)
+        }
+
+        fn visit_i64<E>(self, _: i64) -> Result<Kind, E> {
+            Ok(Kind::Other)
+        }
+
+        fn visit_u64<E>(self, _: u64) -> Result<Kind, E> {
+            Ok(Kind::Other)
+        }
+
+        fn visit_f64<E>(self, _: f64) -> Result<Kind, E> {
+            Ok(Kind::Other)
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<Kind, E> {
+            Ok(Kind::Other)
+        }
+
+        fn visit_unit<E>(self) -> Result<Kind, E> {
+            Ok(Kind::Other)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +285,29 @@ mod tests {
         let cwd = std::env::current_dir().expect("cwd");
         assert_eq!(abs("."), cwd);
         assert_eq!(abs("sub/.."), cwd);
+    }
+
+    fn probe_text(text: &str) -> Probe {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::write(dir.path().join(PACKAGE_JSON), text).expect("write");
+        probe(dir.path()).expect("probe")
+    }
+
+    #[test]
+    fn only_a_webstir_object_marks_a_workspace() {
+        let big_jobs = format!(
+            r#"{{"name":"x","webstir":{{"mode":"api","moduleManifest":{{"jobs":[{}]}}}},"z":[1,2.5,true,null,"s"]}}"#,
+            vec![r#"{"name":"a","schedule":["@daily"]}"#; 50].join(",")
+        );
+        assert_eq!(probe_text(&big_jobs), Probe::Workspace);
+        assert_eq!(probe_text("\u{feff}{\"webstir\": {}}"), Probe::Workspace);
+        for not_an_object in [r#"[]"#, r#"null"#, r#""api""#, r#"3"#, r#"true"#] {
+            let text = format!(r#"{{"name": "x", "webstir": {not_an_object}}}"#);
+            assert_eq!(probe_text(&text), Probe::NoWebstirObject, "{text}");
+        }
+        assert_eq!(probe_text(r#"{"name": "x"}"#), Probe::NoWebstirObject);
+        // Broken JSON that mentions webstir is taken as a workspace, so that the command
+        // reports the parse error with its position instead of "not a workspace".
+        assert_eq!(probe_text(r#"{"webstir": {,}"#), Probe::Workspace);
     }
 }

@@ -175,13 +175,14 @@ impl Manifest {
     /// `webstir` value is not an object, is an error here; everything else becomes diagnostics.
     pub fn from_package_json(text: &str) -> Result<Manifest, ManifestError> {
         let root = parse_package_json(text)?;
-        let Value::Object(root) = root else {
+        let Value::Object(mut root) = root else {
             return Err(ManifestError::Shape(
                 "the top level must be an object".into(),
             ));
         };
-        let webstir = match root.get("webstir") {
-            Some(Value::Object(w)) => w.clone(),
+        // Taken out by value: a manifest of thousands of jobs is not worth copying.
+        let mut webstir = match root.remove("webstir") {
+            Some(Value::Object(w)) => w,
             Some(_) => return Err(ManifestError::Shape("`webstir` must be an object".into())),
             None => Map::new(),
         };
@@ -191,10 +192,7 @@ impl Manifest {
                 .get("mode")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            module_manifest: webstir
-                .get("moduleManifest")
-                .cloned()
-                .unwrap_or(Value::Null),
+            module_manifest: webstir.remove("moduleManifest").unwrap_or(Value::Null),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
@@ -233,18 +231,28 @@ impl Manifest {
     }
 
     fn read_jobs(&mut self) {
-        let entries = match &self.module_manifest {
-            Value::Null => return,
+        // Lent out while the jobs are read, so that reading can record diagnostics on `self`
+        // without copying every entry.
+        let module_manifest = std::mem::take(&mut self.module_manifest);
+        if let Some(entries) = self.job_entries(&module_manifest) {
+            self.read_entries(entries);
+        }
+        self.module_manifest = module_manifest;
+    }
+
+    fn job_entries<'m>(&mut self, module_manifest: &'m Value) -> Option<&'m [Value]> {
+        match module_manifest {
+            Value::Null => None,
             Value::Object(m) => match m.get("jobs") {
-                None | Some(Value::Null) => return,
-                Some(Value::Array(entries)) => entries.clone(),
+                None | Some(Value::Null) => None,
+                Some(Value::Array(entries)) => Some(entries),
                 Some(_) => {
                     self.error(
                         "invalid-jobs",
                         None,
                         "`webstir.moduleManifest.jobs` must be an array",
                     );
-                    return;
+                    None
                 }
             },
             _ => {
@@ -253,9 +261,12 @@ impl Manifest {
                     None,
                     "`webstir.moduleManifest` must be an object",
                 );
-                return;
+                None
             }
-        };
+        }
+    }
+
+    fn read_entries(&mut self, entries: &[Value]) {
         // The scheduler matches names by their canonical key, so `send-daily` and
         // `send_daily` would be the same job. Keyed by that key so that a manifest of
         // thousands of jobs is checked in one pass.
