@@ -104,6 +104,12 @@ fn splice_on_one_line(
     };
     let on_one_line = |r: jsonc_parser::common::Range| !text[r.start..r.end].contains('\n');
     let minified = !text.contains('\n');
+    if let Container::Array(jobs) = &container
+        && !minified
+        && let Some(edited) = splice_after_last_block_entry(text, jobs, entry)
+    {
+        return Ok(Some(edited));
+    }
     // An empty `{}`/`[]` opens into a block, unless what holds it is itself on one line.
     let one_line = on_one_line(range) && (last_end.is_some() || on_one_line(parent_range));
     if !(minified || one_line) {
@@ -120,6 +126,51 @@ fn splice_on_one_line(
         None => (range.start + 1, insertion),
     };
     Ok(Some(format!("{}{piece}{}", &text[..at], &text[at..])))
+}
+
+/// Appends after the last entry of a jobs array written as a block, copying that entry's
+/// indentation, the file's indentation unit and its line ending, without building the CST of
+/// the whole file (which costs more than everything else `add-job` does on a large manifest).
+/// Returns `None` where the layout cannot be read off the last entry or the new entry has
+/// nested values; the CST then does the append.
+fn splice_after_last_block_entry(
+    text: &str,
+    jobs: &ast::Array,
+    entry: &[(&str, Value)],
+) -> Option<String> {
+    if entry.iter().any(|(_, v)| v.is_array() || v.is_object()) {
+        return None;
+    }
+    let ast::Value::Object(last) = jobs.elements.last()? else {
+        return None;
+    };
+    let first_prop = last.properties.first()?;
+    let indent = indentation_before(text, last.range.start)?;
+    let prop_indent = indentation_before(text, first_prop.range.start)?;
+    let unit = prop_indent.strip_prefix(indent).filter(|u| !u.is_empty())?;
+    let line_start = last.range.start - indent.len();
+    let eol = if text[..line_start].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let members: Vec<String> = entry
+        .iter()
+        .map(|(key, value)| format!("{indent}{unit}{}: {value}", Value::from(*key)))
+        .collect();
+    let piece = format!(
+        ",{eol}{indent}{{{eol}{}{eol}{indent}}}",
+        members.join(&format!(",{eol}"))
+    );
+    let at = last.range.end;
+    Some(format!("{}{piece}{}", &text[..at], &text[at..]))
+}
+
+/// The whitespace between the start of `offset`'s line and `offset`, when nothing else is there.
+fn indentation_before(text: &str, offset: usize) -> Option<&str> {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &text[line_start..offset];
+    (line_start > 0 && indent.chars().all(|c| c == ' ' || c == '\t')).then_some(indent)
 }
 
 /// What goes into the deepest existing container: the entry itself when that is the jobs
