@@ -1,0 +1,1112 @@
+#!/usr/bin/env python3
+"""The timing harness behind bench/run (Python 3.11 standard library only).
+
+Runs the cases of issue 7 against webstir and its JavaScript peers on the same generated inputs
+in one run, prints each case's figures and ratios as it goes, and writes bench/results.md.
+bench/run builds webstir and installs the peers first; run that, not this file.
+
+Every process is timed with posix_spawn + wait4: wall time from perf_counter, CPU time and peak
+resident memory from the child's rusage, so the harness adds no shell or Python start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WORK = BENCH / "work"
+JS = BENCH / "js"
+RESULTS = BENCH / "results.md"
+WEBSTIR = ROOT / "target" / "release" / "webstir"
+NEXT_TIMES = ROOT / "target" / "release" / "examples" / "next_times"
+BUILD_SCRIPT = BENCH / "build" / "run"
+
+CASES = ("list", "add-job", "next-times", "watch", "accuracy", "build")
+CASE_TITLES = {
+    "list": "1. CLI latency",
+    "add-job": "2. add-job on a large package.json",
+    "next-times": "3. Next fire times per second",
+    "watch": "4. Watching 1,000 jobs",
+    "accuracy": "5. Fire accuracy",
+    "build": "6. Build 1,000 TypeScript files",
+}
+
+
+class NotMeasured(Exception):
+    """A case (or one command of it) could not run; the reason goes into the results."""
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and tools
+
+
+@dataclass
+class Settings:
+    quick: bool
+    cases: list[str]
+
+    def reps(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+@dataclass
+class Tools:
+    node: str
+    bun: str
+    esbuild: str
+    env: dict[str, str]
+
+    @staticmethod
+    def find() -> Tools:
+        node = shutil.which("node")
+        if node is None:
+            raise SystemExit("bench: Node.js is required on PATH")
+        bins = BENCH / "node_modules" / ".bin"
+        bun = bins / "bun"
+        if not _runs([str(bun), "--version"]):
+            # npm may skip the package's install script; its platform package holds the binary.
+            bun = BENCH / "node_modules" / "@oven" / "bun-linux-x64" / "bin" / "bun"
+        esbuild = bins / "esbuild"
+        env = dict(os.environ)
+        # Every figure is taken in one zone, so "without a time zone" means UTC everywhere.
+        env["TZ"] = "UTC"
+        env.pop("WEBSTIR_WORKSPACE", None)
+        return Tools(node=node, bun=str(bun), esbuild=str(esbuild), env=env)
+
+
+def _runs(argv: list[str]) -> bool:
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring one process
+
+
+@dataclass
+class Sample:
+    wall: float  # seconds
+    cpu: float  # seconds, user + system, including reaped children
+    maxrss_kb: int
+
+
+def spawn_once(argv: list[str], env: dict[str, str]) -> tuple[int, Sample]:
+    """Runs argv with stdout and stderr on /dev/null; returns its exit code and its costs."""
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0),
+    ]
+    began = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - began
+    code = os.waitstatus_to_exitcode(status)
+    return code, Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+def check_output(argv: list[str], env: dict[str, str], expect=None) -> str:
+    """Runs argv once with its output captured; NotMeasured unless it exits 0 (and `expect`
+    accepts its stdout). Every timed command goes through this first, so a figure is never the
+    time of a fast failure."""
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise NotMeasured(f"`{short(argv)}` could not run: {error}") from error
+    if done.returncode != 0:
+        message = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        raise NotMeasured(
+            f"`{short(argv)}` exited {done.returncode}: {message[0] if message else 'no output'}"
+        )
+    if expect is not None:
+        problem = expect(done.stdout)
+        if problem:
+            raise NotMeasured(f"`{short(argv)}`: {problem}")
+    return done.stdout
+
+
+def measure(argv, env, runs, warmup=2, before=None) -> list[Sample]:
+    """Times `runs` runs of argv after `warmup` untimed ones; `before` resets state untimed."""
+    samples = []
+    for i in range(warmup + runs):
+        if before is not None:
+            before()
+        code, sample = spawn_once(argv, env)
+        if code != 0:
+            raise NotMeasured(f"`{short(argv)}` exited {code} on run {i + 1}")
+        if i >= warmup:
+            samples.append(sample)
+    return samples
+
+
+def short(argv: list[str]) -> str:
+    def name(part: str) -> str:
+        path = Path(part)
+        if path.is_absolute():
+            try:
+                return str(path.relative_to(ROOT))
+            except ValueError:
+                return path.name
+        return part
+
+    return " ".join(name(p) for p in argv)
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics and formatting
+
+
+@dataclass
+class Stat:
+    median: float
+    low: float  # 25th percentile
+    high: float  # 75th percentile
+    n: int
+
+    @staticmethod
+    def of(values: list[float]) -> Stat:
+        ordered = sorted(values)
+        if len(ordered) == 1:
+            return Stat(ordered[0], ordered[0], ordered[0], 1)
+        quartiles = statistics.quantiles(ordered, n=4, method="inclusive")
+        return Stat(statistics.median(ordered), quartiles[0], quartiles[2], len(ordered))
+
+
+def fmt_ms(seconds: float) -> str:
+    ms = seconds * 1000
+    if ms < 10:
+        return f"{ms:.2f} ms"
+    if ms < 100:
+        return f"{ms:.1f} ms"
+    return f"{ms:.0f} ms"
+
+
+def fmt_time(stat: Stat) -> str:
+    if stat.n == 1:
+        return fmt_ms(stat.median)
+    return f"{fmt_ms(stat.median)} ({fmt_ms(stat.low)}–{fmt_ms(stat.high)})"
+
+
+def fmt_rate(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M/s"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f} k/s"
+    return f"{value:.0f} /s"
+
+
+def fmt_mb(kb: float) -> str:
+    return f"{kb / 1024:.1f} MB"
+
+
+def fmt_ratio(webstir: float, peer: float) -> str:
+    if peer <= 0 or webstir <= 0:
+        return "–"
+    ratio = webstir / peer
+    return f"{ratio:.3f}×" if ratio < 0.1 else f"{ratio:.2f}×"
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Row:
+    case: str
+    measure: str
+    webstir: str
+    peer_name: str = "–"
+    peer: str = "–"
+    ratio: str = "–"
+    target: str = ""
+    verdict: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    not_measured: dict[str, list[str]] = field(default_factory=dict)
+
+    def row(self, row: Row) -> None:
+        self.rows.append(row)
+        peer = f" | {row.peer_name}: {row.peer} | ratio {row.ratio}" if row.peer_name != "–" else ""
+        verdict = f" | target {row.target}: {row.verdict}" if row.target else ""
+        print(f"  {row.measure}: webstir {row.webstir}{peer}{verdict}", flush=True)
+
+    def detail(self, case: str, line: str) -> None:
+        self.sections.setdefault(case, []).append(line)
+
+    def skip(self, case: str, reason: str) -> None:
+        self.not_measured.setdefault(case, []).append(reason)
+        print(f"  not measured: {reason}", flush=True)
+
+
+def verdict(ok: bool | None) -> str:
+    if ok is None:
+        return "n/a"
+    return "met" if ok else "missed"
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+SCHEDULES = [
+    "0 0 * * *",
+    "*/5 * * * *",
+    "rate(1 minute)",
+    "@hourly",
+    "30 9 * * 1-5",
+    "0 0 13 * 5",
+    "15,45 */2 * * *",
+    "@daily",
+]
+
+
+def job_entry(i: int, schedule: str | None) -> dict:
+    entry = {"name": f"job_{i:05d}"}
+    if schedule is not None:
+        entry["schedule"] = schedule
+    entry["description"] = f"Job {i}: syncs records"
+    entry["priority"] = i % 10
+    entry["timezone"] = "Europe/London" if i % 2 else "America/New_York"
+    return entry
+
+
+def package_json(name: str, jobs: list[dict]) -> str:
+    document = {
+        "name": name,
+        "version": "1.0.0",
+        "private": True,
+        "type": "module",
+        "webstir": {
+            "mode": "api",
+            "moduleManifest": {
+                "contractVersion": "1.0.0",
+                "name": name,
+                "version": "1.0.0",
+                "kind": "backend",
+                "capabilities": [],
+                "jobs": jobs,
+            },
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def workspace(name: str, jobs: list[dict], modules: dict[str, str] | None = None) -> Path:
+    """Writes a workspace under bench/work (reused when the same inputs were written before):
+    package.json, a TypeScript source stub per job and the built module of each job."""
+    root = WORK / name
+    text = package_json(name, jobs)
+    stamp = root / ".bench-inputs"
+    fingerprint = f"{len(text)}:{hash_text(text)}:{hash_text(json.dumps(modules, sort_keys=True))}"
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "src" / "backend" / "jobs").mkdir(parents=True)
+    (root / "package.json").write_text(text)
+    (root / "src" / "backend" / "index.ts").write_text("export {};\n")
+    for job in jobs:
+        job_name = job["name"]
+        source = root / "src" / "backend" / "jobs" / job_name
+        source.mkdir()
+        (source / "index.ts").write_text(
+            f"export async function run(): Promise<void> {{\n"
+            f"  console.info('[job:{job_name}] ran at', new Date().toISOString());\n}}\n"
+        )
+        built = root / "build" / "backend" / "jobs" / job_name
+        built.mkdir(parents=True)
+        module = (modules or {}).get(job_name, "export async function run() {}\n")
+        (built / "index.js").write_text(module)
+    stamp.write_text(fingerprint)
+    return root
+
+
+def hash_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# Case 1: CLI latency
+
+
+def case_list(s: Settings, t: Tools, report: Report) -> None:
+    case = "list"
+    runs = s.reps(30, 5)
+    floors = {}
+    for label, argv in (("node -e 0", [t.node, "-e", "0"]), ("bun -e 0", [t.bun, "-e", "0"])):
+        floors[label] = Stat.of([x.wall for x in measure(argv, t.env, runs)])
+    for count in (10, 10_000):
+        jobs = [job_entry(i, SCHEDULES[i % len(SCHEDULES)]) for i in range(count)]
+        ws = workspace(f"list-{count}", jobs)
+        lines = lambda out, n=count: None if len(out.splitlines()) >= n else (
+            f"printed {len(out.splitlines())} lines for {n} jobs"
+        )
+        peers = {}
+        for runtime, exe in (("node", t.node), ("bun", t.bun)):
+            argv = [exe, str(JS / "list.mjs"), str(ws)]
+            try:
+                check_output(argv, t.env, lines)
+                peers[runtime] = Stat.of([x.wall for x in measure(argv, t.env, runs)])
+            except NotMeasured as why:
+                report.skip(case, str(why))
+        commands = {
+            "scheduler --list": [str(WEBSTIR), "--workspace", str(ws), "scheduler", "--list"],
+            "backend-inspect --json": [str(WEBSTIR), "--workspace", str(ws), "backend-inspect", "--json"],
+        }
+        checks = {"scheduler --list": lines, "backend-inspect --json": json_jobs(count)}
+        for label, argv in commands.items():
+            try:
+                check_output(argv, t.env, checks[label])
+                stat = Stat.of([x.wall for x in measure(argv, t.env, runs)])
+            except NotMeasured as why:
+                report.skip(case, f"{label} at {count} jobs: {why}")
+                continue
+            for runtime, peer in peers.items():
+                if count == 10 and runtime == "bun":
+                    target, ok = "≤ 0.1× Bun", stat.median <= 0.1 * peer.median
+                elif count == 10_000:
+                    target, ok = "< 50 ms", stat.median < 0.050
+                else:
+                    target, ok = "", None
+                report.row(Row(
+                    case, f"`{label}`, {count:,} jobs", fmt_time(stat),
+                    f"list.mjs on {runtime}", fmt_time(peer),
+                    fmt_ratio(stat.median, peer.median), target, verdict(ok) if target else "",
+                ))
+    for label, stat in floors.items():
+        report.row(Row(case, f"floor: `{label}`", "–", label, fmt_time(stat)))
+    report.detail(case, f"{runs} timed runs per command after 2 warm-up runs; wall time, median (p25–p75).")
+
+
+def json_jobs(count: int):
+    def check(out: str) -> str | None:
+        try:
+            document = json.loads(out)
+        except json.JSONDecodeError as error:
+            return f"output is not JSON: {error}"
+        jobs = document.get("jobs") if isinstance(document, dict) else None
+        if not isinstance(jobs, list) or len(jobs) != count:
+            return f"expected {count} jobs in the JSON output"
+        return None
+
+    return check
+
+
+# --------------------------------------------------------------------------------------------
+# Case 2: add-job
+
+
+def case_add_job(s: Settings, t: Tools, report: Report) -> None:
+    case = "add-job"
+    sizes = (1000, 5000) if s.quick else (500, 1000, 2000, 5000, 10_000)
+    runs = s.reps(15, 4)
+    new_name = "bench_new_job"
+    points = []
+    for count in sizes:
+        ws = workspace(f"add-job-{count}", [job_entry(i, SCHEDULES[i % len(SCHEDULES)]) for i in range(count)])
+        manifest = ws / "package.json"
+        pristine = manifest.read_bytes()
+        megabytes = len(pristine) / 1_000_000
+
+        def reset(ws=ws, manifest=manifest, pristine=pristine) -> None:
+            manifest.write_bytes(pristine)
+            shutil.rmtree(ws / "src" / "backend" / "jobs" / new_name, ignore_errors=True)
+
+        def added(_out: str, manifest=manifest, count=count) -> str | None:
+            jobs = json.loads(manifest.read_text())["webstir"]["moduleManifest"]["jobs"]
+            if len(jobs) != count + 1 or jobs[-1]["name"] != new_name:
+                return "the job was not appended to package.json"
+            return None
+
+        commands = {
+            "webstir": [str(WEBSTIR), "--workspace", str(ws), "add-job", new_name, "--schedule", "*/5 * * * *"],
+            "node": [t.node, str(JS / "add_job.mjs"), str(ws), new_name, "*/5 * * * *"],
+            "bun": [t.bun, str(JS / "add_job.mjs"), str(ws), new_name, "*/5 * * * *"],
+        }
+        stats = {}
+        for label, argv in commands.items():
+            try:
+                reset()
+                check_output(argv, t.env, added)
+                stats[label] = Stat.of([x.wall for x in measure(argv, t.env, runs, before=reset)])
+            except NotMeasured as why:
+                report.skip(case, f"{label} at {count} jobs: {why}")
+        reset()
+        if "webstir" not in stats:
+            continue
+        points.append((megabytes, stats["webstir"].median))
+        for runtime in ("bun", "node"):
+            if runtime not in stats:
+                continue
+            big = count == 5000
+            report.row(Row(
+                case, f"`add-job`, {count:,} jobs ({megabytes:.2f} MB)", fmt_time(stats["webstir"]),
+                f"add_job.mjs on {runtime}", fmt_time(stats[runtime]),
+                fmt_ratio(stats["webstir"].median, stats[runtime].median),
+                "< 20 ms" if big else "", verdict(stats["webstir"].median < 0.020) if big else "",
+            ))
+    if len(points) >= 3:
+        slope, intercept, worst = linear_fit(points)
+        report.detail(case, (
+            f"Growth: least-squares fit of webstir's median time against file size: "
+            f"{intercept * 1000:.2f} ms + {slope * 1000:.2f} ms per MB; the largest deviation of a "
+            f"point from the line is {worst * 1000:.2f} ms (linear growth when that is small against "
+            f"the times)."
+        ))
+    report.detail(case, (
+        f"{runs} timed runs per command and size after 2 warm-up runs; package.json and the job "
+        f"folder are restored before every run (untimed). The JavaScript peer parses and "
+        f"re-serializes the whole file with JSON.stringify, so it does not keep the user's format."
+    ))
+
+
+def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float, float]:
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx if sxx else 0.0
+    intercept = mean_y - slope * mean_x
+    worst = max(abs(y - (intercept + slope * x)) for x, y in points)
+    return slope, intercept, worst
+
+
+# --------------------------------------------------------------------------------------------
+# Case 3: next fire times per second
+
+
+EXPRESSIONS = [
+    "*/5 * * * *",
+    "0 * * * *",
+    "0 0 * * *",
+    "30 9 * * 1-5",
+    "15,45 */2 * * *",
+    "0 0 1 * *",
+    "0 0 13 * 5",
+    "0 12 * * 0",
+]
+
+
+def case_next_times(s: Settings, t: Tools, report: Report) -> None:
+    case = "next-times"
+    seconds = "0.05" if s.quick else "0.2"
+    reps = s.reps(3, 1)
+    impls = {
+        "webstir": lambda tz: [str(NEXT_TIMES), seconds, tz, *EXPRESSIONS],
+        "croner on node": lambda tz: [t.node, str(JS / "next_times.mjs"), "croner", seconds, tz, *EXPRESSIONS],
+        "croner on bun": lambda tz: [t.bun, str(JS / "next_times.mjs"), "croner", seconds, tz, *EXPRESSIONS],
+        "node-cron on node": lambda tz: [t.node, str(JS / "next_times.mjs"), "node-cron", seconds, tz, *EXPRESSIONS],
+        "node-cron on bun": lambda tz: [t.bun, str(JS / "next_times.mjs"), "node-cron", seconds, tz, *EXPRESSIONS],
+    }
+    table: dict[tuple[str, str], dict[str, Stat]] = {}
+    for tz in ("-", "America/New_York"):
+        for label, argv_for in impls.items():
+            values: dict[str, list[float]] = {}
+            try:
+                for _ in range(reps):
+                    out = check_output(argv_for(tz), t.env)
+                    for line in out.splitlines():
+                        item = json.loads(line)
+                        if "error" in item:
+                            raise NotMeasured(f"{label}: `{item['expr']}`: {item['error']}")
+                        values.setdefault(item["expr"], []).append(item["per_second"])
+            except NotMeasured as why:
+                report.skip(case, f"{'UTC' if tz == '-' else tz}: {why}")
+                continue
+            table[(tz, label)] = {expr: Stat.of(v) for expr, v in values.items()}
+    for tz in ("-", "America/New_York"):
+        zone = "UTC" if tz == "-" else tz
+        mine = table.get((tz, "webstir"))
+        if mine is None:
+            continue
+        mine_geo = geomean([x.median for x in mine.values()])
+        for label in ("croner on node", "croner on bun", "node-cron on node", "node-cron on bun"):
+            theirs = table.get((tz, label))
+            if theirs is None:
+                continue
+            geo = geomean([x.median for x in theirs.values()])
+            headline = label == "croner on bun"
+            report.row(Row(
+                case, f"next times per second, geometric mean of {len(EXPRESSIONS)} expressions, {zone}",
+                fmt_rate(mine_geo), label, fmt_rate(geo), fmt_ratio(mine_geo, geo),
+                "≥ 1 M/s" if headline else "", verdict(mine_geo >= 1e6) if headline else "",
+            ))
+        report.row(Row(
+            case, f"next times per second, `*/5 * * * *`, {zone}", fmt_rate(mine["*/5 * * * *"].median),
+            "croner on bun", fmt_rate(table[(tz, "croner on bun")]["*/5 * * * *"].median)
+            if (tz, "croner on bun") in table else "–",
+            fmt_ratio(mine["*/5 * * * *"].median, table[(tz, "croner on bun")]["*/5 * * * *"].median)
+            if (tz, "croner on bun") in table else "–",
+            "≥ 1 M/s", verdict(mine["*/5 * * * *"].median >= 1e6),
+        ))
+    labels = [label for label in impls if any((tz, label) in table for tz in ("-", "America/New_York"))]
+    if labels:
+        lines = ["| expression | zone | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+        for tz in ("-", "America/New_York"):
+            for expr in EXPRESSIONS:
+                cells = [fmt_rate(table[(tz, l)][expr].median) if (tz, l) in table else "–" for l in labels]
+                lines.append(f"| `{expr}` | {'UTC' if tz == '-' else tz} | " + " | ".join(cells) + " |")
+        report.detail(case, "\n".join(lines))
+    report.detail(case, (
+        f"Each figure is the median of {reps} processes, each running a chain of next-time "
+        f"calls (next = after(previous)) for {seconds} s per expression after a warm-up, from "
+        f"2026-01-01T00:00Z. UTC means no time zone for the JavaScript libraries (TZ=UTC) and "
+        f"`Tz::UTC` for webstir."
+    ))
+
+
+def geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+# --------------------------------------------------------------------------------------------
+# Watchers (cases 4 and 5)
+
+
+@dataclass
+class WatchRun:
+    ready_at: float | None  # time.time() when the watcher said it was watching
+    samples: list[tuple[float, float, int, int]]  # (time, self CPU s, VmRSS kB, VmHWM kB)
+    total_cpu: float  # watcher and its reaped children, from wait4
+    exit_code: int
+    output_tail: list[str]
+    pid: int = -1
+
+
+def proc_cpu(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime of the process itself
+
+
+def proc_memory(pid: int) -> tuple[int, int] | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    values = {}
+    for line in status.splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    if len(values) != 2:
+        return None
+    return values["VmRSS"], values["VmHWM"]
+
+
+def watch(argv: list[str], env: dict[str, str], seconds: float, ready_text: str) -> WatchRun:
+    """Starts a watcher, samples its own CPU time and memory every 0.25 s for `seconds` after it
+    reports `ready_text` on stdout, then stops it with SIGTERM."""
+    try:
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, bufsize=1)
+    except OSError as error:
+        return WatchRun(None, [], float("nan"), -1, [f"could not start: {error}"])
+    ready = threading.Event()
+    ready_at: list[float] = []
+    tail: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if not ready.is_set() and ready_text in line:
+                ready_at.append(time.time())
+                ready.set()
+            tail.append(line.rstrip("\n"))
+            if len(tail) > 400:
+                del tail[:200]
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    samples = []
+    deadline = time.time() + 30
+    while not ready.is_set() and proc.poll() is None and time.time() < deadline:
+        ready.wait(0.05)
+    if ready.is_set():
+        end = ready_at[0] + seconds
+        while time.time() < end and proc.poll() is None:
+            cpu, memory = proc_cpu(proc.pid), proc_memory(proc.pid)
+            if cpu is not None and memory is not None:
+                samples.append((time.time(), cpu, memory[0], memory[1]))
+            time.sleep(min(0.25, max(0.0, end - time.time())))
+    if proc.poll() is None:
+        cpu, memory = proc_cpu(proc.pid), proc_memory(proc.pid)
+        if cpu is not None and memory is not None:
+            samples.append((time.time(), cpu, memory[0], memory[1]))
+        proc.send_signal(signal.SIGTERM)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code
+        total = usage.ru_utime + usage.ru_stime
+    except ChildProcessError:
+        code, total = proc.wait(), float("nan")
+    deadline = time.time() + 20
+    while reader.is_alive() and time.time() < deadline:
+        reader.join(0.5)
+    return WatchRun(ready_at[0] if ready_at else None, samples, total, code, tail, proc.pid)
+
+
+# --------------------------------------------------------------------------------------------
+# Case 4: watching 1,000 jobs
+
+
+def case_watch(s: Settings, t: Tools, report: Report) -> None:
+    case = "watch"
+    seconds = 15.0 if s.quick else 60.0
+    # Cron times a few hours away, so none fires inside the window, whenever the bench runs.
+    hour = (dt.datetime.now(dt.timezone.utc).hour + 6) % 24
+    crons = [f"{m} {hour} * * *" for m in (0, 15, 30, 45)] + [
+        f"0 {hour} * * 1-5", f"30 {hour} 1 * *", f"*/10 {hour} * * *", f"0 {hour} 13 * 5",
+    ]
+    jobs = []
+    for i in range(1000):
+        schedule = "rate(1 minute)" if i % 2 == 0 else crons[(i // 2) % len(crons)]
+        jobs.append({"name": f"job_{i:05d}", "schedule": schedule, "timezone": "UTC"})
+    ws = workspace("watch-1000", jobs)
+    # The runtime of the jobs is /bin/true: the 500 `rate(1 minute)` runs due at start then
+    # cost one fork/exec each, and the figures are the watcher's own work, not Node's start-up
+    # (500 Node processes at once would also need ~20 GB of memory).
+    true = shutil.which("true") or "/bin/true"
+    watchers = {
+        "webstir": [str(WEBSTIR), "--workspace", str(ws), "scheduler", "--watch", "--node", true],
+        "watch.mjs on node": [t.node, str(JS / "watch.mjs"), str(ws), "--spawn", true],
+        "watch.mjs on bun": [t.bun, str(JS / "watch.mjs"), str(ws), "--spawn", true],
+    }
+    results = {}
+    for label, argv in watchers.items():
+        run = watch(argv, t.env, seconds, "watching jobs")
+        if run.ready_at is None or not run.samples:
+            report.skip(case, f"{label}: never reported `watching jobs` (exit {run.exit_code}): "
+                        + " / ".join(run.output_tail[-3:]))
+            continue
+        results[label] = summarize_watch(run, seconds)
+    mine = results.get("webstir")
+    if mine is None:
+        return
+    for label in ("watch.mjs on bun", "watch.mjs on node"):
+        theirs = results.get(label)
+        if theirs is None:
+            continue
+        headline = label == "watch.mjs on bun"
+        report.row(Row(case, "peak resident memory of the watcher", fmt_mb(mine["hwm"]), label,
+                       fmt_mb(theirs["hwm"]), fmt_ratio(mine["hwm"], theirs["hwm"]),
+                       "< 15 MB" if headline else "", verdict(mine["hwm"] < 15 * 1024) if headline else ""))
+        report.row(Row(case, "CPU time while idle, per minute", f"{mine['idle']:.3f} s", label,
+                       f"{theirs['idle']:.3f} s", fmt_ratio(mine["idle"], theirs["idle"]),
+                       "< 0.03 s" if headline else "", verdict(mine["idle"] < 0.03) if headline else ""))
+        report.row(Row(case, f"CPU time of the watcher over {seconds:.0f} s (start and 500 launches included)",
+                       f"{mine['cpu']:.3f} s", label, f"{theirs['cpu']:.3f} s",
+                       fmt_ratio(mine["cpu"], theirs["cpu"])))
+    report.detail(case, (
+        f"1,000 jobs (500 `rate(1 minute)`, 500 cron schedules a few hours away), watched for "
+        f"{seconds:.0f} s after the watcher prints `watching jobs`. Jobs run with /bin/true as "
+        f"their runtime (webstir `--node`, watch.mjs `--spawn`), so each of the 500 runs due at "
+        f"start is one fork/exec and the figures are the watcher's own. Memory is the watcher "
+        f"process's VmHWM; CPU is its own utime+stime from /proc (children excluded). Idle CPU "
+        f"is measured from 5 s after start (the launches are over) to the end of the window and "
+        f"scaled to one minute. One run per watcher: the spread is not measured."
+    ))
+
+
+def summarize_watch(run: WatchRun, seconds: float) -> dict:
+    assert run.ready_at is not None
+    first = run.samples[0]
+    last = run.samples[-1]
+    idle_from = next((x for x in run.samples if x[0] >= run.ready_at + 5), first)
+    span = last[0] - idle_from[0]
+    idle = (last[1] - idle_from[1]) * 60 / span if span > 1 else float("nan")
+    return {
+        "hwm": max(x[3] for x in run.samples),
+        "rss": last[2],
+        "cpu": last[1],
+        "idle": idle,
+        "total_cpu": run.total_cpu,
+        "first": first,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Case 5: fire accuracy
+
+
+def case_accuracy(s: Settings, t: Tools, report: Report) -> None:
+    case = "accuracy"
+    seconds = 10.0 if s.quick else 30.0
+    log_dir = WORK / "accuracy-logs"
+    modules = {}
+    for i in range(50):
+        name = f"tick_{i:02d}"
+        log = log_dir / f"{name}.log"
+        # Two stamps per run: when run() starts and when the process started (timeOrigin),
+        # which is the dispatch time for a job started in a new process.
+        modules[name] = (
+            'import { appendFileSync } from "node:fs";\n'
+            "export async function run() {\n"
+            "  const now = performance.timeOrigin + performance.now();\n"
+            f"  appendFileSync({json.dumps(str(log))}, "
+            "`${now} ${performance.timeOrigin} ${process.pid}\\n`);\n"
+            "}\n"
+        )
+    jobs = [{"name": name, "schedule": "rate(1 second)"} for name in modules]
+    ws = workspace("accuracy-50", jobs, modules)
+    watchers = {
+        "webstir, jobs on node": [str(WEBSTIR), "--workspace", str(ws), "scheduler", "--watch"],
+        "webstir, jobs on bun": [str(WEBSTIR), "--workspace", str(ws), "scheduler", "--watch", "--node", t.bun],
+        "watch.mjs on node, in-process": [t.node, str(JS / "watch.mjs"), str(ws)],
+        "watch.mjs on bun, in-process": [t.bun, str(JS / "watch.mjs"), str(ws)],
+        "watch.mjs on node, jobs on node": [t.node, str(JS / "watch.mjs"), str(ws), "--spawn", t.node],
+    }
+    results = {}
+    for label, argv in watchers.items():
+        shutil.rmtree(log_dir, ignore_errors=True)
+        log_dir.mkdir(parents=True)
+        run = watch(argv, t.env, seconds, "watching jobs")
+        if run.ready_at is None:
+            report.skip(case, f"{label}: never reported `watching jobs` (exit {run.exit_code}): "
+                        + " / ".join(run.output_tail[-3:]))
+            continue
+        stopped = run.samples[-1][0] if run.samples else time.time()
+        results[label] = lateness(log_dir, run.ready_at, seconds, stopped, run.pid)
+    if results:
+        table = ["| watcher | dispatch lateness p50 / p99 | run() lateness p50 / p99 | runs / missed / doubled |",
+                 "|---|---|---|---|"]
+        for label, r in results.items():
+            table.append(f"| {label} | {r['p50']:.1f} / {r['p99']:.1f} ms | {r['run_p50']:.1f} / "
+                         f"{r['run_p99']:.1f} ms | {r['runs']} / {r['missed']} / {r['doubled']} |")
+            print(f"  {label}: dispatch {r['p50']:.1f} / {r['p99']:.1f} ms, run() {r['run_p50']:.1f} / "
+                  f"{r['run_p99']:.1f} ms, runs {r['runs']}, missed {r['missed']}, doubled {r['doubled']}",
+                  flush=True)
+        report.detail(case, "\n".join(table))
+    pairs = (
+        ("webstir, jobs on node", "watch.mjs on node, jobs on node"),
+        ("webstir, jobs on bun", "watch.mjs on bun, in-process"),
+        ("webstir, jobs on bun", "watch.mjs on node, in-process"),
+    )
+    for mine_label, peer_label in pairs:
+        mine, theirs = results.get(mine_label), results.get(peer_label)
+        if mine is None:
+            continue
+        peer = theirs or {}
+        late = lambda r, a, b: f"{r[a]:.1f} / {r[b]:.1f} ms" if r else "–"
+        counts = lambda r: f"{r['runs']} / {r['missed']} / {r['doubled']}" if r else "–"
+        ratio = fmt_ratio(mine["p50"], peer["p50"]) if theirs else "–"
+        report.row(Row(case, f"{mine_label}: dispatch lateness p50 / p99", late(mine, "p50", "p99"),
+                       peer_label, late(peer, "p50", "p99"), ratio, "p50 < 5 ms, p99 < 20 ms",
+                       verdict(mine["p50"] < 5 and mine["p99"] < 20)))
+        report.row(Row(case, f"{mine_label}: run() lateness p50 / p99", late(mine, "run_p50", "run_p99"),
+                       peer_label, late(peer, "run_p50", "run_p99"),
+                       fmt_ratio(mine["run_p50"], peer["run_p50"]) if theirs else "–"))
+        report.row(Row(case, f"{mine_label}: runs / missed / doubled", counts(mine), peer_label, counts(peer),
+                       "–", "0 missed, 0 doubled", verdict(mine["missed"] == 0 and mine["doubled"] == 0)))
+    if results:
+        report.detail(case, (
+            f"50 jobs on `rate(1 second)` for {seconds:.0f} s. Due times are the grid start + k s, "
+            f"where start is the instant the harness read `watching jobs` from the watcher, moved "
+            f"earlier when a run came sooner after a grid point (a scheduler never fires early), "
+            f"which removes the harness's own reading delay. Each run appends `performance.timeOrigin + performance.now()` at the start "
+            f"of run() and `performance.timeOrigin`; dispatch lateness uses the process start "
+            f"(timeOrigin) for jobs started in a new process and the run() stamp for in-process "
+            f"jobs; run() lateness includes the runtime's start-up. A due time with no run is "
+            f"missed; two runs for one due time are doubled. Only due times at least 1 s before "
+            f"the end of the window count. One run per watcher."
+        ))
+
+
+def lateness(log_dir: Path, ready: float, seconds: float, stopped: float, watcher_pid: int) -> dict:
+    """Lateness of every run behind its due time on the grid start + k s, where start is when
+    the watcher said `watching jobs`, corrected for the harness reading that line late."""
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for log in sorted(log_dir.glob("*.log")):
+        for line in log.read_text().splitlines():
+            now_ms, origin_ms, pid = line.split()
+            ran = float(now_ms) / 1000
+            # A job run in the watcher's own process was launched when run() started.
+            launched = ran if int(pid) == watcher_pid else float(origin_ms) / 1000
+            runs.setdefault(log.stem, []).append((launched, ran))
+    # A scheduler does not fire early, so the grid starts no later than the earliest
+    # (launch - k) over all runs; that corrects the delay of the harness's own reading.
+    offsets = [launched - math.floor(launched - ready + 0.05)
+               for entries in runs.values() for launched, _ in entries]
+    start = min([ready, *offsets])
+    last_due = int(min(seconds, stopped - start) - 1.0)
+    dispatch, run_late = [], []
+    missed = doubled = total = 0
+    for entries in runs.values():
+        seen: dict[int, int] = {}
+        for launched, ran in entries:
+            slot = math.floor(launched - start + 0.001)
+            if slot < 0 or slot > last_due:
+                continue
+            seen[slot] = seen.get(slot, 0) + 1
+            dispatch.append((launched - (start + slot)) * 1000)
+            run_late.append((ran - (start + slot)) * 1000)
+        total += sum(seen.values())
+        missed += sum(1 for k in range(last_due + 1) if k not in seen)
+        doubled += sum(n - 1 for n in seen.values() if n > 1)
+    missed += (50 - len(runs)) * (last_due + 1)
+    return {
+        "p50": percentile(dispatch, 50), "p99": percentile(dispatch, 99),
+        "run_p50": percentile(run_late, 50), "run_p99": percentile(run_late, 99),
+        "runs": total, "missed": missed, "doubled": doubled,
+    }
+
+
+def percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+# --------------------------------------------------------------------------------------------
+# Case 6: build
+
+
+def case_build(s: Settings, t: Tools, report: Report) -> None:
+    case = "build"
+    if BUILD_SCRIPT.exists():
+        done = subprocess.run([str(BUILD_SCRIPT)] + (["--quick"] if s.quick else []),
+                              env=t.env, capture_output=True, text=True)
+        print(done.stdout, end="", flush=True)
+        if done.returncode != 0:
+            report.skip(case, f"bench/build/run exited {done.returncode}: {done.stderr.strip()[:300]}")
+        report.detail(case, "From bench/build/run (the build helper's script):\n\n```\n"
+                      + done.stdout.strip() + "\n```")
+        return
+    ws = typescript_workspace(1000)
+    runs_cold = s.reps(5, 2)
+    runs_warm = s.reps(15, 4)
+    out_dir = ws / "build" / "backend"
+    esbuild_out = ws / "esbuild-out"
+    build = [str(WEBSTIR), "--workspace", str(ws), "build"]
+    wipe = lambda: shutil.rmtree(out_dir, ignore_errors=True)
+    sources = sorted(str(p) for p in (ws / "src" / "backend").rglob("*.ts"))
+    esbuild = [t.esbuild, *sources, f"--outdir={esbuild_out}", "--format=esm", "--platform=node",
+               "--sourcemap", "--log-level=warning", f"--outbase={ws / 'src' / 'backend'}"]
+
+    def built(_out: str) -> str | None:
+        files = list(out_dir.rglob("*.js"))
+        return None if len(files) >= 1000 else f"wrote {len(files)} .js files for 1,000 sources"
+
+    try:
+        check_output(esbuild, t.env)
+        theirs = Stat.of([x.wall for x in measure(esbuild, t.env, runs_cold, warmup=1)])
+    except NotMeasured as why:
+        report.skip(case, f"esbuild: {why}")
+        return
+    try:
+        wipe()
+        check_output(build, t.env, built)
+        cold = Stat.of([x.wall for x in measure(build, t.env, runs_cold, warmup=1, before=wipe)])
+        check_output(build, t.env, built)
+        warm = Stat.of([x.wall for x in measure(build, t.env, runs_warm, warmup=1)])
+    except NotMeasured as why:
+        report.skip(case, f"webstir build: {why}")
+        return
+    report.row(Row(case, "cold build, 1,000 .ts files", fmt_time(cold), "esbuild", fmt_time(theirs),
+                   fmt_ratio(cold.median, theirs.median), "≤ 1× esbuild", verdict(cold.median <= theirs.median)))
+    report.row(Row(case, "unchanged rebuild", fmt_time(warm), "esbuild (no incremental mode)", fmt_time(theirs),
+                   fmt_ratio(warm.median, theirs.median), "< 50 ms", verdict(warm.median < 0.050)))
+    report.detail(case, (
+        f"1,000 generated TypeScript files (types, interfaces, generics, relative imports) under "
+        f"src/backend; cold = build/backend removed before each of {runs_cold} runs, unchanged = "
+        f"{runs_warm} runs with nothing changed. esbuild transpiles the same files, one output per "
+        f"input, ESM with source maps, no bundling; it does not rewrite import specifiers."
+    ))
+
+
+def typescript_workspace(count: int) -> Path:
+    root = WORK / f"build-{count}"
+    stamp = root / ".bench-inputs"
+    if stamp.exists() and stamp.read_text() == str(count):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "src" / "backend" / "modules").mkdir(parents=True)
+    (root / "package.json").write_text(package_json(f"build-{count}", []))
+    (root / "tsconfig.json").write_text('{ "compilerOptions": { "module": "NodeNext", "strict": true } }\n')
+    for i in range(count):
+        dep = f"./m{(i + 1) % count:04d}"
+        (root / "src" / "backend" / "modules" / f"m{i:04d}.ts").write_text(f"""import type {{ Record{(i + 1) % count:04d} }} from '{dep}';
+
+export interface Record{i:04d} {{
+  id: number;
+  name: string;
+  tags: readonly string[];
+  next?: Record{(i + 1) % count:04d};
+}}
+
+type Mapper<T, U> = (value: T, index: number) => U;
+
+export function summarize{i:04d}<T extends {{ id: number }}>(items: T[], map: Mapper<T, string>): string {{
+  const seen = new Set<number>();
+  const parts: string[] = [];
+  items.forEach((item, index) => {{
+    if (!seen.has(item.id)) {{
+      seen.add(item.id);
+      parts.push(map(item, index));
+    }}
+  }});
+  return parts.join(', ') as string;
+}}
+
+export const defaults{i:04d} = {{ id: {i}, name: 'record {i}', tags: ['a', 'b'] }} satisfies Record{i:04d};
+""")
+    (root / "src" / "backend" / "index.ts").write_text(
+        "import { summarize0000 } from './modules/m0000';\n"
+        "console.log(summarize0000([{ id: 1 }], (item) => String(item.id)));\n"
+    )
+    stamp.write_text(str(count))
+    return root
+
+
+# --------------------------------------------------------------------------------------------
+# Results file
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    def version(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+        except OSError:
+            return "?"
+    packages = {}
+    for name in ("croner", "node-cron", "esbuild", "bun"):
+        try:
+            packages[name] = json.loads((BENCH / "node_modules" / name / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            packages[name] = "?"
+    return {
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "kernel": os.uname().release,
+        "commit": version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "node": version(["node", "--version"]),
+        "packages": ", ".join(f"{k} {v}" for k, v in packages.items()),
+    }
+
+
+def write_results(report: Report, s: Settings, info: dict[str, str], started: dt.datetime, load: tuple) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run`" + (" --quick (a smoke run: few repetitions)" if s.quick else "") + ". "
+        "Times are wall-clock medians with the 25th–75th percentiles in brackets. The ratio is "
+        "webstir's figure divided by the peer's, measured in the same run on the same input: "
+        "below 1× webstir takes less time or memory; for next times per second above 1× "
+        "webstir computes more.",
+        "",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}; "
+        f"load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
+        f"- webstir commit {info['commit']} (release build); Node {info['node']}; peers from npm: {info['packages']}",
+        "",
+        "| case | measure | webstir | peer | peer's figure | webstir ÷ peer | target | |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report.rows:
+        lines.append(
+            f"| {CASE_TITLES[row.case]} | {row.measure} | {row.webstir} | {row.peer_name} | "
+            f"{row.peer} | {row.ratio} | {row.target} | {row.verdict} |"
+        )
+    for case in CASES:
+        if case not in s.cases:
+            continue
+        notes = report.sections.get(case, [])
+        skipped = report.not_measured.get(case, [])
+        if not notes and not skipped:
+            continue
+        lines += ["", f"## {CASE_TITLES[case]}", ""]
+        for note in notes:
+            lines += [note, ""]
+        for reason in skipped:
+            lines += [f"- Not measured: {reason}"]
+    RESULTS.write_text("\n".join(lines).rstrip() + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+
+
+RUNNERS = {
+    "list": case_list,
+    "add-job": case_add_job,
+    "next-times": case_next_times,
+    "watch": case_watch,
+    "accuracy": case_accuracy,
+    "build": case_build,
+}
+
+
+def parse_args(argv: list[str]) -> Settings:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke run")
+    parser.add_argument("cases", nargs="*", metavar="case",
+                        help=f"cases to run, by number (1-6) or name ({', '.join(CASES)}); default all")
+    args = parser.parse_args(argv)
+    chosen = []
+    for item in args.cases:
+        if item.isdigit() and 1 <= int(item) <= len(CASES):
+            chosen.append(CASES[int(item) - 1])
+        elif item in CASES:
+            chosen.append(item)
+        else:
+            parser.error(f"unknown case `{item}` (expected 1-6 or one of {', '.join(CASES)})")
+    return Settings(quick=args.quick, cases=chosen or list(CASES))
+
+
+def main(argv: list[str]) -> int:
+    s = parse_args(argv)
+    for needed in (WEBSTIR, NEXT_TIMES):
+        if not needed.exists():
+            print(f"bench: {needed.relative_to(ROOT)} is missing; run bench/run, which builds it", file=sys.stderr)
+            return 1
+    tools = Tools.find()
+    WORK.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now(dt.timezone.utc)
+    load = os.getloadavg()
+    info = machine()
+    print(f"bench: {info['cpu']}, {info['cores']} cores, load {load[0]:.2f}; cases: {', '.join(s.cases)}", flush=True)
+    report = Report()
+    for case in s.cases:
+        print(f"\n{CASE_TITLES[case]}", flush=True)
+        began = time.perf_counter()
+        try:
+            RUNNERS[case](s, tools, report)
+        except NotMeasured as why:
+            report.skip(case, str(why))
+        print(f"  ({time.perf_counter() - began:.0f} s)", flush=True)
+    write_results(report, s, info, started, load)
+    print(f"\nbench: wrote {RESULTS.relative_to(ROOT)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
