@@ -14,15 +14,39 @@ pub enum TemplateError {
 
 /// (name, source) of every template; names are the paths under `templates/` without `.hbs`.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("init/package.json", include_str!("../templates/init/package.json.hbs")),
-    ("init/index.ts", include_str!("../templates/init/index.ts.hbs")),
+    (
+        "init/package.json",
+        include_str!("../templates/init/package.json.hbs"),
+    ),
+    (
+        "init/index.ts",
+        include_str!("../templates/init/index.ts.hbs"),
+    ),
     ("init/env.ts", include_str!("../templates/init/env.ts.hbs")),
-    ("init/tsconfig.json", include_str!("../templates/init/tsconfig.json.hbs")),
-    ("init/env.example", include_str!("../templates/init/env.example.hbs")),
-    ("init/gitignore", include_str!("../templates/init/gitignore.hbs")),
-    ("job/index.ts", include_str!("../templates/job/index.ts.hbs")),
-    ("runner/runner.mjs", include_str!("../templates/runner/runner.mjs.hbs")),
-    ("build/scheduler.js", include_str!("../templates/build/scheduler.js.hbs")),
+    (
+        "init/tsconfig.json",
+        include_str!("../templates/init/tsconfig.json.hbs"),
+    ),
+    (
+        "init/env.example",
+        include_str!("../templates/init/env.example.hbs"),
+    ),
+    (
+        "init/gitignore",
+        include_str!("../templates/init/gitignore.hbs"),
+    ),
+    (
+        "job/index.ts",
+        include_str!("../templates/job/index.ts.hbs"),
+    ),
+    (
+        "runner/runner.mjs",
+        include_str!("../templates/runner/runner.mjs.hbs"),
+    ),
+    (
+        "build/scheduler.js",
+        include_str!("../templates/build/scheduler.js.hbs"),
+    ),
 ];
 
 fn registry() -> &'static Handlebars<'static> {

@@ -149,7 +149,9 @@ impl Manifest {
     pub fn from_package_json(text: &str) -> Result<Manifest, ManifestError> {
         let root = parse_package_json(text)?;
         let Value::Object(root) = root else {
-            return Err(ManifestError::Shape("the top level must be an object".into()));
+            return Err(ManifestError::Shape(
+                "the top level must be an object".into(),
+            ));
         };
         let webstir = match root.get("webstir") {
             Some(Value::Object(w)) => w.clone(),
@@ -158,8 +160,14 @@ impl Manifest {
         };
         let mut manifest = Manifest {
             package_name: root.get("name").and_then(Value::as_str).map(str::to_owned),
-            mode: webstir.get("mode").and_then(Value::as_str).map(str::to_owned),
-            module_manifest: webstir.get("moduleManifest").cloned().unwrap_or(Value::Null),
+            mode: webstir
+                .get("mode")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            module_manifest: webstir
+                .get("moduleManifest")
+                .cloned()
+                .unwrap_or(Value::Null),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
@@ -260,10 +268,7 @@ impl Manifest {
                 self.error(
                     "unknown-key",
                     Some(&name),
-                    format!(
-                        "unknown key `{key}` (allowed: {})",
-                        JOB_KEYS.join(", ")
-                    ),
+                    format!("unknown key `{key}` (allowed: {})", JOB_KEYS.join(", ")),
                 );
             }
         }
@@ -348,7 +353,12 @@ impl Manifest {
         })
     }
 
-    fn string_field(&mut self, fields: &Map<String, Value>, job: &str, key: &str) -> Option<String> {
+    fn string_field(
+        &mut self,
+        fields: &Map<String, Value>,
+        job: &str,
+        key: &str,
+    ) -> Option<String> {
         match fields.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),

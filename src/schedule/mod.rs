@@ -13,7 +13,9 @@ use chrono_tz::Tz;
 pub enum ScheduleError {
     #[error("{0}")]
     Invalid(String),
-    #[error("unknown time zone `{0}` (expected an IANA name such as `UTC`, `Europe/London` or `America/New_York`)")]
+    #[error(
+        "unknown time zone `{0}` (expected an IANA name such as `UTC`, `Europe/London` or `America/New_York`)"
+    )]
     UnknownTimeZone(String),
 }
 
