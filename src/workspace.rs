@@ -1,5 +1,7 @@
 //! Finding the workspace (a folder whose `package.json` has a `webstir` object) and reading and
-//! replacing its `package.json` safely.
+//! replacing its `package.json` safely. `init` creates new workspaces.
+
+pub mod init;
 
 use std::fs;
 use std::io;
@@ -23,6 +25,11 @@ pub enum WorkspaceError {
     NotAWorkspace { path: PathBuf, reason: String },
     #[error("refusing to use `{}`: it is a symbolic link", path.display())]
     Symlink { path: PathBuf },
+    #[error(
+        "refusing to create a workspace in `{}`: {reason}; use a new or empty folder",
+        path.display()
+    )]
+    NotEmpty { path: PathBuf, reason: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }

@@ -1,12 +1,66 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::Context;
 use crate::Error;
+use crate::workspace::init::init_api;
 
-/// PLACEHOLDER: replaced by the work that owns this command.
+const AFTER_HELP: &str = "\
+Examples:
+  webstir init api my-service
+  webstir init api ./services/billing
+
+Creates package.json (with webstir.moduleManifest), tsconfig.json, src/backend/index.ts,
+src/backend/env.ts, .env.example and .gitignore. DIR must be new or empty; nothing is written
+otherwise.
+
+Exit status: 0 created, 1 failure (nothing written), 2 usage error.";
+
+/// Create a new webstir workspace
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Kind of workspace to create
+    #[arg(value_enum)]
+    pub mode: Mode,
+    /// Folder to create it in (created if missing; must be empty if it exists)
+    pub dir: PathBuf,
+}
 
-pub fn execute(_args: Args, _ctx: &Context) -> Result<ExitCode, Error> {
-    Err(Error::Usage("not implemented yet".into()))
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// A Node/TypeScript backend API with jobs
+    Api,
+}
+
+pub fn execute(args: Args, _ctx: &Context) -> Result<ExitCode, Error> {
+    let created = match args.mode {
+        Mode::Api => init_api(&args.dir)?,
+    };
+    println!(
+        "Created api workspace `{}` in {}",
+        created.name,
+        created.root.display()
+    );
+    for file in &created.files {
+        println!("  {}", file.display());
+    }
+    println!();
+    println!("Next steps:");
+    println!("  cd {}", shell_quoted(&args.dir.display().to_string()));
+    println!("  webstir add-job cleanup --schedule @daily");
+    println!("  webstir backend-inspect");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Quotes a path for the "next steps" hint when a shell would split it.
+fn shell_quoted(path: &str) -> String {
+    if path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c))
+    {
+        path.to_owned()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
 }

@@ -1,18 +1,295 @@
+//! `webstir scheduler` (and the binary run under the name `scheduler`): list the manifest's
+//! jobs, run them once, or watch their schedules.
+
 use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Parser;
 
 use super::Context;
 use crate::Error;
+use crate::manifest::Manifest;
+use crate::scheduler::{self, Log, Mode, PlanOptions, PlannedJob, SchedulerError};
+use crate::settings::{self, LogFormat, Settings};
+use crate::workspace::Workspace;
 
-/// PLACEHOLDER: replaced by the scheduler work.
+/// The help epilogue, with examples spelled for the program name it is shown under.
+macro_rules! after_help {
+    ($program:literal) => {
+        concat!(
+            "Jobs are the built modules build/backend/jobs/<name>/index.js (or .mjs); each run is a
+Node.js child process in its own process group, with the real environment, then .env.local,
+then .env (real variables win), plus WEBSTIR_JOB, WEBSTIR_SCHEDULE and, per tenant,
+WEBSTIR_TENANT_ID. Defaults for --node, --grace, --timeout, --log-format and --timezone can be
+set in webstir.toml (see `webstir config`); flags win.
+
+Examples:
+  ",
+            $program,
+            " --list
+  ",
+            $program,
+            " --job send-email -- a@b.c Welcome
+  ",
+            $program,
+            " --all --timeout 5m
+  ",
+            $program,
+            " --watch --log-format json
+  ",
+            $program,
+            " --job nightly --tenants acme,globex
+
+Exit status: 0 success, 1 a job failed or could not run, 2 usage error."
+        )
+    };
+}
+
+/// Run the workspace's backend jobs: list them, run them once, or watch their schedules.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = after_help!("webstir scheduler"))]
+pub struct Args {
+    /// List the jobs: `- <name> (<schedule>|manual) — <description>` and the next run time
+    #[arg(long, conflicts_with_all = ["job", "all", "watch"])]
+    pub list: bool,
 
-pub fn execute(_args: Args, _ctx: &Context) -> Result<ExitCode, Error> {
-    Err(Error::Usage("not implemented yet".into()))
+    /// Print the jobs' metadata as a JSON array (name, schedule, description, priority,
+    /// timezone, timeout, tenants, nextRun)
+    #[arg(long, conflicts_with_all = ["job", "all", "watch"])]
+    pub json: bool,
+
+    /// Run this job once (repeatable); `send-email`, `SendEmail` and `send_email` are the same
+    /// job. With --watch, watch only this job
+    #[arg(long, value_name = "NAME")]
+    pub job: Vec<String>,
+
+    /// Run every job once, in manifest order (what the scheduler does with no flag)
+    #[arg(long, conflicts_with_all = ["job", "watch"])]
+    pub all: bool,
+
+    /// Keep running and fire each job on its schedules until SIGINT or SIGTERM
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Run each job once per tenant, with WEBSTIR_TENANT_ID set (replaces the manifest's
+    /// `tenants`)
+    #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = parse_tenant)]
+    pub tenants: Option<Vec<String>>,
+
+    /// Kill a run (its whole process group) that takes longer than this, e.g. 30s or 5m
+    /// [default: the job's `timeout`, else webstir.toml's, else none]
+    #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// After SIGINT/SIGTERM, how long running jobs get between SIGTERM and SIGKILL
+    /// [default: webstir.toml's `grace`, else 10s]
+    #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
+    pub grace: Option<Duration>,
+
+    /// Node.js executable to run jobs with [default: webstir.toml's `node`, else `node`]
+    #[arg(long, value_name = "PATH", env = "WEBSTIR_NODE")]
+    pub node: Option<String>,
+
+    /// Log format: `text` lines, or one JSON object per event [default: webstir.toml's
+    /// `log-format`, else text]
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Time zone of schedules whose job has no `timezone` [default: webstir.toml's
+    /// `timezone`, else TZ, else the system zone]
+    #[arg(long, value_name = "IANA", value_parser = parse_timezone)]
+    pub timezone: Option<String>,
+
+    /// Arguments for the job's `run()` (after `--`; needs --job)
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+/// `scheduler`: the same command as `webstir scheduler`, as a program of its own.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scheduler",
+    version,
+    after_help = after_help!("scheduler"),
+    about = "Run this workspace's backend jobs: list them, run them once, or watch their schedules."
+)]
+struct SchedulerCli {
+    /// Workspace folder [default: the workspace this scheduler was built into, else the
+    /// nearest ancestor of the current folder whose package.json has a `webstir` object]
+    #[arg(long, env = "WEBSTIR_WORKSPACE", value_name = "DIR")]
+    workspace: Option<PathBuf>,
+
+    #[command(flatten)]
+    args: Args,
+}
+
+pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
+    let workspace = ctx.workspace()?;
+    execute_in(args, &workspace)
 }
 
 /// Entry point when the binary runs under the name `scheduler`.
-pub fn main_as_scheduler(_argv: Vec<OsString>) -> ExitCode {
-    ExitCode::from(2)
+pub fn main_as_scheduler(argv: Vec<OsString>) -> ExitCode {
+    let cli = match SchedulerCli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => return super::clap_exit(e),
+    };
+    let result = locate_for_scheduler(cli.workspace.as_deref())
+        .and_then(|workspace| execute_in(cli.args, &workspace));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if !matches!(e, Error::Reported) {
+                eprintln!("scheduler: error: {e}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+/// `--workspace`/`WEBSTIR_WORKSPACE`, then the workspace whose `build/backend/jobs/` holds
+/// this executable, then the current folder and its ancestors.
+fn locate_for_scheduler(flag: Option<&Path>) -> Result<Workspace, Error> {
+    if flag.is_some() {
+        return Ok(Workspace::locate(flag)?);
+    }
+    if let Some(root) = std::env::current_exe()
+        .ok()
+        .as_deref()
+        .and_then(root_of_installed_scheduler)
+        && let Ok(workspace) = Workspace::locate(Some(&root))
+    {
+        return Ok(workspace);
+    }
+    Ok(Workspace::locate(None)?)
+}
+
+/// `<root>/build/backend/jobs/scheduler` → `<root>`.
+fn root_of_installed_scheduler(exe: &Path) -> Option<PathBuf> {
+    let jobs = exe.parent()?;
+    let backend = jobs.parent()?;
+    let build = backend.parent()?;
+    let names = [jobs, backend, build].map(|p| p.file_name().and_then(|n| n.to_str()));
+    (names == [Some("jobs"), Some("backend"), Some("build")])
+        .then(|| build.parent().map(Path::to_path_buf))
+        .flatten()
+}
+
+fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
+    if !args.args.is_empty() && (args.job.is_empty() || args.watch) {
+        return Err(Error::Usage(
+            "arguments after `--` are passed to a job's `run()` and need --job <name> (without --watch)"
+                .into(),
+        ));
+    }
+    let settings = Settings::load(workspace)?;
+    let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
+    let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
+    let jobs = scheduler::plan(
+        &manifest.jobs,
+        &PlanOptions {
+            timeout_override: args.timeout,
+            default_timeout: settings.timeout,
+            timezone: args.timezone.clone().or(settings.timezone.clone()),
+            tenants: args.tenants.clone(),
+        },
+    )?;
+
+    if args.json {
+        let entries = scheduler::entries(&jobs, Utc::now());
+        let text =
+            serde_json::to_string_pretty(&entries).expect("list entries are plain JSON data");
+        print_lines([text]);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if jobs.is_empty() {
+        log.no_jobs();
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.list {
+        let entries = scheduler::entries(&jobs, Utc::now());
+        print_lines(entries.iter().map(|entry| entry.line()));
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let selected: Vec<PlannedJob> = if args.job.is_empty() {
+        jobs
+    } else {
+        match scheduler::select(&jobs, &args.job) {
+            Ok(found) => found.into_iter().cloned().collect(),
+            Err(SchedulerError::JobNotFound { name, suggestion }) => {
+                log.not_found(&name, suggestion.as_deref());
+                return Err(Error::Reported);
+            }
+            Err(other) => return Err(other.into()),
+        }
+    };
+    let options = scheduler::Options {
+        node: args
+            .node
+            .or(settings.node)
+            .unwrap_or_else(|| "node".into())
+            .into(),
+        grace: args
+            .grace
+            .or(settings.grace)
+            .unwrap_or(settings::DEFAULT_GRACE),
+    };
+    let mode = if args.watch {
+        Mode::Watch
+    } else {
+        Mode::Once { args: args.args }
+    };
+    let summary = scheduler::run(workspace, selected, mode, &options, log)?;
+    Ok(if summary.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Prints to stdout, stopping quietly at a closed pipe (`scheduler --list | head -1`): the
+/// installed scheduler keeps SIGPIPE ignored, so a write error is how it learns.
+fn print_lines(lines: impl IntoIterator<Item = String>) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+}
+
+fn parse_tenant(raw: &str) -> Result<String, String> {
+    let tenant = raw.trim();
+    if tenant.is_empty() {
+        return Err("tenant ids must not be empty (example: --tenants acme,globex)".into());
+    }
+    Ok(tenant.to_owned())
+}
+
+fn parse_timezone(raw: &str) -> Result<String, String> {
+    crate::schedule::parse_timezone(raw)
+        .map(|_| raw.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_root_of_an_installed_scheduler() {
+        assert_eq!(
+            root_of_installed_scheduler(Path::new("/srv/app/build/backend/jobs/scheduler")),
+            Some(PathBuf::from("/srv/app"))
+        );
+        assert_eq!(
+            root_of_installed_scheduler(Path::new("/usr/local/bin/scheduler")),
+            None
+        );
+    }
 }

@@ -1,12 +1,50 @@
-//! Jobs as source code: validating and normalizing names, and scaffolding a job's folder.
-//! (Owned by the foundation work.)
+//! Jobs as source code: validating and normalizing names, scaffolding a job's folder, and
+//! adding a job to a workspace (`add`).
 
+pub mod add;
+pub mod name;
 pub mod naming;
+pub mod scaffold;
 
+use std::io;
+use std::path::PathBuf;
+
+pub use add::{AddedJob, NewJob, add_job};
+pub use name::{JobName, MAX_NAME_LEN};
 pub use naming::{canonical_key, to_snake_case};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("invalid job name `{name}`: {rule}")]
+    #[error("invalid job name `{name}`: {rule}; {}", name::NAME_RULE)]
     InvalidName { name: String, rule: String },
+    #[error("Job '{name}' already exists.")]
+    Exists { name: String },
+    #[error(
+        "job folder `{}` already exists; pick another name or move the folder away",
+        path.display()
+    )]
+    FolderExists { path: PathBuf },
+    #[error("invalid schedule `{schedule}`: {message}")]
+    InvalidSchedule { schedule: String, message: String },
+    #[error("the description is empty; give a short text such as \"Nightly maintenance window\"")]
+    EmptyDescription,
+    #[error("the priority is empty; give an integer (`5`, `-3`) or a label (`high`)")]
+    EmptyPriority,
+    #[error(transparent)]
+    InvalidTimezone(crate::schedule::ScheduleError),
+    #[error("refusing to use `{}`: it is a symbolic link", path.display())]
+    Symlink { path: PathBuf },
+    #[error("`{}` is not a folder", path.display())]
+    NotAFolder { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl JobError {
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> JobError {
+        JobError::Io {
+            path: path.into(),
+            source,
+        }
+    }
 }

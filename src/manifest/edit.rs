@@ -1,1 +1,318 @@
-//! Format-preserving edits of `package.json` (owned by the foundation work: appending a job).
+//! Format-preserving edits of `package.json`: appending a job to `webstir.moduleManifest.jobs`
+//! while every byte outside the new entry stays as the user wrote it (indentation, key order,
+//! line endings, trailing newline).
+//!
+//! Two ways in: where the entry goes into a block that spans lines, the `jsonc-parser` CST
+//! inserts it with the file's own indentation and line endings; where it goes into a container
+//! written on one line (or the whole file is minified), it is spliced in on that line, since
+//! the CST would reflow the user's one-line object.
+
+use jsonc_parser::ast::{self, ObjectProp};
+use jsonc_parser::common::Ranged;
+use jsonc_parser::cst::{CstArray, CstInputValue, CstRootNode};
+use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
+use serde_json::Value;
+
+use super::{ManifestError, parse_package_json};
+
+/// Where jobs live, from the top-level object down.
+const PATH: [&str; 3] = ["webstir", "moduleManifest", "jobs"];
+
+/// Returns `text` with `entry` (ordered key/value pairs) appended to
+/// `webstir.moduleManifest.jobs`, creating `webstir`, `moduleManifest` and `jobs` when missing.
+/// Fails closed on a file that is not strict JSON or whose manifest has the wrong shape.
+pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, ManifestError> {
+    let before = parse_package_json(text)?;
+    check_shape(&before)?;
+    let edited = match splice_on_one_line(text, entry)? {
+        Some(edited) => edited,
+        None => append_with_cst(text, entry)?,
+    };
+    // The edit must add exactly the entry and nothing else; checked on the parsed result so a
+    // library quirk can never write a file that means something other than intended.
+    let after = parse_package_json(&edited)?;
+    if !appended_exactly(&before, &after, entry) {
+        return Err(shape_error(
+            "the edited package.json did not come out as expected; nothing was written",
+        ));
+    }
+    Ok(edited)
+}
+
+fn append_with_cst(text: &str, entry: &[(&str, Value)]) -> Result<String, ManifestError> {
+    let root =
+        CstRootNode::parse(text, &ParseOptions::default()).map_err(|e| syntax_error(text, &e))?;
+    let jobs = root
+        .object_value()
+        .and_then(|o| o.object_value_or_create(PATH[0]))
+        .and_then(|w| w.object_value_or_create(PATH[1]))
+        .and_then(|m| m.array_value_or_create(PATH[2]))
+        .ok_or_else(|| shape_error("`webstir.moduleManifest.jobs` could not be created"))?;
+    append_multiline(&jobs, entry_to_input(entry));
+    Ok(root.to_string())
+}
+
+fn syntax_error(text: &str, e: &jsonc_parser::errors::ParseError) -> ManifestError {
+    let (line, column) = line_column(text, e.range().start);
+    ManifestError::Syntax {
+        line,
+        column,
+        message: e.kind().to_string(),
+    }
+}
+
+/// The deepest container on [`PATH`] that exists.
+enum Container<'t, 'a> {
+    Object(&'t ast::Object<'a>),
+    Array(&'t ast::Array<'a>),
+}
+
+/// Inserts the entry on the line of its container when the whole file is one line, or the
+/// container is written on one line and either has members (`"webstir": { "mode": "api" }`) or
+/// sits in a one-line parent. Returns `None` when the entry belongs in a block, for the CST to
+/// indent.
+fn splice_on_one_line(
+    text: &str,
+    entry: &[(&str, Value)],
+) -> Result<Option<String>, ManifestError> {
+    let parsed = parse_to_ast(text, &CollectOptions::default(), &ParseOptions::default())
+        .map_err(|e| syntax_error(text, &e))?;
+    let Some(ast::Value::Object(root)) = &parsed.value else {
+        return Err(shape_error("the top level must be an object"));
+    };
+    let mut container = Container::Object(root);
+    let mut parent_range = root.range;
+    let mut missing: &[&str] = &PATH;
+    while let (Container::Object(object), Some(key)) = (&container, missing.first()) {
+        let object_range = object.range;
+        match find(object, key).map(|p| &p.value) {
+            Some(ast::Value::Object(inner)) if *key != "jobs" => {
+                container = Container::Object(inner);
+            }
+            Some(ast::Value::Array(inner)) if *key == "jobs" => container = Container::Array(inner),
+            Some(_) => return Err(shape_error("the manifest has an unexpected shape")),
+            None => break,
+        }
+        parent_range = object_range;
+        missing = &missing[1..];
+    }
+    let (range, last_end) = match &container {
+        Container::Object(o) => (o.range, o.properties.last().map(|p| p.range.end)),
+        Container::Array(a) => (a.range, a.elements.last().map(|e| e.range().end)),
+    };
+    let on_one_line = |r: jsonc_parser::common::Range| !text[r.start..r.end].contains('\n');
+    let minified = !text.contains('\n');
+    // An empty `{}`/`[]` opens into a block, unless what holds it is itself on one line.
+    let one_line = on_one_line(range) && (last_end.is_some() || on_one_line(parent_range));
+    if !(minified || one_line) {
+        return Ok(None);
+    }
+    let style = if minified {
+        Style::Compact
+    } else {
+        Style::Spaced
+    };
+    let insertion = insertion(missing, render_entry(entry, style), style);
+    let (at, piece) = match last_end {
+        Some(end) => (end, format!("{}{insertion}", style.comma())),
+        None => (range.start + 1, insertion),
+    };
+    Ok(Some(format!("{}{piece}{}", &text[..at], &text[at..])))
+}
+
+/// What goes into the deepest existing container: the entry itself when that is the jobs
+/// array, else the first missing key with everything below it
+/// (`"moduleManifest": {"jobs": [ENTRY]}`).
+fn insertion(missing: &[&str], entry: String, style: Style) -> String {
+    match missing {
+        [] => entry,
+        [key, rest @ ..] => {
+            let value = if rest.is_empty() {
+                format!("[{entry}]")
+            } else {
+                format!("{{{}}}", insertion(rest, entry, style))
+            };
+            member(key, &value, style)
+        }
+    }
+}
+
+fn find<'t, 'a>(object: &'t ast::Object<'a>, key: &str) -> Option<&'t ObjectProp<'a>> {
+    // Strict JSON readers keep the last of duplicate keys.
+    object
+        .properties
+        .iter()
+        .rev()
+        .find(|p| p.name.as_str() == key)
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    /// `{"a":1,"b":2}`, for a minified file.
+    Compact,
+    /// `{"a": 1, "b": 2}`, for a one-line object in a formatted file.
+    Spaced,
+}
+
+impl Style {
+    fn comma(self) -> &'static str {
+        match self {
+            Style::Compact => ",",
+            Style::Spaced => ", ",
+        }
+    }
+
+    fn colon(self) -> &'static str {
+        match self {
+            Style::Compact => ":",
+            Style::Spaced => ": ",
+        }
+    }
+}
+
+fn member(key: &str, value: &str, style: Style) -> String {
+    format!("{}{}{value}", Value::from(key), style.colon())
+}
+
+fn render_entry(entry: &[(&str, Value)], style: Style) -> String {
+    let members: Vec<String> = entry
+        .iter()
+        .map(|(key, value)| member(key, &render_value(value, style), style))
+        .collect();
+    format!("{{{}}}", members.join(style.comma()))
+}
+
+fn render_value(value: &Value, style: Style) -> String {
+    match value {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(|v| render_value(v, style)).collect();
+            format!("[{}]", items.join(style.comma()))
+        }
+        Value::Object(map) => {
+            let members: Vec<String> = map
+                .iter()
+                .map(|(k, v)| member(k, &render_value(v, style), style))
+                .collect();
+            format!("{{{}}}", members.join(style.comma()))
+        }
+        scalar => scalar.to_string(),
+    }
+}
+
+/// The manifest objects on the way to `jobs` must be objects, and `jobs` an array; anything
+/// else is the user's data that an append would have to overwrite.
+fn check_shape(root: &Value) -> Result<(), ManifestError> {
+    let Value::Object(root) = root else {
+        return Err(shape_error("the top level must be an object"));
+    };
+    let webstir = match root.get("webstir") {
+        None => return Ok(()),
+        Some(Value::Object(w)) => w,
+        Some(_) => return Err(shape_error("`webstir` must be an object")),
+    };
+    let manifest = match webstir.get("moduleManifest") {
+        None => return Ok(()),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(shape_error("`webstir.moduleManifest` must be an object")),
+    };
+    match manifest.get("jobs") {
+        None | Some(Value::Array(_)) => Ok(()),
+        Some(_) => Err(shape_error(
+            "`webstir.moduleManifest.jobs` must be an array",
+        )),
+    }
+}
+
+fn shape_error(message: &str) -> ManifestError {
+    ManifestError::Shape(message.to_owned())
+}
+
+/// Appends `value` so that an object entry always sits on its own lines. The CST library keeps
+/// an empty inline `[]` on one line and would put a multi-line object inside it, so an empty
+/// array is opened up first (`"jobs": []` becomes a block of one entry).
+fn append_multiline(array: &CstArray, value: CstInputValue) {
+    if array.elements().is_empty() {
+        array.ensure_multiline();
+    }
+    array.append(value);
+}
+
+fn entry_to_input(entry: &[(&str, Value)]) -> CstInputValue {
+    CstInputValue::Object(
+        entry
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value_to_input(value)))
+            .collect(),
+    )
+}
+
+fn value_to_input(value: &Value) -> CstInputValue {
+    match value {
+        Value::Null => CstInputValue::Null,
+        Value::Bool(b) => CstInputValue::Bool(*b),
+        Value::Number(n) => CstInputValue::Number(n.to_string()),
+        Value::String(s) => CstInputValue::String(s.clone()),
+        Value::Array(items) => CstInputValue::Array(items.iter().map(value_to_input).collect()),
+        Value::Object(map) => CstInputValue::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), value_to_input(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn appended_exactly(before: &Value, after: &Value, entry: &[(&str, Value)]) -> bool {
+    let jobs_of = |v: &Value| {
+        v.pointer("/webstir/moduleManifest/jobs")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut expected_jobs = jobs_of(before);
+    expected_jobs.push(Value::Object(
+        entry
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    ));
+    let mut expected = before.clone();
+    let mut actual = after.clone();
+    // Compare everything but the jobs array, then the jobs array itself.
+    for v in [&mut expected, &mut actual] {
+        if let Some(m) = v
+            .pointer_mut("/webstir/moduleManifest")
+            .and_then(Value::as_object_mut)
+        {
+            m.remove("jobs");
+        }
+    }
+    let strip_created = |v: &mut Value| {
+        // `webstir` / `moduleManifest` objects created on the way are empty once `jobs` is gone.
+        if let Some(w) = v.get_mut("webstir").and_then(Value::as_object_mut)
+            && w.get("moduleManifest")
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.is_empty())
+        {
+            w.remove("moduleManifest");
+        }
+        if let Some(root) = v.as_object_mut()
+            && root
+                .get("webstir")
+                .and_then(Value::as_object)
+                .is_some_and(|w| w.is_empty())
+        {
+            root.remove("webstir");
+        }
+    };
+    strip_created(&mut expected);
+    strip_created(&mut actual);
+    expected == actual && jobs_of(after) == expected_jobs
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

@@ -2,13 +2,19 @@
 //! diagnostics, and edited in place without disturbing the user's formatting (`edit`).
 
 pub mod edit;
+pub mod inspect;
 
 use std::fmt;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::jobs::canonical_key;
+use crate::jobs::name::check_unsafe;
 use crate::schedule::Schedule;
+
+/// JSON Schema (2020-12) of `webstir.moduleManifest`.
+pub const SCHEMA: &str = include_str!("../../schemas/module-manifest.schema.json");
 
 /// Keys a job entry may have; anything else is flagged (the JSON Schema says the same).
 pub const JOB_KEYS: &[&str] = &[
@@ -231,13 +237,20 @@ impl Manifest {
         };
         for (index, entry) in entries.iter().enumerate() {
             if let Some(job) = self.read_job(index, entry) {
-                if self.jobs.iter().any(|j| j.name == job.name) {
+                // The scheduler matches names by their canonical key, so `send-daily` and
+                // `send_daily` would be the same job.
+                let key = canonical_key(&job.name);
+                if let Some(first) = self.jobs.iter().find(|j| canonical_key(&j.name) == key) {
                     let name = job.name.clone();
-                    self.error(
-                        "duplicate-name",
-                        Some(&name),
-                        format!("job `{name}` is declared more than once"),
-                    );
+                    let message = if first.name == name {
+                        format!("job `{name}` is declared more than once")
+                    } else {
+                        format!(
+                            "job `{name}` has the same name as job `{}` (names are compared in snake_case: `SendDaily`, `send-daily` and `send_daily` are one job)",
+                            first.name
+                        )
+                    };
+                    self.error("duplicate-name", Some(&name), message);
                     continue;
                 }
                 self.jobs.push(job);
@@ -263,6 +276,17 @@ impl Manifest {
             return None;
         };
         let name = name.to_owned();
+        if let Err(rule) = check_unsafe(&name) {
+            self.error(
+                "invalid-name",
+                None,
+                format!(
+                    "jobs[{index}] has the name `{}`, which cannot be a folder name: {rule}",
+                    name.escape_debug()
+                ),
+            );
+            return None;
+        }
         for key in fields.keys() {
             if !JOB_KEYS.contains(&key.as_str()) {
                 self.error(

@@ -1,8 +1,161 @@
-//! The scheduler: runs the manifest's jobs once, all, or on their schedules. (Owned by the
-//! scheduler work.)
+//! The scheduler: runs the manifest's jobs once (`--job`, `--all`) or on their schedules
+//! (`--watch`), each run in a Node.js child process (see [`crate::runner`]).
+
+pub mod engine;
+pub mod list;
+pub mod log;
+pub mod once;
+pub mod plan;
+pub mod signals;
+pub mod watch;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use engine::Engine;
+pub use list::{ListEntry, entries};
+pub use log::{Log, RunLabel};
+pub use plan::{PlanOptions, PlannedJob, plan, select};
+
+use crate::runner::{self, EnvError, JobEnv};
+use crate::workspace::Workspace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
-    #[error("{0}")]
-    Failed(String),
+    #[error("job '{name}' not found")]
+    JobNotFound {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("job `{job}`: {message}")]
+    InvalidJob { job: String, message: String },
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("could not write the job runner script: {0}")]
+    RunnerScript(std::io::Error),
+    #[error("could not start the scheduler's event loop: {0}")]
+    Runtime(std::io::Error),
+    #[error("could not listen for SIGINT/SIGTERM: {0}")]
+    Signals(std::io::Error),
+}
+
+/// How to run: once (the given jobs, or all) or watching their schedules.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Each job once, in order, passing `args` to `run()`.
+    Once {
+        args: Vec<String>,
+    },
+    Watch,
+}
+
+/// Settings of a scheduler run, already merged from flags, environment and webstir.toml.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub node: OsString,
+    pub grace: Duration,
+}
+
+/// What happened: how many runs, which failed, and the signal that ended it, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub runs: usize,
+    pub failed: Vec<String>,
+    pub signal: Option<&'static str>,
+    /// A watcher that was told to stop has done its job: the failures of its runs were
+    /// reported as they happened and do not make it fail.
+    pub watched_until_stopped: bool,
+}
+
+impl Summary {
+    /// Whether the command succeeded (exit 0).
+    pub fn success(&self) -> bool {
+        self.failed.is_empty() || self.watched_until_stopped
+    }
+}
+
+/// Runs `jobs` in `mode` in the workspace and reports through `log` as it goes.
+pub fn run(
+    workspace: &Workspace,
+    jobs: Vec<PlannedJob>,
+    mode: Mode,
+    options: &Options,
+    log: Log,
+) -> Result<Summary, SchedulerError> {
+    let jobs = match mode {
+        Mode::Watch => {
+            let jobs = watch::scheduled_only(jobs, &log);
+            if jobs.is_empty() {
+                log.notice("nothing-to-watch", None, "no scheduled jobs to watch");
+                return Ok(Summary::default());
+            }
+            jobs
+        }
+        Mode::Once { .. } => jobs,
+    };
+    let env = JobEnv::load(workspace.root())?;
+    let (runner, _temp_runner) = runner_script(workspace)?;
+    runner::reaper::become_subreaper();
+    ignore_sigpipe();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(SchedulerError::Runtime)?;
+    let summary = runtime.block_on(async {
+        let mut signals = signals::Signals::install().map_err(SchedulerError::Signals)?;
+        let (engine, stop) = Engine::new(
+            workspace.root(),
+            runner,
+            options.node.clone(),
+            env,
+            options.grace,
+            log,
+        );
+        let summary = match mode {
+            Mode::Once { args } => once::run_once(&engine, &jobs, &args, &mut signals, &stop).await,
+            Mode::Watch => watch::watch(Arc::new(engine), jobs, &mut signals, &stop).await,
+        };
+        Ok::<_, SchedulerError>(summary)
+    })?;
+    runner::reaper::reap_orphans(Duration::from_millis(200));
+    Ok(summary)
+}
+
+/// The runner script: installed in `build/backend/jobs/` when that folder exists (a built
+/// workspace), otherwise written to a temporary file so that running never creates folders in
+/// the user's tree. The temporary file lives as long as the returned guard.
+fn runner_script(
+    workspace: &Workspace,
+) -> Result<(PathBuf, Option<tempfile::TempPath>), SchedulerError> {
+    let jobs_dir = workspace.jobs_build_dir();
+    if jobs_dir.is_dir()
+        && !crate::fsutil::is_symlink(&jobs_dir)
+        && let Ok(path) = runner::install_runner_script(&jobs_dir)
+    {
+        return Ok((path, None));
+    }
+    // A read-only or missing build folder: the runner imports the job by absolute path, so it
+    // can live anywhere.
+    let script = runner::runner_script().map_err(SchedulerError::RunnerScript)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix("webstir-runner-")
+        .suffix(".mjs")
+        .tempfile()
+        .map_err(SchedulerError::RunnerScript)?;
+    std::io::Write::write_all(&mut temp, script.as_bytes())
+        .map_err(SchedulerError::RunnerScript)?;
+    let path = temp.into_temp_path();
+    Ok((path.to_path_buf(), Some(path)))
+}
+
+/// A reader that goes away (`webstir scheduler --watch | head`) must not kill the scheduler
+/// while it supervises children; writes then fail and are dropped instead. Children get the
+/// default disposition back at exec (the standard library resets it).
+fn ignore_sigpipe() {
+    // SAFETY: changing a signal disposition to SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }

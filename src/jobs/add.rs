@@ -1,0 +1,185 @@
+//! Adding a job to a workspace: validate everything, then, under the workspace lock, scaffold
+//! the job folder and append the manifest entry, undoing the folder if the manifest write fails.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::scaffold::{self, Scaffold};
+use super::{JobError, JobName, canonical_key};
+use crate::Error;
+use crate::manifest::{Manifest, Priority, edit};
+use crate::schedule::{self, Schedule};
+use crate::workspace::Workspace;
+
+/// A job to add, every field already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub name: JobName,
+    /// Stored exactly as typed; one schedule is stored as a string, several as an array.
+    pub schedules: Vec<String>,
+    pub description: Option<String>,
+    pub priority: Option<Priority>,
+    pub timezone: Option<String>,
+}
+
+impl NewJob {
+    /// Validates raw inputs (as typed on the command line) into a job.
+    pub fn new(
+        name: &str,
+        schedules: Vec<String>,
+        description: Option<String>,
+        priority: Option<&str>,
+        timezone: Option<String>,
+    ) -> Result<NewJob, JobError> {
+        let name = JobName::parse(name)?;
+        for expr in &schedules {
+            validate_schedule(expr)?;
+        }
+        if description.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            return Err(JobError::EmptyDescription);
+        }
+        let priority = priority.map(parse_priority).transpose()?;
+        if let Some(tz) = &timezone {
+            schedule::parse_timezone(tz).map_err(JobError::InvalidTimezone)?;
+        }
+        Ok(NewJob {
+            name,
+            schedules,
+            description,
+            priority,
+            timezone,
+        })
+    }
+
+    /// The manifest entry, keys in the order they are written.
+    pub fn entry(&self) -> Vec<(&'static str, Value)> {
+        let mut entry = vec![("name", Value::String(self.name.as_str().to_owned()))];
+        match self.schedules.as_slice() {
+            [] => {}
+            [one] => entry.push(("schedule", Value::String(one.clone()))),
+            many => entry.push((
+                "schedule",
+                Value::Array(many.iter().cloned().map(Value::String).collect()),
+            )),
+        }
+        if let Some(description) = &self.description {
+            entry.push(("description", Value::String(description.clone())));
+        }
+        match &self.priority {
+            None => {}
+            Some(Priority::Number(n)) => entry.push(("priority", Value::from(*n))),
+            Some(Priority::Label(label)) => entry.push(("priority", Value::String(label.clone()))),
+        }
+        if let Some(timezone) = &self.timezone {
+            entry.push(("timezone", Value::String(timezone.clone())));
+        }
+        entry
+    }
+}
+
+fn validate_schedule(expr: &str) -> Result<(), JobError> {
+    let invalid = |message: String| JobError::InvalidSchedule {
+        schedule: expr.escape_debug().to_string(),
+        message,
+    };
+    if expr.trim().is_empty() {
+        return Err(invalid(
+            "it is empty; use a cron expression (`0 0 * * *`), a macro (`@daily`) or `rate(5 minutes)`"
+                .into(),
+        ));
+    }
+    Schedule::parse(expr)
+        .map(drop)
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// `5` and `-3` are numbers; any other non-empty text (`high`, `05`, `+1`) is a label, so a
+/// label never silently changes when read back.
+fn parse_priority(text: &str) -> Result<Priority, JobError> {
+    if text.trim().is_empty() {
+        return Err(JobError::EmptyPriority);
+    }
+    Ok(match text.parse::<i64>() {
+        Ok(n) if n.to_string() == text => Priority::Number(n),
+        _ => Priority::Label(text.to_owned()),
+    })
+}
+
+/// What [`add_job`] did.
+#[derive(Debug, Clone)]
+pub struct AddedJob {
+    pub name: String,
+    /// What the user typed, when it differs from `name`.
+    pub normalized_from: Option<String>,
+    /// The job's `index.ts`, relative to the workspace root.
+    pub source: PathBuf,
+    /// The manifest entry as written.
+    pub entry: Value,
+}
+
+/// Scaffolds `src/backend/jobs/<name>/index.ts` and appends the job to the manifest. Either both
+/// happen or, on any error, every file is left as it was.
+pub fn add_job(workspace: &Workspace, job: &NewJob) -> Result<AddedJob, Error> {
+    let _lock = workspace.lock()?;
+    let text = workspace.read_package_json()?;
+    let manifest = Manifest::from_package_json(&text)?;
+    let key = canonical_key(job.name.as_str());
+    if let Some(existing) = manifest.jobs.iter().find(|j| canonical_key(&j.name) == key) {
+        return Err(JobError::Exists {
+            name: existing.name.clone(),
+        }
+        .into());
+    }
+    let entry = job.entry();
+    let edited = edit::append_job(&text, &entry)?;
+    let source = scaffold::render_source(job.name.as_str())?;
+    scaffold::preflight(workspace, job.name.as_str())?;
+
+    let scaffold = Scaffold::create(workspace, job.name.as_str(), &source)?;
+    if let Err(e) = workspace.write_package_json(&edited) {
+        scaffold.undo();
+        return Err(e.into());
+    }
+    Ok(AddedJob {
+        name: job.name.as_str().to_owned(),
+        normalized_from: job
+            .name
+            .was_normalized()
+            .then(|| job.name.given().to_owned()),
+        source: scaffold::relative(workspace, scaffold.file()),
+        entry: Value::Object(entry.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priorities_are_numbers_only_in_canonical_form() {
+        assert_eq!(parse_priority("5").ok(), Some(Priority::Number(5)));
+        assert_eq!(parse_priority("-3").ok(), Some(Priority::Number(-3)));
+        for label in ["high", "05", "+1", "-0", "1.5", "99999999999999999999"] {
+            assert_eq!(
+                parse_priority(label).ok(),
+                Some(Priority::Label(label.into()))
+            );
+        }
+        assert!(matches!(parse_priority(" "), Err(JobError::EmptyPriority)));
+    }
+
+    #[test]
+    fn entry_keys_come_in_a_fixed_order_and_only_when_given() {
+        let job = NewJob::new(
+            "nightly",
+            vec!["@daily".into(), "@hourly".into()],
+            None,
+            Some("high"),
+            Some("Europe/London".into()),
+        )
+        .expect("valid");
+        let keys: Vec<_> = job.entry().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["name", "schedule", "priority", "timezone"]);
+    }
+}

@@ -1,0 +1,114 @@
+//! What `backend-inspect` reports: the workspace, its manifest, each job with its source folder
+//! and next run, and every diagnostic, including the ones only the workspace can tell (a job
+//! without a source folder).
+
+use std::fs;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Diagnostic, JobSpec, Level, Manifest};
+use crate::Error;
+use crate::schedule::{self, Schedule};
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub workspace: WorkspaceInfo,
+    /// `webstir.moduleManifest` as written (`null` when absent).
+    pub manifest: Value,
+    pub jobs: Vec<JobReport>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceInfo {
+    /// The package name, else the folder name.
+    pub name: String,
+    pub mode: Option<String>,
+    pub root: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobReport {
+    #[serde(flatten)]
+    pub spec: JobSpec,
+    /// `src/backend/jobs/<name>`, relative to the root.
+    pub source: String,
+    pub has_source: bool,
+    /// The earliest next fire time of the job's schedules (RFC 3339, in the job's time zone);
+    /// `None` without a schedule that has one (`@reboot`, or none at all).
+    pub next_run: Option<String>,
+}
+
+impl Inspection {
+    /// Reads the workspace's manifest and checks it against the workspace as of `now`.
+    pub fn of(workspace: &Workspace, now: DateTime<Utc>) -> Result<Inspection, Error> {
+        let text = workspace.read_package_json()?;
+        let manifest = Manifest::from_package_json(&text)?;
+        let mut diagnostics = manifest.diagnostics;
+        let mut jobs = Vec::with_capacity(manifest.jobs.len());
+        for spec in manifest.jobs {
+            let dir = workspace.jobs_src_dir().join(&spec.name);
+            let source = format!("src/backend/jobs/{}", spec.name);
+            let meta = fs::symlink_metadata(&dir).ok();
+            let has_source = meta.as_ref().is_some_and(|m| m.is_dir());
+            if !has_source {
+                let message = if meta.is_some_and(|m| m.file_type().is_symlink()) {
+                    format!(
+                        "`{source}` is a symbolic link; webstir does not follow links out of the workspace"
+                    )
+                } else {
+                    format!(
+                        "no source folder `{source}/`; create `{source}/index.ts` exporting `run()`"
+                    )
+                };
+                diagnostics.push(Diagnostic {
+                    level: Level::Error,
+                    code: "missing-source",
+                    job: Some(spec.name.clone()),
+                    message,
+                });
+            }
+            let next_run = next_run(&spec, now);
+            jobs.push(JobReport {
+                spec,
+                source,
+                has_source,
+                next_run,
+            });
+        }
+        let root = workspace.root();
+        let name = manifest.package_name.unwrap_or_else(|| {
+            root.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Ok(Inspection {
+            workspace: WorkspaceInfo {
+                name,
+                mode: manifest.mode,
+                root: root.display().to_string(),
+            },
+            manifest: manifest.module_manifest,
+            jobs,
+            diagnostics,
+        })
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == Level::Error)
+    }
+}
+
+fn next_run(spec: &JobSpec, now: DateTime<Utc>) -> Option<String> {
+    let tz = schedule::resolve_timezone(spec.timezone.as_deref(), None).ok()?;
+    spec.schedules
+        .iter()
+        .filter_map(|expr| Schedule::parse(expr).ok())
+        .filter_map(|s| s.next_after(now, tz))
+        .min()
+        .map(|at| at.to_rfc3339())
+}

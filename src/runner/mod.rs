@@ -1,0 +1,75 @@
+//! Running one job in a Node.js child process: the runner script, the job's module, its
+//! environment, and the child process itself.
+
+pub mod env;
+pub mod outcome;
+pub mod process;
+pub mod reaper;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use env::{EnvError, JobEnv, RunVars};
+pub use outcome::{Failure, StopOutcome};
+pub use process::{LineSink, RunResult, RunSpec, StopRequest, Stream, run};
+
+/// File name of the Node runner script inside `build/backend/jobs/`.
+pub const RUNNER_FILE_NAME: &str = "webstir-runner.mjs";
+
+/// File names a job's module may have inside `build/backend/jobs/<name>/`, in order of
+/// preference.
+pub const MODULE_FILE_NAMES: &[&str] = &["index.js", "index.mjs"];
+
+/// Writes the runner script (rendered from `templates/runner/runner.mjs.hbs`) into
+/// `jobs_build_dir`, rewriting it only when its content differs, and returns its path.
+pub fn install_runner_script(jobs_build_dir: &Path) -> io::Result<PathBuf> {
+    let path = jobs_build_dir.join(RUNNER_FILE_NAME);
+    let script = runner_script()?;
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(script.as_str()) {
+        std::fs::create_dir_all(jobs_build_dir)?;
+        crate::fsutil::write_atomic(&path, script.as_bytes())?;
+    }
+    Ok(path)
+}
+
+/// The runner script's source.
+pub fn runner_script() -> io::Result<String> {
+    crate::templates::render("runner/runner.mjs", &serde_json::json!({})).map_err(io::Error::other)
+}
+
+/// Why a job's module cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleError {
+    /// None of the candidate files exists.
+    NotFound { looked_for: Vec<PathBuf> },
+    /// The name is not a single folder name (`..`, `a/b`), so it cannot name a job folder.
+    BadName,
+    /// The module is (or sits behind) a symbolic link that leads out of the workspace.
+    OutsideWorkspace { path: PathBuf },
+}
+
+/// The built module of job `name`: `build/backend/jobs/<name>/index.js` (or `index.mjs`),
+/// which must resolve to a file inside `root`.
+pub fn find_module(root: &Path, jobs_build_dir: &Path, name: &str) -> Result<PathBuf, ModuleError> {
+    let mut parts = Path::new(name).components();
+    let single_folder = matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    );
+    if !single_folder {
+        return Err(ModuleError::BadName);
+    }
+    let dir = jobs_build_dir.join(name);
+    let candidates: Vec<PathBuf> = MODULE_FILE_NAMES.iter().map(|f| dir.join(f)).collect();
+    let Some(found) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(ModuleError::NotFound {
+            looked_for: candidates,
+        });
+    };
+    match (found.canonicalize(), root.canonicalize()) {
+        (Ok(real), Ok(root)) if real.starts_with(&root) => Ok(found.clone()),
+        _ => Err(ModuleError::OutsideWorkspace {
+            path: found.clone(),
+        }),
+    }
+}

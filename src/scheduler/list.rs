@@ -1,0 +1,85 @@
+//! `--list` and `--json`: what the scheduler would run, with the next fire time of cron and
+//! macro schedules.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::plan::PlannedJob;
+use crate::manifest::Priority;
+use crate::schedule::ScheduleKind;
+
+/// One job as `--json` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListEntry {
+    pub name: String,
+    /// The job's schedule as the manifest has it: a string, an array of strings, or null for a
+    /// manual job.
+    pub schedule: serde_json::Value,
+    pub description: Option<String>,
+    pub priority: Option<Priority>,
+    /// The time zone cron and macro schedules are evaluated in.
+    pub timezone: String,
+    pub timeout: Option<String>,
+    pub tenants: Vec<String>,
+    /// The earliest next fire time of the job's cron and macro schedules (RFC 3339, in the
+    /// job's zone).
+    pub next_run: Option<String>,
+}
+
+impl ListEntry {
+    /// `- <name> (<schedules>|manual) — <description> (next run: <time>)`
+    pub fn line(&self) -> String {
+        let schedules = match &self.schedule {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "manual".to_owned(),
+        };
+        let mut line = format!("- {} ({schedules})", self.name);
+        if let Some(description) = &self.description {
+            line.push_str(" — ");
+            line.push_str(description);
+        }
+        if let Some(next) = &self.next_run {
+            line.push_str(&format!(" (next run: {next})"));
+        }
+        line
+    }
+}
+
+/// The entries of `jobs` as of `now`.
+pub fn entries(jobs: &[PlannedJob], now: DateTime<Utc>) -> Vec<ListEntry> {
+    jobs.iter().map(|job| entry(job, now)).collect()
+}
+
+fn entry(job: &PlannedJob, now: DateTime<Utc>) -> ListEntry {
+    let spec = &job.spec;
+    let schedule = match spec.schedules.as_slice() {
+        [] => serde_json::Value::Null,
+        [one] => one.clone().into(),
+        many => many.to_vec().into(),
+    };
+    let next_run = job
+        .schedules
+        .iter()
+        .filter(|s| matches!(s.kind(), ScheduleKind::Cron | ScheduleKind::Macro))
+        .filter_map(|s| s.next_after(now, job.tz))
+        .min()
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    ListEntry {
+        name: spec.name.clone(),
+        schedule,
+        description: spec.description.clone(),
+        priority: spec.priority.clone(),
+        timezone: job.tz.name().to_owned(),
+        timeout: job
+            .timeout
+            .map(|d| humantime::format_duration(d).to_string()),
+        tenants: job.tenants.clone(),
+        next_run,
+    }
+}

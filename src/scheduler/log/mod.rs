@@ -1,0 +1,288 @@
+//! The scheduler's events, written either as the stable `[jobs] ...` lines (text) or as one
+//! JSON object per event (json) through `tracing`.
+//!
+//! Text mode: scheduler lines start with `[jobs] `; a job's own output lines are prefixed with
+//! `[<job>] ` (`[<job>@<tenant>] ` for a tenant's run) and keep their stream. JSON mode: every
+//! event, job output included, is one object on stdout with `time`, `level`, `event`,
+//! `message` and, where they apply, `job`, `tenant`, `schedule`, `duration_ms`, `exit_status`,
+//! `error`, `stream`, `signal` and `suggestion`.
+
+mod json;
+
+use std::fmt;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::runner::{Failure, Stream};
+use crate::settings::LogFormat;
+
+/// Target of the scheduler's tracing events; the JSON layer writes only these.
+const TARGET: &str = "webstir::scheduler";
+
+/// Who a run is for: a job, and the tenant when the job runs per tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLabel {
+    pub job: String,
+    pub tenant: Option<String>,
+}
+
+impl RunLabel {
+    /// `[nightly]` or `[nightly@acme]`: the prefix of the job's output lines in text mode.
+    pub fn output_prefix(&self) -> String {
+        match &self.tenant {
+            Some(tenant) => format!("[{}@{tenant}]", self.job),
+            None => format!("[{}]", self.job),
+        }
+    }
+}
+
+impl fmt::Display for RunLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.tenant {
+            Some(tenant) => write!(f, "{} for tenant {tenant}", self.job),
+            None => f.write_str(&self.job),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// One event, as both formats need it.
+#[derive(Debug)]
+struct Event<'a> {
+    level: Level,
+    name: &'static str,
+    /// The text-mode line after `[jobs] ` (for `output`, the job's line itself).
+    message: String,
+    /// Text mode writes the line to stderr rather than stdout.
+    stderr: bool,
+    job: Option<&'a str>,
+    tenant: Option<&'a str>,
+    schedule: Option<&'a str>,
+    duration_ms: Option<u64>,
+    exit_status: Option<i32>,
+    error: Option<String>,
+    stream: Option<&'static str>,
+    signal: Option<&'a str>,
+    suggestion: Option<&'a str>,
+}
+
+impl<'a> Event<'a> {
+    fn new(level: Level, name: &'static str, message: String) -> Event<'a> {
+        Event {
+            level,
+            name,
+            message,
+            stderr: level != Level::Info,
+            job: None,
+            tenant: None,
+            schedule: None,
+            duration_ms: None,
+            exit_status: None,
+            error: None,
+            stream: None,
+            signal: None,
+            suggestion: None,
+        }
+    }
+
+    fn run(mut self, label: &'a RunLabel, schedule: &'a str) -> Event<'a> {
+        self.job = Some(&label.job);
+        self.tenant = label.tenant.as_deref();
+        self.schedule = Some(schedule);
+        self
+    }
+}
+
+/// Writes scheduler events in the chosen format.
+#[derive(Debug, Clone, Copy)]
+pub struct Log {
+    format: LogFormat,
+}
+
+impl Log {
+    /// A log in `format`; JSON mode installs the JSON layer as the global subscriber.
+    pub fn new(format: LogFormat) -> Log {
+        if format == LogFormat::Json {
+            json::install();
+        }
+        Log { format }
+    }
+
+    pub fn no_jobs(&self) {
+        let message = "no jobs registered in webstir.moduleManifest.jobs".to_owned();
+        self.emit(Event::new(Level::Info, "no-jobs", message));
+    }
+
+    /// A run starts; `shown` is the job's schedule as the line shows it, `schedule` what fired
+    /// it (`manual` for `--job` and `--all`).
+    pub fn running(&self, label: &RunLabel, shown: &str, schedule: &str) {
+        let message = format!("running {label} (schedule: {shown})");
+        self.emit(Event::new(Level::Info, "started", message).run(label, schedule));
+    }
+
+    pub fn completed(&self, label: &RunLabel, schedule: &str, duration: Duration) {
+        let ms = duration.as_millis() as u64;
+        let message = format!("{label} completed in {ms}ms");
+        let mut event = Event::new(Level::Info, "completed", message).run(label, schedule);
+        event.duration_ms = Some(ms);
+        event.exit_status = Some(0);
+        self.emit(event);
+    }
+
+    pub fn failed(
+        &self,
+        label: &RunLabel,
+        schedule: &str,
+        failure: &Failure,
+        duration: Duration,
+        exit_status: Option<i32>,
+    ) {
+        let message = format!("{label} failed: {failure}");
+        let mut event = Event::new(Level::Error, "failed", message).run(label, schedule);
+        event.duration_ms = Some(duration.as_millis() as u64);
+        event.exit_status = exit_status;
+        event.error = Some(failure.to_string());
+        self.emit(event);
+    }
+
+    /// A run that could not even start (for example its module is missing).
+    pub fn not_started(&self, label: &RunLabel, schedule: &str, reason: &str) {
+        let message = format!("{label} failed: {reason}");
+        let mut event = Event::new(Level::Error, "failed", message).run(label, schedule);
+        event.error = Some(reason.to_owned());
+        self.emit(event);
+    }
+
+    pub fn skipped(&self, label: &RunLabel, schedule: &str) {
+        let message =
+            format!("skipping {label}; previous run is still active (overlap policy: skip)");
+        self.emit(Event::new(Level::Warn, "skipped", message).run(label, schedule));
+    }
+
+    /// One line the job printed.
+    pub fn output(&self, label: &RunLabel, stream: Stream, line: &str) {
+        let mut event = Event::new(Level::Info, "output", line.to_owned());
+        event.job = Some(&label.job);
+        event.tenant = label.tenant.as_deref();
+        event.stream = Some(stream.as_str());
+        event.stderr = stream == Stream::Stderr;
+        if self.format == LogFormat::Text {
+            let prefix = label.output_prefix();
+            write_line(event.stderr, format_args!("{prefix} {line}"));
+        } else {
+            self.emit(event);
+        }
+    }
+
+    /// `--job` named a job the manifest does not have.
+    pub fn not_found(&self, name: &str, suggestion: Option<&str>) {
+        let message = format!("job '{name}' not found");
+        if self.format == LogFormat::Text {
+            write_line(true, format_args!("[jobs] {message}"));
+            if let Some(suggestion) = suggestion {
+                write_line(true, format_args!("[jobs] did you mean '{suggestion}'?"));
+            }
+            return;
+        }
+        let mut event = Event::new(Level::Error, "not-found", message);
+        event.job = Some(name);
+        event.suggestion = suggestion;
+        self.emit(event);
+    }
+
+    pub fn watching(&self, jobs: &[&str]) {
+        let message = format!("watching jobs: {}", jobs.join(", "));
+        self.emit(Event::new(Level::Info, "watching", message));
+    }
+
+    /// A note about the run as a whole (for example a job left out of the watch).
+    pub fn notice(&self, name: &'static str, job: Option<&str>, message: &str) {
+        let mut event = Event::new(Level::Warn, name, message.to_owned());
+        event.job = job;
+        self.emit(event);
+    }
+
+    pub fn reboot_done(&self) {
+        let message = "completed @reboot jobs and exiting.".to_owned();
+        self.emit(Event::new(Level::Info, "exiting", message));
+    }
+
+    pub fn stopped_watch(&self, signal: &str, timers: usize) {
+        let message = format!("received {signal}; stopped {timers} scheduled job timer(s).");
+        let mut event = Event::new(Level::Info, "signal", message);
+        event.signal = Some(signal);
+        self.emit(event);
+    }
+
+    pub fn stopping_runs(&self, signal: &str) {
+        let message = format!("received {signal}; stopping the running job.");
+        let mut event = Event::new(Level::Warn, "signal", message);
+        event.signal = Some(signal);
+        self.emit(event);
+    }
+
+    /// A second signal while stopping: no more grace.
+    pub fn killing_runs(&self, signal: &str) {
+        let message = format!("received {signal} again; killing running jobs now.");
+        let mut event = Event::new(Level::Warn, "signal", message);
+        event.signal = Some(signal);
+        self.emit(event);
+    }
+
+    /// The end of a run of several jobs in which some failed.
+    pub fn summary(&self, failed: &[String], total: usize) {
+        let message = format!(
+            "{} of {total} job run(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        );
+        self.emit(Event::new(Level::Error, "summary", message));
+    }
+
+    fn emit(&self, event: Event<'_>) {
+        if self.format == LogFormat::Text {
+            write_line(event.stderr, format_args!("[jobs] {}", event.message));
+            return;
+        }
+        // tracing needs the level at compile time, hence one call per level.
+        macro_rules! trace {
+            ($level:expr) => {
+                tracing::event!(
+                    target: TARGET,
+                    $level,
+                    event = event.name,
+                    job = event.job,
+                    tenant = event.tenant,
+                    schedule = event.schedule,
+                    stream = event.stream,
+                    duration_ms = event.duration_ms,
+                    exit_status = event.exit_status,
+                    error = event.error.as_deref(),
+                    signal = event.signal,
+                    suggestion = event.suggestion,
+                    message = event.message.as_str(),
+                )
+            };
+        }
+        match event.level {
+            Level::Info => trace!(tracing::Level::INFO),
+            Level::Warn => trace!(tracing::Level::WARN),
+            Level::Error => trace!(tracing::Level::ERROR),
+        }
+    }
+}
+
+/// Writes one line; a closed stream must not stop the scheduler supervising its children.
+fn write_line(stderr: bool, line: fmt::Arguments<'_>) {
+    let _ = if stderr {
+        writeln!(std::io::stderr().lock(), "{line}")
+    } else {
+        writeln!(std::io::stdout().lock(), "{line}")
+    };
+}

@@ -1,0 +1,347 @@
+//! `--watch`: a timer queue over every schedule of the watched jobs. The loop sleeps until the
+//! earliest due time (no polling), starts due jobs without waiting for them, skips a job that
+//! is still running when it is due again, and on SIGINT/SIGTERM stops scheduling, stops the
+//! running jobs (SIGTERM, grace period, SIGKILL) and returns.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::Summary;
+use super::engine::{Engine, JobOutcome};
+use super::log::Log;
+use super::plan::PlannedJob;
+use super::signals::Signals;
+use crate::runner::StopRequest;
+use crate::schedule::ScheduleKind;
+
+/// Longest single sleep: cron and macro due times are wall-clock times, so the loop wakes at
+/// least this often to notice a changed system clock (or a suspended machine) and re-aim.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// One pending fire of one schedule of one job.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at: Instant,
+    /// Tie-breaker keeping equal due times in manifest order.
+    seq: u64,
+    job: usize,
+    schedule: usize,
+    /// The wall-clock fire time of a cron or macro schedule.
+    wall: Option<DateTime<Utc>>,
+}
+
+struct Queue {
+    heap: BinaryHeap<Reverse<Due>>,
+    seq: u64,
+}
+
+impl Queue {
+    fn push(&mut self, at: Instant, job: usize, schedule: usize, wall: Option<DateTime<Utc>>) {
+        self.seq += 1;
+        self.heap.push(Reverse(Due {
+            at,
+            seq: self.seq,
+            job,
+            schedule,
+            wall,
+        }));
+    }
+
+    /// Re-derives the monotonic due time of wall-clock entries from the current clock.
+    fn reaim(&mut self) {
+        let entries: Vec<Due> = std::mem::take(&mut self.heap)
+            .into_iter()
+            .map(|Reverse(mut due)| {
+                if let Some(wall) = due.wall {
+                    due.at = instant_for(wall);
+                }
+                due
+            })
+            .collect();
+        self.heap = entries.into_iter().map(Reverse).collect();
+    }
+}
+
+/// The jobs that have a schedule; each one left out gets a note saying so.
+pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
+    let (scheduled, manual): (Vec<_>, Vec<_>) =
+        jobs.into_iter().partition(|job| !job.schedules.is_empty());
+    for job in &manual {
+        let name = &job.spec.name;
+        log.notice(
+            "not-scheduled",
+            Some(name),
+            &format!("{name} has no schedule and is not watched; run it with --job {name}"),
+        );
+    }
+    scheduled
+}
+
+/// Runs the watcher until a signal arrives or, when every schedule is `@reboot`, until those
+/// runs are done.
+pub async fn watch(
+    engine: Arc<Engine>,
+    jobs: Vec<PlannedJob>,
+    signals: &mut Signals,
+    stop: &watch::Sender<StopRequest>,
+) -> Summary {
+    let jobs: Arc<Vec<PlannedJob>> = Arc::new(jobs);
+    let names: Vec<&str> = jobs.iter().map(|j| j.spec.name.as_str()).collect();
+    engine.log.watching(&names);
+
+    let reboot_only = jobs
+        .iter()
+        .flat_map(|j| &j.schedules)
+        .all(|s| s.kind() == ScheduleKind::Reboot);
+    let mut queue = Queue {
+        heap: BinaryHeap::new(),
+        seq: 0,
+    };
+    let start = Instant::now();
+    for (j, job) in jobs.iter().enumerate() {
+        for (s, schedule) in job.schedules.iter().enumerate() {
+            match schedule.kind() {
+                ScheduleKind::Reboot | ScheduleKind::Rate => queue.push(start, j, s, None),
+                ScheduleKind::Cron | ScheduleKind::Macro => {
+                    arm_wall(&mut queue, job, j, s, Utc::now(), &engine)
+                }
+            }
+        }
+    }
+
+    let mut summary = Summary::default();
+    let mut running: BTreeSet<usize> = BTreeSet::new();
+    let mut tasks: JoinSet<(usize, JobOutcome)> = JoinSet::new();
+    loop {
+        if reboot_only && queue.heap.is_empty() && tasks.is_empty() {
+            engine.log.reboot_done();
+            return summary;
+        }
+        let wake = queue
+            .heap
+            .peek()
+            .map(|Reverse(due)| due.at)
+            .unwrap_or_else(|| Instant::now() + MAX_SLEEP)
+            .min(Instant::now() + MAX_SLEEP);
+        tokio::select! {
+            () = tokio::time::sleep_until(wake) => {
+                queue.reaim();
+                let mut started_now: BTreeSet<usize> = BTreeSet::new();
+                while queue.heap.peek().is_some_and(|Reverse(due)| due.at <= Instant::now()) {
+                    let Some(Reverse(due)) = queue.heap.pop() else { break };
+                    let job = &jobs[due.job];
+                    let schedule = &job.schedules[due.schedule];
+                    // Two schedules of one job due together make one run, not a skip.
+                    if !started_now.contains(&due.job) {
+                        if running.contains(&due.job) {
+                            engine.log.skipped(
+                                &super::log::RunLabel { job: job.spec.name.clone(), tenant: None },
+                                schedule.source(),
+                            );
+                        } else {
+                            running.insert(due.job);
+                            started_now.insert(due.job);
+                            let engine = Arc::clone(&engine);
+                            let jobs = Arc::clone(&jobs);
+                            let (j, s) = (due.job, due.schedule);
+                            tasks.spawn(async move {
+                                let job = &jobs[j];
+                                let outcome = engine.run_job(job, job.schedules[s].source(), &[]).await;
+                                (j, outcome)
+                            });
+                        }
+                    }
+                    rearm(&mut queue, job, &due, &engine);
+                }
+            }
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok((j, outcome)) = done {
+                    running.remove(&j);
+                    summary.runs += outcome.runs;
+                    summary.failed.extend(outcome.failed);
+                }
+            }
+            signal = signals.recv() => {
+                engine.log.stopped_watch(signal, queue.heap.len());
+                summary.signal = Some(signal);
+                summary.watched_until_stopped = true;
+                let _ = stop.send(StopRequest::Graceful);
+                loop {
+                    tokio::select! {
+                        done = tasks.join_next() => match done {
+                            Some(Ok((_, outcome))) => {
+                                summary.runs += outcome.runs;
+                                summary.failed.extend(outcome.failed);
+                            }
+                            Some(Err(_)) => {}
+                            None => return summary,
+                        },
+                        signal = signals.recv() => {
+                            engine.log.killing_runs(signal);
+                            let _ = stop.send(StopRequest::Immediate);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn rearm(queue: &mut Queue, job: &PlannedJob, due: &Due, engine: &Engine) {
+    let schedule = &job.schedules[due.schedule];
+    match schedule.kind() {
+        ScheduleKind::Reboot => {}
+        ScheduleKind::Rate => {
+            let Some(interval) = schedule.interval().filter(|i| !i.is_zero()) else {
+                return;
+            };
+            let now = Instant::now();
+            let mut next = due.at + interval;
+            // Fell behind (a suspended machine): resume the rhythm from now, no catch-up burst.
+            while next <= now {
+                next += interval;
+            }
+            queue.push(next, due.job, due.schedule, None);
+        }
+        ScheduleKind::Cron | ScheduleKind::Macro => {
+            let after = due.wall.map_or_else(Utc::now, |w| w.max(Utc::now()));
+            arm_wall(queue, job, due.job, due.schedule, after, engine);
+        }
+    }
+}
+
+fn arm_wall(
+    queue: &mut Queue,
+    job: &PlannedJob,
+    j: usize,
+    s: usize,
+    after: DateTime<Utc>,
+    engine: &Engine,
+) {
+    let schedule = &job.schedules[s];
+    match schedule.next_after(after, job.tz) {
+        Some(next) => {
+            let wall = next.with_timezone(&Utc);
+            queue.push(instant_for(wall), j, s, Some(wall));
+        }
+        None => engine.log.notice(
+            "never-fires",
+            Some(&job.spec.name),
+            &format!(
+                "{}: schedule `{}` has no future fire time; it will not run",
+                job.spec.name,
+                schedule.source()
+            ),
+        ),
+    }
+}
+
+/// The monotonic instant at which the wall clock will read `wall`.
+fn instant_for(wall: DateTime<Utc>) -> Instant {
+    let ahead = (wall - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    Instant::now() + ahead
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::JobSpec;
+    use crate::runner::JobEnv;
+    use crate::schedule::Schedule;
+    use crate::scheduler::log::Log;
+    use crate::settings::LogFormat;
+
+    fn job(schedule: &str) -> PlannedJob {
+        PlannedJob {
+            spec: JobSpec {
+                name: "j".into(),
+                schedules: vec![schedule.into()],
+                description: None,
+                priority: None,
+                timezone: None,
+                timeout: None,
+                tenants: Vec::new(),
+            },
+            schedules: vec![Schedule::parse(schedule).expect("schedule")],
+            tz: chrono_tz::Tz::UTC,
+            timeout: None,
+            tenants: Vec::new(),
+        }
+    }
+
+    fn engine() -> Engine {
+        Engine::new(
+            std::path::Path::new("/nonexistent"),
+            "runner.mjs".into(),
+            "node".into(),
+            JobEnv::default(),
+            Duration::from_secs(1),
+            Log::new(LogFormat::Text),
+        )
+        .0
+    }
+
+    fn empty_queue() -> Queue {
+        Queue {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn queue_pops_earliest_first_and_ties_in_manifest_order() {
+        let mut queue = empty_queue();
+        let now = Instant::now();
+        queue.push(now + Duration::from_secs(5), 0, 0, None);
+        queue.push(now, 2, 0, None);
+        queue.push(now, 1, 0, None);
+        let order: Vec<usize> =
+            std::iter::from_fn(|| queue.heap.pop().map(|Reverse(d)| d.job)).collect();
+        assert_eq!(order, [2, 1, 0]);
+    }
+
+    #[test]
+    fn a_rate_that_fell_behind_resumes_from_now_without_a_burst() {
+        let job = job("rate(1 minute)");
+        let interval = job.schedules[0].interval().expect("a rate has an interval");
+        let now = Instant::now();
+        let Some(long_ago) = now.checked_sub(interval * 3 + interval / 2) else {
+            return; // The monotonic clock started too recently to look back that far.
+        };
+        let due = Due {
+            at: long_ago,
+            seq: 0,
+            job: 0,
+            schedule: 0,
+            wall: None,
+        };
+        let mut queue = empty_queue();
+        rearm(&mut queue, &job, &due, &engine());
+        let Reverse(next) = queue.heap.pop().expect("re-armed");
+        assert!(next.at > now);
+        assert!(next.at <= now + interval);
+        assert_eq!((next.at - long_ago).as_nanos() % interval.as_nanos(), 0);
+    }
+
+    #[test]
+    fn reboot_is_never_rearmed() {
+        let job = job("@reboot");
+        let due = Due {
+            at: Instant::now(),
+            seq: 0,
+            job: 0,
+            schedule: 0,
+            wall: None,
+        };
+        let mut queue = empty_queue();
+        rearm(&mut queue, &job, &due, &engine());
+        assert!(queue.heap.is_empty());
+    }
+}

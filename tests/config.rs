@@ -1,0 +1,193 @@
+//! `webstir config` and `webstir.toml`: edits keep comments and layout, bad input changes
+//! nothing, and the scheduler takes its defaults from the file while flags win.
+
+mod scheduler_support;
+
+use scheduler_support::{Ws, lines};
+
+const COMMENTED: &str = "# Scheduler defaults for this workspace.\n\
+grace   = \"5s\"   # give jobs time to flush\n\
+\n\
+# Logs go to the collector.\n\
+log-format = \"text\"\n";
+
+#[test]
+fn set_creates_the_file_and_get_reads_it_back() {
+    let ws = Ws::new("[]");
+    ws.webstir(&["config", "set", "grace", "30s"])
+        .assert()
+        .success();
+    assert_eq!(ws.read("webstir.toml"), "grace = \"30s\"\n");
+    ws.webstir(&["config", "get", "grace"])
+        .assert()
+        .success()
+        .stdout("30s\n");
+    ws.webstir(&["config", "get", "node"])
+        .assert()
+        .success()
+        .stdout("node\n");
+    ws.webstir(&["config", "get", "timeout"]).assert().code(1);
+}
+
+#[test]
+fn set_keeps_comments_and_layout() {
+    let ws = Ws::new("[]");
+    ws.file("webstir.toml", COMMENTED);
+    ws.webstir(&["config", "set", "grace", "1m"])
+        .assert()
+        .success();
+    ws.webstir(&["config", "set", "timezone", "Europe/London"])
+        .assert()
+        .success();
+    assert_eq!(
+        ws.read("webstir.toml"),
+        "# Scheduler defaults for this workspace.\n\
+grace   = \"1m\"   # give jobs time to flush\n\
+\n\
+# Logs go to the collector.\n\
+log-format = \"text\"\n\
+timezone = \"Europe/London\"\n"
+    );
+    ws.webstir(&["config", "unset", "timezone"])
+        .assert()
+        .success();
+    assert_eq!(
+        ws.read("webstir.toml"),
+        COMMENTED.replace("\"5s\"", "\"1m\"")
+    );
+}
+
+#[test]
+fn list_shows_values_and_defaults() {
+    let ws = Ws::new("[]");
+    ws.file("webstir.toml", COMMENTED);
+    ws.webstir(&["config", "list"]).assert().success().stdout(
+        "node = \"node\" (default)\n\
+         grace = \"5s\"\n\
+         timeout is not set\n\
+         log-format = \"text\"\n\
+         timezone is not set\n",
+    );
+    let out = ws.webstir(&["config", "list", "--json"]).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "node": "node", "grace": "5s", "timeout": null, "log-format": "text", "timezone": null
+        })
+    );
+}
+
+#[test]
+fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
+    let ws = Ws::new("[]");
+    ws.file("webstir.toml", COMMENTED);
+    for (args, message) in [
+        (
+            &["config", "set", "colour", "red"][..],
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone)\n",
+        ),
+        (
+            &["config", "set", "grace", "soon"],
+            "webstir: error: invalid value `soon` for `grace`: expected a duration such as `30s`, `5m` or `1h 30m`\n",
+        ),
+        (
+            &["config", "set", "log-format", "xml"],
+            "webstir: error: invalid value `xml` for `log-format`: expected `text` or `json`\n",
+        ),
+        (
+            &["config", "get", "colour"],
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone)\n",
+        ),
+    ] {
+        ws.webstir(args).assert().code(2).stderr(message);
+    }
+    let out = ws
+        .webstir(&["config", "set", "timezone", "Mars/Olympus"])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("unknown time zone"));
+    assert_eq!(ws.read("webstir.toml"), COMMENTED);
+}
+
+#[test]
+fn a_broken_file_is_reported_with_line_and_column_and_left_alone() {
+    let ws = Ws::new(r#"[{ "name": "a" }]"#);
+    let broken = "# defaults\nnode = \"node\"\ngrace = \"forever\"\n";
+    ws.file("webstir.toml", broken);
+    ws.scheduler(&["--all"])
+        .assert()
+        .code(1)
+        .stderr("webstir: error: webstir.toml:3:9: `grace`: expected a duration such as `30s`, `5m` or `1h 30m`\n");
+    ws.webstir(&["config", "set", "node", "/usr/bin/node"])
+        .assert()
+        .code(1);
+    assert_eq!(ws.read("webstir.toml"), broken);
+
+    ws.file("webstir.toml", "grace = \"5s\n");
+    let out = ws.scheduler(&["--list"]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with("webstir: error: webstir.toml:1:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_symlinked_settings_file_is_refused() {
+    let ws = Ws::new("[]");
+    let outside = tempfile::tempdir().expect("temp");
+    let target = outside.path().join("elsewhere.toml");
+    std::fs::write(&target, "grace = \"5s\"\n").expect("write");
+    std::os::unix::fs::symlink(&target, ws.path("webstir.toml")).expect("link");
+    ws.webstir(&["config", "set", "grace", "9s"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("read"),
+        "grace = \"5s\"\n"
+    );
+}
+
+#[test]
+fn the_scheduler_uses_the_file_and_flags_win() {
+    let ws = Ws::new(r#"[{ "name": "slow" }]"#);
+    ws.job(
+        "slow",
+        "export async function run() { console.log('started'); await new Promise((r) => setTimeout(r, 3000)); }\n",
+    );
+    ws.file("webstir.toml", "timeout = \"1s\"\nlog-format = \"json\"\n");
+    let out = ws.scheduler(&["--job", "slow"]).assert().code(1);
+    let events: Vec<serde_json::Value> = lines(&out.get_output().stdout)
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON log line"))
+        .collect();
+    let failed = events
+        .iter()
+        .find(|e| e["event"] == "failed")
+        .expect("failed event");
+    assert_eq!(failed["error"], "timed out after 1s");
+
+    let out = ws
+        .scheduler(&["--job", "slow", "--log-format", "text", "--timeout", "1m"])
+        .assert()
+        .success();
+    let stdout = lines(&out.get_output().stdout);
+    assert_eq!(stdout[0], "[jobs] running slow (schedule: manual)");
+    assert_eq!(stdout[1], "[slow] started");
+}
+
+#[test]
+fn the_node_setting_picks_the_executable() {
+    let ws = Ws::new(r#"[{ "name": "a" }]"#);
+    ws.job("a", "export function run() {}\n");
+    ws.file("webstir.toml", "node = \"/nonexistent/node-from-toml\"\n");
+    let out = ws.scheduler(&["--job", "a"]).assert().code(1);
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr)
+            .starts_with("[jobs] a failed: could not start `/nonexistent/node-from-toml`")
+    );
+    ws.scheduler(&["--job", "a", "--node", "node"])
+        .assert()
+        .success();
+}
