@@ -143,16 +143,28 @@ def check_output(argv: list[str], env: dict[str, str], expect=None) -> str:
     return done.stdout
 
 
+# Seconds one command may take in total; a slow command gets fewer runs (see `measure`).
+BUDGET = {"full": 20.0, "quick": 5.0}
+budget = BUDGET["full"]
+
+
 def measure(argv, env, runs, warmup=2, before=None) -> list[Sample]:
-    """Times `runs` runs of argv after `warmup` untimed ones; `before` resets state untimed."""
+    """Times `runs` runs of argv after `warmup` untimed ones; `before` resets state untimed.
+    A command so slow that the runs would overrun the budget runs fewer times, its first run
+    counting (check_output ran it once already, so the caches are warm)."""
     samples = []
-    for i in range(warmup + runs):
+    done = 0
+    while len(samples) < runs:
         if before is not None:
             before()
         code, sample = spawn_once(argv, env)
         if code != 0:
-            raise NotMeasured(f"`{short(argv)}` exited {code} on run {i + 1}")
-        if i >= warmup:
+            raise NotMeasured(f"`{short(argv)}` exited {code} on run {done + 1}")
+        done += 1
+        if done == 1 and sample.wall * (warmup + runs) > budget:
+            warmup = 0
+            runs = max(1, min(runs, int(budget / max(sample.wall, 1e-9))))
+        if done > warmup:
             samples.append(sample)
     return samples
 
@@ -201,8 +213,9 @@ def fmt_ms(seconds: float) -> str:
 
 def fmt_time(stat: Stat) -> str:
     if stat.n == 1:
-        return fmt_ms(stat.median)
-    return f"{fmt_ms(stat.median)} ({fmt_ms(stat.low)}–{fmt_ms(stat.high)})"
+        return f"{fmt_ms(stat.median)} (1 run)"
+    runs = f", {stat.n} runs" if stat.n < 5 else ""
+    return f"{fmt_ms(stat.median)} ({fmt_ms(stat.low)}–{fmt_ms(stat.high)}{runs})"
 
 
 def fmt_rate(value: float) -> str:
@@ -406,7 +419,10 @@ def case_list(s: Settings, t: Tools, report: Report) -> None:
                 ))
     for label, stat in floors.items():
         report.row(Row(case, f"floor: `{label}`", "–", label, fmt_time(stat)))
-    report.detail(case, f"{runs} timed runs per command after 2 warm-up runs; wall time, median (p25–p75).")
+    report.detail(case, (
+        f"{runs} timed runs per command after 2 warm-up runs (fewer, and shown, when a command "
+        f"would take more than {budget:.0f} s in all); wall time, median (p25–p75)."
+    ))
 
 
 def install_scheduler(ws: Path) -> Path:
@@ -1142,6 +1158,8 @@ def parse_args(argv: list[str]) -> Settings:
 
 def main(argv: list[str]) -> int:
     s = parse_args(argv)
+    global budget
+    budget = BUDGET["quick" if s.quick else "full"]
     for needed in (WEBSTIR, NEXT_TIMES):
         if not needed.exists():
             print(f"bench: {needed} is missing; run bench/run, which builds it", file=sys.stderr)
