@@ -1088,6 +1088,9 @@ def machine() -> dict[str, str]:
     }
 
 
+ANALYSIS_MARKER = "<!-- analysis: kept by bench/run -->"
+
+
 def write_results(report: Report, s: Settings, info: dict[str, str], started: dt.datetime, load: tuple) -> None:
     lines = [
         "# Benchmark results",
@@ -1123,7 +1126,11 @@ def write_results(report: Report, s: Settings, info: dict[str, str], started: dt
             lines += [note, ""]
         for reason in skipped:
             lines += [f"- Not measured: {reason}"]
-    RESULTS.write_text("\n".join(lines).rstrip() + "\n")
+    text = "\n".join(lines).rstrip() + "\n"
+    # Hand-written analysis below the marker belongs to the results and survives a re-run.
+    if RESULTS.exists() and ANALYSIS_MARKER in RESULTS.read_text():
+        text += "\n" + ANALYSIS_MARKER + RESULTS.read_text().split(ANALYSIS_MARKER, 1)[1]
+    RESULTS.write_text(text)
 
 
 # --------------------------------------------------------------------------------------------
