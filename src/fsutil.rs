@@ -3,6 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Replaces `path` with `contents` so that readers see either the old or the new file, never a
@@ -15,9 +16,13 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)?;
     temp.write_all(contents)?;
-    if let Ok(meta) = fs::metadata(path) {
-        fs::set_permissions(temp.path(), meta.permissions())?;
-    }
+    // The temp file is created 0600; a replaced file keeps its mode, a new one gets the usual
+    // 0644 rather than surprising the user with a private file.
+    let permissions = match fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => fs::Permissions::from_mode(0o644),
+    };
+    fs::set_permissions(temp.path(), permissions)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir);
@@ -75,5 +80,38 @@ fn sync_dir(dir: &Path) {
     // Best effort: some file systems refuse fsync on a directory, and the rename already happened.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn atomic_write_gives_a_new_file_the_usual_mode_and_keeps_an_existing_files_mode() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fresh = dir.path().join("fresh.txt");
+        write_atomic(&fresh, b"one").expect("write new");
+        assert_eq!(mode(&fresh), 0o644);
+
+        let private = dir.path().join("private.txt");
+        fs::write(&private, b"old").expect("seed");
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o600)).expect("chmod");
+        write_atomic(&private, b"new").expect("replace");
+        assert_eq!(mode(&private), 0o600);
+        assert_eq!(fs::read(&private).expect("read"), b"new");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "temp files left behind: {leftovers:?}"
+        );
     }
 }

@@ -182,8 +182,8 @@ fn inspect_shows_each_jobs_next_run_in_its_time_zone() {
 
     let text = stdout_of(fx.cmd().arg("backend-inspect"));
     assert!(
-        text.contains("  - nightly (schedule: 0 0 * * *, timezone: UTC, next run: ")
-            && text.contains("T00:00:00+00:00)\n"),
+        text.contains("  - nightly (schedule: 0 0 * * *, timezone: UTC)\n    next run: ")
+            && text.contains("T00:00:00+00:00\n"),
         "{text}"
     );
     assert!(text.contains("  - boot (schedule: @reboot)\n"), "{text}");

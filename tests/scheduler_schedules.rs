@@ -144,14 +144,14 @@ fn list_shows_the_next_run_of_cron_and_macro_schedules() {
     assert_eq!(
         stdout[0],
         format!(
-            "- nightly (0 0 * * *) — Nightly maintenance window (next run: {}Z)",
+            "- nightly (0 0 * * *) — Nightly maintenance window (next run: {}+00:00)",
             midnight.format("%Y-%m-%dT%H:%M:%S")
         )
     );
     assert_eq!(
         stdout[1],
         format!(
-            "- hourly (@hourly) (next run: {}Z)",
+            "- hourly (@hourly) (next run: {}+00:00)",
             next_hour.format("%Y-%m-%dT%H:%M:%S")
         )
     );
@@ -161,7 +161,7 @@ fn list_shows_the_next_run_of_cron_and_macro_schedules() {
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
     assert_eq!(
         json[0]["nextRun"],
-        format!("{}Z", midnight.format("%Y-%m-%dT%H:%M:%S"))
+        format!("{}+00:00", midnight.format("%Y-%m-%dT%H:%M:%S"))
     );
     assert!(json[2]["nextRun"].is_null());
 }

@@ -1,8 +1,187 @@
-//! `webstir build`: TypeScript under `src/backend` to ES modules under `build/backend`.
-//! (Owned by the build work.)
+//! `webstir build`: TypeScript under `src/backend` to ES modules under `build/backend`, one
+//! output file per input, plus the generated scheduler that runs the jobs with Node alone.
 
+pub mod diagnostics;
+pub mod incremental;
+pub mod output;
+mod pass;
+mod report;
+pub mod scheduler_files;
+pub mod sources;
+pub mod specifiers;
+pub mod transpile;
+pub mod watch;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use diagnostics::Diagnostic;
+pub use report::BuildReport;
+
+use crate::fsutil::FileLock;
+use crate::workspace::Workspace;
+use incremental::{BuildState, FileEntry, STATE_FILE};
+use output::OutputTree;
+use sources::Source;
+use specifiers::SourceSet;
+
+/// A build that could not run at all (as opposed to files with errors, which are reported in
+/// [`BuildReport::diagnostics`] while the other files are still built).
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("{0}")]
-    Failed(String),
+    #[error(
+        "no backend sources: `{}` does not exist; create it with `webstir init api <dir>` or add TypeScript files there",
+        path.display()
+    )]
+    NoSources { path: PathBuf },
+    #[error(
+        "refusing to follow `{}`: it is a symbolic link to `{}`, outside the workspace",
+        path.display(),
+        target.display()
+    )]
+    SymlinkOutside { path: PathBuf, target: PathBuf },
+    #[error("refusing to replace `{}`: it is a symbolic link, not a file the build wrote", path.display())]
+    OutputSymlink { path: PathBuf },
+    #[error("`{}`: file names must be valid UTF-8", path.display())]
+    NonUtf8Name { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("cannot watch `{}`: {message}", path.display())]
+    Watch { path: PathBuf, message: String },
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+}
+
+impl BuildError {
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> BuildError {
+        BuildError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Builds the workspace's backend once: transpiles or copies what changed since the last build,
+/// removes the output of deleted sources, and refreshes the generated scheduler files.
+pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
+    let started = Instant::now();
+    let src_dir = workspace.backend_src_dir();
+    if !src_dir.is_dir() {
+        return Err(BuildError::NoSources { path: src_dir });
+    }
+    let sources = sources::discover(&src_dir, workspace.root())?;
+    let mut tree = OutputTree::new(workspace.root())?;
+    let out_dir = tree.dir().to_path_buf();
+    tree.ensure_dir(&out_dir)?;
+    // Two builds at once (a watcher and a manual one) would race on the state file. The lock
+    // is on the output folder, so that package.json editors never wait for a build.
+    let _lock = FileLock::acquire(&out_dir).map_err(|e| BuildError::io(&out_dir, e))?;
+    let state_path = out_dir.join(STATE_FILE);
+    let previous = BuildState::load(&state_path);
+
+    let mut next = BuildState::empty();
+    next.tree = incremental::tree_hash(sources.iter().map(|s| s.rel.as_str()));
+    let set = SourceSet::new(sources.iter().map(|s| s.rel.clone()));
+    let mut report = BuildReport::default();
+
+    let (buildable, clashes) = claim_outputs(&sources);
+    for diagnostic in clashes {
+        report.fail(vec![diagnostic]);
+    }
+    let pass = pass::Pass {
+        root: workspace.root(),
+        src_dir: &src_dir,
+        previous: &previous,
+        tree_hash: &next.tree,
+        set: &set,
+        trust_before_ns: incremental::now_ns() - pass::RACY_WINDOW_NS,
+    };
+    for (source, result) in buildable.iter().zip(pass.run_all(&buildable)?) {
+        match result {
+            Ok((entry, changed)) => {
+                report.count(changed);
+                next.files.insert(source.rel.clone(), entry);
+            }
+            Err(diagnostics) => {
+                report.fail(diagnostics);
+                // The previous good output stays, and so does its record.
+                if let Some(old) = previous.files.get(&source.rel) {
+                    next.files.insert(source.rel.clone(), old.clone());
+                }
+            }
+        }
+    }
+
+    report.removed = remove_stale(&previous.files, &next.files, &mut tree)?;
+    let (support_written, stamp) = scheduler_files::install(&mut tree, previous.scheduler)?;
+    report.support_written = support_written;
+    next.scheduler = stamp;
+    tree.write_if_changed(&state_path, &next.to_json())?;
+    report.diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Splits the sources into those that can be built and an error for each one whose output
+/// another source (earlier in path order) already emits, such as `a.ts` next to `a.js`.
+fn claim_outputs(sources: &[Source]) -> (Vec<&Source>, Vec<Diagnostic>) {
+    let mut claimed: HashMap<String, &str> = HashMap::new();
+    let mut buildable = Vec::new();
+    let mut clashes = Vec::new();
+    for source in sources {
+        let outputs = source.outputs();
+        if let Some(other) = outputs
+            .iter()
+            .find_map(|o| claimed.get(o.as_str()).copied())
+        {
+            clashes.push(Diagnostic::whole_file(
+                display_path(source),
+                format!(
+                    "`src/backend/{other}` and this file both emit `build/backend/{}`; rename or remove one",
+                    source.output_rel()
+                ),
+            ));
+            continue;
+        }
+        for out in outputs {
+            claimed.insert(out, &source.rel);
+        }
+        buildable.push(source);
+    }
+    (buildable, clashes)
+}
+
+pub(crate) fn display_path(source: &Source) -> PathBuf {
+    Path::new("src/backend").join(&source.rel)
+}
+
+/// Removes what earlier builds wrote for sources that are gone. Only files listed in the state
+/// are touched, so anything else in `build/backend` survives.
+fn remove_stale(
+    previous: &BTreeMap<String, FileEntry>,
+    next: &BTreeMap<String, FileEntry>,
+    tree: &mut OutputTree,
+) -> Result<usize, BuildError> {
+    let keep: HashSet<&str> = next
+        .values()
+        .flat_map(|e| e.outputs.iter().map(String::as_str))
+        .collect();
+    let mut removed = 0;
+    for (rel, entry) in previous {
+        if next.contains_key(rel) {
+            continue;
+        }
+        let mut any = false;
+        for out in entry.outputs.iter().filter(|o| !keep.contains(o.as_str())) {
+            any |= tree.remove(out)?;
+        }
+        if any {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

@@ -55,6 +55,10 @@ fn render_text(inspection: &Inspection) -> String {
     out.push_str(&format!("jobs: {}\n", inspection.jobs.len()));
     for job in &inspection.jobs {
         out.push_str(&format!("  - {}\n", render_job(job)));
+        // Its own line, so the job's line reads the same whatever the clock says.
+        if let Some(next) = &job.next_run {
+            out.push_str(&format!("    next run: {next}\n"));
+        }
     }
     if inspection.diagnostics.is_empty() {
         out.push_str("diagnostics: none\n");
@@ -120,9 +124,6 @@ fn render_job(job: &JobReport) -> String {
     }
     if !spec.tenants.is_empty() {
         details.push(format!("tenants: {}", spec.tenants.join(" ")));
-    }
-    if let Some(next) = &job.next_run {
-        details.push(format!("next run: {next}"));
     }
     if details.is_empty() {
         spec.name.clone()

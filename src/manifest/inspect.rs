@@ -105,10 +105,10 @@ impl Inspection {
 
 fn next_run(spec: &JobSpec, now: DateTime<Utc>) -> Option<String> {
     let tz = schedule::resolve_timezone(spec.timezone.as_deref(), None).ok()?;
-    spec.schedules
+    let parsed: Vec<Schedule> = spec
+        .schedules
         .iter()
         .filter_map(|expr| Schedule::parse(expr).ok())
-        .filter_map(|s| s.next_after(now, tz))
-        .min()
-        .map(|at| at.to_rfc3339())
+        .collect();
+    schedule::next_wall_clock_fire(&parsed, now, tz).map(|at| schedule::format_instant(&at))
 }

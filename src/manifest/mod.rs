@@ -135,6 +135,13 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Whether a list field also takes a lone string (`"schedule": "@daily"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Single {
+    Allowed,
+    Refused,
+}
+
 /// What `package.json` says about the workspace and its jobs.
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -296,22 +303,13 @@ impl Manifest {
                 );
             }
         }
-        let schedules = match fields.get("schedule") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(_) => {
-                self.error(
-                    "invalid-schedule",
-                    Some(&name),
-                    "`schedule` must be a string or an array of strings",
-                );
-                Vec::new()
-            }
-        };
+        let schedules = self.string_list(
+            fields,
+            &name,
+            ("schedule", Single::Allowed),
+            "invalid-schedule",
+            "`schedule` must be a string or an array of strings",
+        );
         for schedule in &schedules {
             if let Err(e) = Schedule::parse(schedule) {
                 self.error(
@@ -351,21 +349,13 @@ impl Manifest {
                 None
             }
         };
-        let tenants = match fields.get("tenants") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(_) => {
-                self.error(
-                    "invalid-tenants",
-                    Some(&name),
-                    "`tenants` must be an array of strings",
-                );
-                Vec::new()
-            }
-        };
+        let tenants = self.string_list(
+            fields,
+            &name,
+            ("tenants", Single::Refused),
+            "invalid-tenants",
+            "`tenants` must be an array of strings",
+        );
         Some(JobSpec {
             name,
             schedules,
@@ -375,6 +365,29 @@ impl Manifest {
             timeout,
             tenants,
         })
+    }
+
+    /// A field holding an array of strings (or, where `single` allows, one string), as a list.
+    fn string_list(
+        &mut self,
+        fields: &Map<String, Value>,
+        job: &str,
+        (key, single): (&str, Single),
+        code: &'static str,
+        message: &str,
+    ) -> Vec<String> {
+        match fields.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) if single == Single::Allowed => vec![s.clone()],
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                self.error(code, Some(job), message);
+                Vec::new()
+            }
+        }
     }
 
     fn string_field(

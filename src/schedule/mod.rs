@@ -1,23 +1,24 @@
 //! The schedule engine: parse, explain and compute fire times of `@macros`, `rate(...)` and
-//! cron expressions, in a time zone.
-//!
-//! PLACEHOLDER API: the schedule-engine work replaces the internals; the public signatures
-//! below are what the rest of the crate relies on.
+//! cron expressions, in a time zone. The meaning of every form, including the day-field and
+//! daylight-saving rules, is documented in `docs/schedules.md`.
+
+mod cron;
+mod describe;
+mod error;
+mod field;
+mod next;
+mod rate;
+mod timezone;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScheduleError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(
-        "unknown time zone `{0}` (expected an IANA name such as `UTC`, `Europe/London` or `America/New_York`)"
-    )]
-    UnknownTimeZone(String),
-}
+pub use cron::{Cron, DayRule, DstRule};
+pub use error::{FieldError, RateError, ScheduleError};
+pub use field::{Field, FieldSpec, Item};
+pub use timezone::{parse_timezone, resolve_timezone};
 
 /// What kind of schedule an expression is; rendered as `cron`, `macro`, `rate` or `reboot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -40,31 +41,61 @@ impl ScheduleKind {
     }
 }
 
+/// The macros and the cron expressions they stand for, as in Vixie cron.
+const MACROS: [(&str, &str); 7] = [
+    ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"),
+    ("@monthly", "0 0 1 * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@daily", "0 0 * * *"),
+    ("@midnight", "0 0 * * *"),
+    ("@hourly", "0 * * * *"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Timing {
+    Cron(Box<Cron>),
+    Rate(Duration),
+    Reboot,
+}
+
 /// A parsed schedule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     source: String,
     kind: ScheduleKind,
-    interval: Option<Duration>,
+    timing: Timing,
 }
 
 impl Schedule {
     pub fn parse(expr: &str) -> Result<Schedule, ScheduleError> {
-        let trimmed = expr.trim();
-        let lower = trimmed.to_ascii_lowercase();
-        let (kind, interval) = if lower == "@reboot" {
-            (ScheduleKind::Reboot, None)
+        let text = expr.trim();
+        let lower = text.to_ascii_lowercase();
+        let (kind, timing) = if text.is_empty() {
+            return Err(ScheduleError::Empty);
+        } else if lower == "@reboot" {
+            (ScheduleKind::Reboot, Timing::Reboot)
         } else if lower.starts_with('@') {
-            (ScheduleKind::Macro, None)
+            let (_, cron) = MACROS
+                .iter()
+                .find(|(name, _)| *name == lower)
+                .ok_or_else(|| ScheduleError::UnknownMacro(text.to_owned()))?;
+            (
+                ScheduleKind::Macro,
+                Timing::Cron(Box::new(Cron::parse(cron)?)),
+            )
         } else if lower.starts_with("rate(") {
-            (ScheduleKind::Rate, Some(Duration::from_secs(60)))
+            (ScheduleKind::Rate, Timing::Rate(rate::parse(text)?))
         } else {
-            (ScheduleKind::Cron, None)
+            (
+                ScheduleKind::Cron,
+                Timing::Cron(Box::new(Cron::parse(text)?)),
+            )
         };
         Ok(Schedule {
             source: expr.to_owned(),
             kind,
-            interval,
+            timing,
         })
     }
 
@@ -79,51 +110,90 @@ impl Schedule {
 
     /// The interval of a `rate(...)` schedule.
     pub fn interval(&self) -> Option<Duration> {
-        self.interval
+        match self.timing {
+            Timing::Rate(interval) => Some(interval),
+            _ => None,
+        }
+    }
+
+    /// The cron expression of a cron or macro schedule.
+    pub fn cron(&self) -> Option<&Cron> {
+        match &self.timing {
+            Timing::Cron(cron) => Some(cron),
+            _ => None,
+        }
     }
 
     /// Plain-English meaning, e.g. "At 00:00 on day 13 of the month and on Friday".
     pub fn describe(&self) -> String {
-        self.source.clone()
+        match &self.timing {
+            Timing::Cron(cron) => describe::describe(cron),
+            Timing::Rate(interval) => format!(
+                "Every {}, starting when the scheduler starts",
+                rate::describe_interval(*interval)
+            ),
+            Timing::Reboot => "Once, when the scheduler starts".to_owned(),
+        }
     }
 
     /// The first fire time strictly after `after`, evaluated in `tz`. `rate(...)` gives
     /// `after + interval`; `@reboot` gives `None`.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Tz>> {
-        let _ = (after, tz);
-        None
-    }
-}
-
-/// Parses an IANA time-zone name.
-pub fn parse_timezone(name: &str) -> Result<Tz, ScheduleError> {
-    name.parse::<Tz>()
-        .map_err(|_| ScheduleError::UnknownTimeZone(name.to_owned()))
-}
-
-/// The zone a schedule is evaluated in: the job's own, else the command's `--timezone`, else
-/// `TZ`, else the system zone, else UTC.
-pub fn resolve_timezone(job: Option<&str>, flag: Option<&str>) -> Result<Tz, ScheduleError> {
-    if let Some(name) = job.or(flag) {
-        return parse_timezone(name);
-    }
-    if let Ok(name) = std::env::var("TZ") {
-        let name = name.trim_start_matches(':');
-        if !name.is_empty() {
-            return parse_timezone(name);
+        match &self.timing {
+            Timing::Cron(cron) => next::next_after(cron, after, tz),
+            Timing::Rate(interval) => {
+                let step = chrono::Duration::from_std(*interval).ok()?;
+                let next = after.checked_add_signed(step)?;
+                Some(tz.from_utc_datetime(&next.naive_utc()))
+            }
+            Timing::Reboot => None,
         }
     }
-    Ok(system_timezone().unwrap_or(Tz::UTC))
+
+    /// The fire times after `after`, in order; empty for `@reboot`.
+    pub fn upcoming(&self, after: DateTime<Utc>, tz: Tz) -> Upcoming<'_> {
+        Upcoming {
+            schedule: self,
+            tz,
+            cursor: Some(after),
+        }
+    }
 }
 
-fn system_timezone() -> Option<Tz> {
-    if let Ok(name) = std::fs::read_to_string("/etc/timezone")
-        && let Ok(tz) = name.trim().parse::<Tz>()
-    {
-        return Some(tz);
+/// The earliest wall-clock fire time of a job's schedules after `after`: cron expressions and
+/// macros only, since a `rate(...)` counts from whenever the scheduler starts and `@reboot`
+/// fires only then, so neither has a time that can be shown ahead of a run.
+pub fn next_wall_clock_fire<'a>(
+    schedules: impl IntoIterator<Item = &'a Schedule>,
+    after: DateTime<Utc>,
+    tz: Tz,
+) -> Option<DateTime<Tz>> {
+    schedules
+        .into_iter()
+        .filter(|s| matches!(s.kind(), ScheduleKind::Cron | ScheduleKind::Macro))
+        .filter_map(|s| s.next_after(after, tz))
+        .min()
+}
+
+/// How every command prints an instant: RFC 3339 with the zone's offset (`2026-03-08T03:00:00-04:00`).
+pub fn format_instant(at: &DateTime<Tz>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// Iterator over the fire times of a schedule; see [`Schedule::upcoming`].
+#[derive(Debug, Clone)]
+pub struct Upcoming<'a> {
+    schedule: &'a Schedule,
+    tz: Tz,
+    cursor: Option<DateTime<Utc>>,
+}
+
+impl Iterator for Upcoming<'_> {
+    type Item = DateTime<Tz>;
+
+    fn next(&mut self) -> Option<DateTime<Tz>> {
+        let next = self.schedule.next_after(self.cursor?, self.tz);
+        self.cursor = next.map(|at| at.with_timezone(&Utc));
+        next
     }
-    let target = std::fs::read_link("/etc/localtime").ok()?;
-    let target = target.to_string_lossy();
-    let name = target.split("zoneinfo/").nth(1)?;
-    name.parse::<Tz>().ok()
 }

@@ -1,12 +1,12 @@
 //! `--list` and `--json`: what the scheduler would run, with the next fire time of cron and
 //! macro schedules.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::plan::PlannedJob;
 use crate::manifest::Priority;
-use crate::schedule::ScheduleKind;
+use crate::schedule;
 
 /// One job as `--json` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -63,13 +63,8 @@ fn entry(job: &PlannedJob, now: DateTime<Utc>) -> ListEntry {
         [one] => one.clone().into(),
         many => many.to_vec().into(),
     };
-    let next_run = job
-        .schedules
-        .iter()
-        .filter(|s| matches!(s.kind(), ScheduleKind::Cron | ScheduleKind::Macro))
-        .filter_map(|s| s.next_after(now, job.tz))
-        .min()
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let next_run = schedule::next_wall_clock_fire(&job.schedules, now, job.tz)
+        .map(|t| schedule::format_instant(&t));
     ListEntry {
         name: spec.name.clone(),
         schedule,

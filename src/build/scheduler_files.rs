@@ -1,0 +1,125 @@
+//! The files that make a built workspace runnable with Node alone: the native scheduler (this
+//! very binary, which acts as the scheduler when invoked as `scheduler`), the `scheduler.js`
+//! shim that Webstir's guide runs, and the job runner script.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::BuildError;
+use super::incremental::BinaryStamp;
+use super::output::{OutputTree, Written};
+
+/// File names inside `build/backend/jobs`.
+pub const SCHEDULER_BINARY: &str = "scheduler";
+pub const SCHEDULER_SHIM: &str = "scheduler.js";
+
+/// Writes the scheduler binary, its shim and the runner script; returns how many files were
+/// replaced and the stamp of the binary copy to remember.
+pub fn install(
+    tree: &mut OutputTree,
+    previous: Option<BinaryStamp>,
+) -> Result<(usize, Option<BinaryStamp>), BuildError> {
+    let jobs_dir = tree.path("jobs");
+    tree.ensure_dir(&jobs_dir)?;
+    let mut replaced = 0;
+
+    let shim = crate::templates::render("build/scheduler.js", &serde_json::json!({}))?;
+    if tree.write_if_changed(&jobs_dir.join(SCHEDULER_SHIM), shim.as_bytes())? == Written::Replaced
+    {
+        replaced += 1;
+    }
+
+    let runner = jobs_dir.join(crate::runner::RUNNER_FILE_NAME);
+    if fs::symlink_metadata(&runner).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(BuildError::OutputSymlink { path: runner });
+    }
+    crate::runner::install_runner_script(&jobs_dir).map_err(|e| BuildError::io(&runner, e))?;
+
+    let exe = std::env::current_exe().map_err(|e| BuildError::io("the webstir binary", e))?;
+    let (copied, stamp) = install_binary(&exe, &jobs_dir.join(SCHEDULER_BINARY), previous)?;
+    if copied {
+        replaced += 1;
+    }
+    Ok((replaced, Some(stamp)))
+}
+
+/// Hard-links (or, across file systems, copies) `exe` to `dest` unless `dest` already is that
+/// binary. The new file is put in place by a rename, so a running scheduler keeps its inode.
+fn install_binary(
+    exe: &Path,
+    dest: &Path,
+    previous: Option<BinaryStamp>,
+) -> Result<(bool, BinaryStamp), BuildError> {
+    let exe_meta = fs::metadata(exe).map_err(|e| BuildError::io(exe, e))?;
+    match fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(BuildError::OutputSymlink {
+                path: dest.to_path_buf(),
+            });
+        }
+        Ok(meta) => {
+            let same_inode = meta.dev() == exe_meta.dev() && meta.ino() == exe_meta.ino();
+            let stamp = stamp_of(&exe_meta, &meta);
+            if same_inode || previous == Some(stamp) {
+                return Ok((false, stamp));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(BuildError::io(dest, e)),
+    }
+    let temp = temp_beside(dest);
+    let _ = fs::remove_file(&temp);
+    if fs::hard_link(exe, &temp).is_err() {
+        fs::copy(exe, &temp).map_err(|e| BuildError::io(&temp, e))?;
+        fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
+            .map_err(|e| BuildError::io(&temp, e))?;
+    }
+    if let Err(e) = fs::rename(&temp, dest) {
+        let _ = fs::remove_file(&temp);
+        return Err(BuildError::io(dest, e));
+    }
+    let meta = fs::metadata(dest).map_err(|e| BuildError::io(dest, e))?;
+    Ok((true, stamp_of(&exe_meta, &meta)))
+}
+
+fn stamp_of(exe: &fs::Metadata, copy: &fs::Metadata) -> BinaryStamp {
+    BinaryStamp {
+        exe_len: exe.len(),
+        exe_mtime_ns: mtime_ns(exe),
+        copy_len: copy.len(),
+        copy_mtime_ns: mtime_ns(copy),
+    }
+}
+
+fn mtime_ns(meta: &fs::Metadata) -> i128 {
+    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
+}
+
+fn temp_beside(dest: &Path) -> PathBuf {
+    dest.with_file_name(format!(".scheduler.{}.tmp", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_once_then_skips_while_nothing_changed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exe = dir.path().join("webstir");
+        fs::write(&exe, b"#!/bin/sh\n").expect("write");
+        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let dest = dir.path().join("scheduler");
+        let (copied, stamp) = install_binary(&exe, &dest, None).expect("install");
+        assert!(copied);
+        assert_eq!(fs::read(&dest).expect("read"), b"#!/bin/sh\n");
+        let (again, _) = install_binary(&exe, &dest, Some(stamp)).expect("install");
+        assert!(!again);
+        assert_eq!(
+            fs::metadata(&dest).expect("meta").permissions().mode() & 0o777,
+            0o755
+        );
+    }
+}

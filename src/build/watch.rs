@@ -1,0 +1,106 @@
+//! `webstir build --watch`: build, then rebuild whenever something under `src/backend` changes.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use notify::{Event, EventKind, RecursiveMode, Watcher};
+
+use super::{BuildError, BuildReport, build};
+use crate::workspace::Workspace;
+
+/// Quiet time after the last change before rebuilding: an editor's save or a `git checkout`
+/// arrives as a burst of events, and one rebuild should cover the whole burst.
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Builds once, then after every burst of changes, handing each result to `on_build`. Errors
+/// of a build go to `on_build` too, and watching goes on. Returns only if the watcher fails.
+pub fn watch(
+    workspace: &Workspace,
+    mut on_build: impl FnMut(Result<BuildReport, BuildError>),
+) -> Result<(), BuildError> {
+    let src = workspace.backend_src_dir();
+    if !src.is_dir() {
+        return Err(BuildError::NoSources { path: src });
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        // The receiver outlives the watcher; a send error means we are shutting down.
+        let _ = tx.send(event);
+    })
+    .map_err(|e| watch_error(&src, e))?;
+    // Watch before the first build so that a change made during it is not missed.
+    watcher
+        .watch(&src, RecursiveMode::Recursive)
+        .map_err(|e| watch_error(&src, e))?;
+    on_build(build(workspace));
+    loop {
+        let event = rx.recv().map_err(|_| BuildError::Watch {
+            path: src.clone(),
+            message: "the file watcher stopped".into(),
+        })?;
+        if !event.as_ref().is_ok_and(is_relevant) {
+            continue;
+        }
+        loop {
+            match rx.recv_timeout(DEBOUNCE) {
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(BuildError::Watch {
+                        path: src,
+                        message: "the file watcher stopped".into(),
+                    });
+                }
+            }
+        }
+        on_build(build(workspace));
+    }
+}
+
+/// Reads and editors' swap files (`.x.swp`, `x~`) do not change the build.
+fn is_relevant(event: &Event) -> bool {
+    if matches!(event.kind, EventKind::Access(_)) {
+        return false;
+    }
+    event.paths.is_empty()
+        || event.paths.iter().any(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_none_or(|n| !n.starts_with('.') && !n.ends_with('~'))
+        })
+}
+
+fn watch_error(path: &Path, error: notify::Error) -> BuildError {
+    BuildError::Watch {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, CreateKind, ModifyKind};
+    use std::path::PathBuf;
+
+    fn event(kind: EventKind, path: &str) -> Event {
+        Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    #[test]
+    fn source_changes_count_and_reads_or_swap_files_do_not() {
+        let modify = EventKind::Modify(ModifyKind::Any);
+        assert!(is_relevant(&event(modify, "/w/src/backend/a.ts")));
+        assert!(is_relevant(&event(
+            EventKind::Create(CreateKind::Folder),
+            "/w/src/backend/jobs"
+        )));
+        assert!(!is_relevant(&event(
+            EventKind::Access(AccessKind::Any),
+            "/w/src/backend/a.ts"
+        )));
+        assert!(!is_relevant(&event(modify, "/w/src/backend/.a.ts.swp")));
+        assert!(!is_relevant(&event(modify, "/w/src/backend/a.ts~")));
+    }
+}
