@@ -5,6 +5,8 @@ mod scheduler_support;
 
 use scheduler_support::{Ws, lines};
 
+use serde_json::Value;
+
 const COMMENTED: &str = "# Scheduler defaults for this workspace.\n\
 grace   = \"5s\"   # give jobs time to flush\n\
 \n\
@@ -188,6 +190,81 @@ fn the_node_setting_picks_the_executable() {
             .starts_with("[jobs] a failed: could not start `/nonexistent/node-from-toml`")
     );
     ws.scheduler(&["--job", "a", "--node", "node"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn the_timezone_setting_applies_to_jobs_without_their_own_and_the_flag_wins() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "local", "schedule": "0 9 * * *" },
+      { "name": "pinned", "schedule": "0 9 * * *", "timezone": "Asia/Tokyo" }
+    ]"#,
+    );
+    ws.file("webstir.toml", "timezone = \"Europe/London\"\n");
+    let zones = |args: &[&str]| -> Vec<Value> {
+        let out = ws.scheduler(args).assert().success();
+        let jobs: Vec<Value> = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
+        jobs.iter().map(|j| j["timezone"].clone()).collect()
+    };
+    assert_eq!(zones(&["--json"]), ["Europe/London", "Asia/Tokyo"]);
+    assert_eq!(
+        zones(&["--json", "--timezone", "America/New_York"]),
+        ["America/New_York", "Asia/Tokyo"]
+    );
+}
+
+#[test]
+fn the_grace_setting_applies_and_the_flag_wins() {
+    let ws = Ws::new(r#"[{ "name": "stubborn" }]"#);
+    ws.job(
+        "stubborn",
+        r#"export async function run() {
+  process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+  console.log('started');
+  await new Promise((resolve) => setTimeout(resolve, 120000));
+}
+"#,
+    );
+    ws.file("webstir.toml", "grace = \"1s\"\n");
+    for (flags, expected) in [
+        (
+            &[][..],
+            "[jobs] stubborn failed: killed after the 1s grace period",
+        ),
+        (
+            &["--grace", "2s"][..],
+            "[jobs] stubborn failed: killed after the 2s grace period",
+        ),
+    ] {
+        let mut args = vec!["--job", "stubborn"];
+        args.extend_from_slice(flags);
+        let mut running = ws.spawn_scheduler(&args);
+        running.wait_for("the job to start", |l| l == "[stubborn] started");
+        running.signal(libc::SIGTERM);
+        let done = running.finish();
+        assert_eq!(done.code, Some(1));
+        assert_eq!(done.stderr.last().map(String::as_str), Some(expected));
+    }
+}
+
+#[test]
+fn webstir_node_wins_over_the_file_and_the_flag_over_both() {
+    let ws = Ws::new(r#"[{ "name": "a" }]"#);
+    ws.job("a", "export function run() {}\n");
+    ws.file("webstir.toml", "node = \"/nonexistent/from-toml\"\n");
+    let out = ws
+        .scheduler(&["--job", "a"])
+        .env("WEBSTIR_NODE", "/nonexistent/from-env")
+        .assert()
+        .code(1);
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr)
+            .starts_with("[jobs] a failed: could not start `/nonexistent/from-env`")
+    );
+    ws.scheduler(&["--job", "a", "--node", "node"])
+        .env("WEBSTIR_NODE", "/nonexistent/from-env")
         .assert()
         .success();
 }

@@ -263,15 +263,40 @@ fn environment_precedence_is_real_then_env_local_then_env() {
 }
 
 #[test]
-fn a_malformed_env_file_is_an_error_naming_the_file() {
+fn a_malformed_env_file_is_an_error_naming_the_file_the_line_and_the_fix() {
     let ws = Ws::new(r#"[{ "name": "show-env" }]"#);
     ws.job("show-env", PRINT_ENV);
     ws.file(".env", "GOOD=1\nthis is not an assignment\n");
     let out = ws.scheduler(&["--job", "show-env"]).assert().code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(
-        stderr.starts_with("webstir: error: ") && stderr.contains(".env: cannot parse line"),
-        "{stderr}"
+    assert_eq!(
+        stderr,
+        format!(
+            "webstir: error: {}:2: `this is not an assignment` is not an assignment; write KEY=value (or start a comment with #)\n",
+            ws.path(".env").display()
+        )
+    );
+}
+
+/// Job modules are Node code whose authors write `.env` for Node: an unquoted value with
+/// spaces, a `$` in a password and a later duplicate must mean what `node --env-file` makes of
+/// them, not fail or change silently.
+#[test]
+fn env_files_are_read_the_way_node_reads_them() {
+    let ws = Ws::new(r#"[{ "name": "show-env" }]"#);
+    ws.job(
+        "show-env",
+        "export function run() { const { GREETING, PASSWORD, MODE } = process.env; console.log(JSON.stringify({ GREETING, PASSWORD, MODE })); }\n",
+    );
+    ws.file(
+        ".env",
+        "GREETING=hello world # the default\nPASSWORD=abc$def\nMODE=first\nMODE=second\n",
+    );
+    let out = ws.scheduler(&["--job", "show-env"]).assert().success();
+    let stdout = lines(&out.get_output().stdout);
+    assert_eq!(
+        stdout[1],
+        r#"[show-env] {"GREETING":"hello world","PASSWORD":"abc$def","MODE":"second"}"#
     );
 }
 

@@ -253,3 +253,20 @@ fn a_second_signal_kills_without_waiting_for_the_grace_period() {
         assert!(gone(pid));
     }
 }
+
+/// SIGKILL leaves the scheduler no chance to stop its jobs: the kernel kills the job's Node
+/// process (PR_SET_PDEATHSIG) and the scheduler's sentinel kills the job's process group, or
+/// both would run on, orphaned, with nobody to supervise them.
+#[test]
+fn a_job_and_its_children_die_with_a_scheduler_killed_by_sigkill() {
+    let ws = Ws::new(r#"[{ "name": "long" }]"#);
+    ws.job("long", LONG_RUNNER);
+    let mut running = ws.spawn_scheduler(&["--job", "long"]);
+    let line = running.wait_for("the job's pids", |l| l.starts_with("[long] pids "));
+    running.signal(libc::SIGKILL);
+    let done = running.finish();
+    assert_eq!(done.code, None, "killed by a signal");
+    for pid in pids(&line) {
+        assert!(gone(pid), "process {pid} outlived a SIGKILLed scheduler");
+    }
+}

@@ -1,6 +1,7 @@
 //! The environment a job runs with: the real environment, then `.env.local`, then `.env` from
 //! the workspace root (a variable already set wins), plus the `WEBSTIR_*` variables of the run.
-//! The files are parsed with dotenvy's parser without touching the scheduler's own environment.
+//! The files are read the way Node.js reads them (see [`super::dotenv`]) without touching the
+//! scheduler's own environment.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -11,11 +12,11 @@ pub const ENV_FILES: &[&str] = &[".env.local", ".env"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
-    #[error("{}: cannot parse line `{line}` (at character {index}); expected KEY=value", path.display())]
+    #[error("{}:{line}: {message}", path.display())]
     Parse {
         path: PathBuf,
-        line: String,
-        index: usize,
+        line: usize,
+        message: String,
     },
     #[error("refusing to read `{}`: it is a symbolic link that points outside the workspace", path.display())]
     OutsideWorkspace { path: PathBuf },
@@ -44,7 +45,9 @@ impl JobEnv {
         let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
         for name in ENV_FILES {
             let path = root.join(name);
-            for (key, value) in read_env_file(root, &path)? {
+            // Within a file the last assignment wins, as under Node.
+            let file: BTreeMap<String, String> = read_env_file(root, &path)?.into_iter().collect();
+            for (key, value) in file {
                 vars.entry(key.into()).or_insert_with(|| value.into());
             }
         }
@@ -79,24 +82,13 @@ fn read_env_file(root: &Path, path: &Path) -> Result<Vec<(String, String)>, EnvE
             });
         }
     }
-    let read_error = |message: String| EnvError::Read {
+    let text = std::fs::read_to_string(path).map_err(|e| EnvError::Read {
         path: path.to_path_buf(),
-        message,
-    };
-    let iter = dotenvy::from_path_iter(path).map_err(|e| read_error(e.to_string()))?;
-    let mut pairs = Vec::new();
-    for item in iter {
-        match item {
-            Ok(pair) => pairs.push(pair),
-            Err(dotenvy::Error::LineParse(line, index)) => {
-                return Err(EnvError::Parse {
-                    path: path.to_path_buf(),
-                    line,
-                    index,
-                });
-            }
-            Err(e) => return Err(read_error(e.to_string())),
-        }
-    }
-    Ok(pairs)
+        message: e.to_string(),
+    })?;
+    super::dotenv::parse(&text).map_err(|e| EnvError::Parse {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })
 }

@@ -1,10 +1,12 @@
 //! Running one job in a Node.js child process: the runner script, the job's module, its
 //! environment, and the child process itself.
 
+pub mod dotenv;
 pub mod env;
 pub mod outcome;
 pub mod process;
 pub mod reaper;
+pub mod sentinel;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::watch;
 
 use super::outcome::{Failure, StopOutcome, classify, read_report};
-use super::reaper;
+use super::{reaper, sentinel};
 
 /// File descriptor on which the runner script reports why a job failed.
 const REPORT_FD: i32 = 3;
@@ -106,6 +106,9 @@ pub async fn run(
     };
     let pid = child.id().map_or(0, |id| id as i32);
     reaper::track(pid);
+    sentinel::watch(pid);
+    // Whatever way this run ends, a cancelled task or a panic included, its group goes too.
+    let _group = GroupGuard(pid);
     let stdout = child
         .stdout
         .take()
@@ -191,6 +194,7 @@ async fn stop_reached(stop: &mut watch::Receiver<StopRequest>, level: StopReques
 fn spawn(spec: &RunSpec) -> std::io::Result<(tokio::process::Child, std::io::PipeReader)> {
     let (reader, writer) = std::io::pipe()?;
     let writer_fd = writer.as_raw_fd();
+    let scheduler_pid = std::process::id() as libc::pid_t;
     let mut command = tokio::process::Command::new(&spec.node);
     command
         .arg(&spec.runner)
@@ -207,9 +211,19 @@ fn spawn(spec: &RunSpec) -> std::io::Result<(tokio::process::Child, std::io::Pip
         .process_group(0)
         .kill_on_drop(true);
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-    // functions (dup2, fcntl) on descriptors that exist in the child.
+    // functions (prctl, getppid, dup2, fcntl) on descriptors that exist in the child.
     unsafe {
         command.pre_exec(move || {
+            // A scheduler killed with SIGKILL cannot stop its jobs; the kernel then kills the
+            // job for it. The signal follows the thread that spawned the child: the
+            // scheduler's runtime runs on its main thread, which lives as long as the process.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The scheduler died before the request above took effect.
+            if libc::getppid() != scheduler_pid {
+                libc::_exit(1);
+            }
             if writer_fd == REPORT_FD {
                 let flags = libc::fcntl(REPORT_FD, libc::F_GETFD);
                 if flags == -1
@@ -247,6 +261,16 @@ fn forward(
             }
         }
     })
+}
+
+/// Kills a run's process group when dropped.
+struct GroupGuard(i32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0, libc::SIGKILL);
+        sentinel::release(self.0);
+    }
 }
 
 /// Sends `signal` to the process group `pgid`; true when the group still had members.

@@ -7,6 +7,7 @@ pub mod log;
 pub mod once;
 pub mod plan;
 pub mod signals;
+pub mod wall_alarm;
 pub mod watch;
 
 use std::ffi::OsString;
@@ -98,6 +99,10 @@ pub fn run(
     let env = JobEnv::load(workspace.root())?;
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();
+    // Before the runtime starts its threads: the sentinel is forked.
+    if let Some(sentinel) = runner::sentinel::start() {
+        runner::reaper::track(sentinel);
+    }
     ignore_sigpipe();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -115,7 +120,10 @@ pub fn run(
         );
         let summary = match mode {
             Mode::Once { args } => once::run_once(&engine, &jobs, &args, &mut signals, &stop).await,
-            Mode::Watch => watch::watch(Arc::new(engine), jobs, &mut signals, &stop).await,
+            Mode::Watch => {
+                let alarm = wall_alarm::WallAlarm::new().map_err(SchedulerError::Runtime)?;
+                watch::watch(Arc::new(engine), jobs, alarm, &mut signals, &stop).await
+            }
         };
         Ok::<_, SchedulerError>(summary)
     })?;

@@ -1,16 +1,16 @@
 //! `--watch`: a timer queue over every schedule of the watched jobs. The loop sleeps until the
-//! earliest due time (no polling), starts due jobs without waiting for them, skips a job that
+//! earliest due time (no polling; a wall-clock alarm re-aims it when the system clock is set), starts due jobs without waiting for them, skips a job that
 //! is still running when it is due again, and on SIGINT/SIGTERM stops scheduling, stops the
 //! running jobs (SIGTERM, grace period, SIGKILL) and returns.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinSet};
 use tokio::time::Instant;
 
 use super::Summary;
@@ -18,12 +18,9 @@ use super::engine::{Engine, JobOutcome};
 use super::log::Log;
 use super::plan::PlannedJob;
 use super::signals::Signals;
+use super::wall_alarm::WallAlarm;
 use crate::runner::StopRequest;
 use crate::schedule::ScheduleKind;
-
-/// Longest single sleep: cron and macro due times are wall-clock times, so the loop wakes at
-/// least this often to notice a changed system clock (or a suspended machine) and re-aim.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// One pending fire of one schedule of one job.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,6 +34,7 @@ struct Due {
     wall: Option<DateTime<Utc>>,
 }
 
+#[derive(Default)]
 struct Queue {
     heap: BinaryHeap<Reverse<Due>>,
     seq: u64,
@@ -52,6 +50,11 @@ impl Queue {
             schedule,
             wall,
         }));
+    }
+
+    /// The earliest wall-clock fire time of a cron or macro entry.
+    fn earliest_wall(&self) -> Option<DateTime<Utc>> {
+        self.heap.iter().filter_map(|Reverse(due)| due.wall).min()
     }
 
     /// Re-derives the monotonic due time of wall-clock entries from the current clock.
@@ -85,10 +88,11 @@ pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
 }
 
 /// Runs the watcher until a signal arrives or, when every schedule is `@reboot`, until those
-/// runs are done.
+/// runs are done. `alarm` wakes it at cron and macro times and when the system clock is set.
 pub async fn watch(
     engine: Arc<Engine>,
     jobs: Vec<PlannedJob>,
+    alarm: WallAlarm,
     signals: &mut Signals,
     stop: &watch::Sender<StopRequest>,
 ) -> Summary {
@@ -100,10 +104,7 @@ pub async fn watch(
         .iter()
         .flat_map(|j| &j.schedules)
         .all(|s| s.kind() == ScheduleKind::Reboot);
-    let mut queue = Queue {
-        heap: BinaryHeap::new(),
-        seq: 0,
-    };
+    let mut queue = Queue::default();
     let start = Instant::now();
     for (j, job) in jobs.iter().enumerate() {
         for (s, schedule) in job.schedules.iter().enumerate() {
@@ -117,21 +118,39 @@ pub async fn watch(
     }
 
     let mut summary = Summary::default();
-    let mut running: BTreeSet<usize> = BTreeSet::new();
-    let mut tasks: JoinSet<(usize, JobOutcome)> = JoinSet::new();
+    // The job each run task is running; keyed by task so that a task that panicked frees its
+    // job too, rather than leaving it skipped as overlapping forever.
+    let mut running: HashMap<task::Id, usize> = HashMap::new();
+    let mut tasks: JoinSet<JobOutcome> = JoinSet::new();
+    // Said once: the watcher still works without the alarm, only less well.
+    let mut alarm_failed = false;
     loop {
         if reboot_only && queue.heap.is_empty() && tasks.is_empty() {
             engine.log.reboot_done();
             return summary;
         }
-        let wake = queue
-            .heap
-            .peek()
-            .map(|Reverse(due)| due.at)
-            .unwrap_or_else(|| Instant::now() + MAX_SLEEP)
-            .min(Instant::now() + MAX_SLEEP);
+        // The monotonic sleep is exact while the clock runs normally; the alarm covers a clock
+        // that is set or a machine that was suspended. Either wakes at most a timer tick late,
+        // a millisecond, well within the 20 ms the watcher promises.
+        let next = queue.heap.peek().map(|Reverse(due)| due.at);
+        if let Err(error) = alarm.set(queue.earliest_wall())
+            && !alarm_failed
+        {
+            alarm_failed = true;
+            engine.log.notice(
+                "clock",
+                None,
+                &format!("could not set the wall-clock alarm ({error}); cron times follow the monotonic clock"),
+            );
+        }
+        let due = async {
+            tokio::select! {
+                () = sleep_until(next) => {}
+                () = alarm.wait() => {}
+            }
+        };
         tokio::select! {
-            () = tokio::time::sleep_until(wake) => {
+            () = due => {
                 queue.reaim();
                 let mut started_now: BTreeSet<usize> = BTreeSet::new();
                 while queue.heap.peek().is_some_and(|Reverse(due)| due.at <= Instant::now()) {
@@ -140,30 +159,29 @@ pub async fn watch(
                     let schedule = &job.schedules[due.schedule];
                     // Two schedules of one job due together make one run, not a skip.
                     if !started_now.contains(&due.job) {
-                        if running.contains(&due.job) {
+                        if running.values().any(|&j| j == due.job) {
                             engine.log.skipped(
                                 &super::log::RunLabel { job: job.spec.name.clone(), tenant: None },
                                 schedule.source(),
                             );
                         } else {
-                            running.insert(due.job);
                             started_now.insert(due.job);
                             let engine = Arc::clone(&engine);
                             let jobs = Arc::clone(&jobs);
                             let (j, s) = (due.job, due.schedule);
-                            tasks.spawn(async move {
+                            let handle = tasks.spawn(async move {
                                 let job = &jobs[j];
-                                let outcome = engine.run_job(job, job.schedules[s].source(), &[]).await;
-                                (j, outcome)
+                                engine.run_job(job, job.schedules[s].source(), &[]).await
                             });
+                            running.insert(handle.id(), j);
                         }
                     }
                     rearm(&mut queue, job, &due, &engine);
                 }
             }
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Ok((j, outcome)) = done {
-                    running.remove(&j);
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                running.remove(&done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id));
+                if let Ok((_, outcome)) = done {
                     summary.runs += outcome.runs;
                     summary.failed.extend(outcome.failed);
                 }
@@ -176,7 +194,7 @@ pub async fn watch(
                 loop {
                     tokio::select! {
                         done = tasks.join_next() => match done {
-                            Some(Ok((_, outcome))) => {
+                            Some(Ok(outcome)) => {
                                 summary.runs += outcome.runs;
                                 summary.failed.extend(outcome.failed);
                             }
@@ -243,6 +261,14 @@ fn arm_wall(
     }
 }
 
+/// Sleeps until `at`; forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The monotonic instant at which the wall clock will read `wall`.
 fn instant_for(wall: DateTime<Utc>) -> Instant {
     let ahead = (wall - Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -288,16 +314,19 @@ mod tests {
         .0
     }
 
-    fn empty_queue() -> Queue {
-        Queue {
-            heap: BinaryHeap::new(),
+    fn due_at(at: Instant) -> Due {
+        Due {
+            at,
             seq: 0,
+            job: 0,
+            schedule: 0,
+            wall: None,
         }
     }
 
     #[test]
     fn queue_pops_earliest_first_and_ties_in_manifest_order() {
-        let mut queue = empty_queue();
+        let mut queue = Queue::default();
         let now = Instant::now();
         queue.push(now + Duration::from_secs(5), 0, 0, None);
         queue.push(now, 2, 0, None);
@@ -315,14 +344,8 @@ mod tests {
         let Some(long_ago) = now.checked_sub(interval * 3 + interval / 2) else {
             return; // The monotonic clock started too recently to look back that far.
         };
-        let due = Due {
-            at: long_ago,
-            seq: 0,
-            job: 0,
-            schedule: 0,
-            wall: None,
-        };
-        let mut queue = empty_queue();
+        let due = due_at(long_ago);
+        let mut queue = Queue::default();
         rearm(&mut queue, &job, &due, &engine());
         let Reverse(next) = queue.heap.pop().expect("re-armed");
         assert!(next.at > now);
@@ -331,16 +354,22 @@ mod tests {
     }
 
     #[test]
+    fn the_wall_clock_alarm_aims_at_the_earliest_cron_time() {
+        let mut queue = Queue::default();
+        let now = Instant::now();
+        let soon = Utc::now() + chrono::Duration::minutes(5);
+        queue.push(now, 0, 0, None);
+        queue.push(now, 1, 0, Some(soon + chrono::Duration::hours(1)));
+        queue.push(now, 2, 0, Some(soon));
+        assert_eq!(queue.earliest_wall(), Some(soon));
+        assert_eq!(Queue::default().earliest_wall(), None);
+    }
+
+    #[test]
     fn reboot_is_never_rearmed() {
         let job = job("@reboot");
-        let due = Due {
-            at: Instant::now(),
-            seq: 0,
-            job: 0,
-            schedule: 0,
-            wall: None,
-        };
-        let mut queue = empty_queue();
+        let due = due_at(Instant::now());
+        let mut queue = Queue::default();
         rearm(&mut queue, &job, &due, &engine());
         assert!(queue.heap.is_empty());
     }
