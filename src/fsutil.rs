@@ -1,10 +1,10 @@
-//! File-system primitives every writer in webstir goes through: atomic replacement, symlink
-//! refusal and the workspace lock.
+//! File-system primitives every writer in webstir goes through: atomic replacement, creation
+//! that can be undone, symlink refusal and the workspace lock.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces `path` with `contents` so that readers see either the old or the new file, never a
 /// torn one: write a temp file in the same folder, fsync it, rename it over, fsync the folder.
@@ -29,11 +29,52 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes a file that must not exist yet (scaffolding never overwrites user code).
-pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+/// Paths a command created, so that a failure part-way removes exactly those again and
+/// nothing the user already had.
+#[derive(Debug, Default)]
+#[must_use = "created paths are either kept or undone"]
+pub struct Created {
+    files: Vec<PathBuf>,
+    /// Folders, outermost first.
+    dirs: Vec<PathBuf>,
+}
+
+impl Created {
+    /// Creates `dir`, which must not exist yet (`AlreadyExists` otherwise).
+    pub fn create_dir(&mut self, dir: &Path) -> io::Result<()> {
+        fs::create_dir(dir)?;
+        self.dirs.push(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Creates `dir` and whichever of its parents are missing.
+    pub fn create_dir_all(&mut self, dir: &Path) -> io::Result<()> {
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+        for d in missing.into_iter().rev() {
+            self.create_dir(d)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a file that must not exist yet. It is recorded as soon as it exists, so that a
+    /// write that fails half-way is undone too.
+    pub fn write_new(&mut self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        self.files.push(path.to_path_buf());
+        file.write_all(contents)?;
+        file.sync_all()
+    }
+
+    /// Removes the files, then the folders innermost first. Best effort: it runs on a path
+    /// that is already failing, and a folder someone else has filled meanwhile is kept.
+    pub fn undo(self) {
+        for file in &self.files {
+            let _ = fs::remove_file(file);
+        }
+        for dir in self.dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
 }
 
 /// True when `path` itself is a symbolic link (a missing path is not).
@@ -89,6 +130,30 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn undo_removes_what_was_created_and_keeps_what_was_there() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let theirs = dir.path().join("theirs");
+        fs::create_dir(&theirs).expect("mkdir");
+        let mut created = Created::default();
+        created
+            .create_dir_all(&theirs.join("a/b"))
+            .expect("create folders");
+        created
+            .write_new(&theirs.join("a/b/new.txt"), b"x")
+            .expect("write");
+        // Someone else's file in a folder created here keeps that folder.
+        fs::write(theirs.join("a/other.txt"), b"y").expect("write");
+        assert!(
+            created
+                .write_new(&theirs.join("a/other.txt"), b"z")
+                .is_err()
+        );
+        created.undo();
+        assert!(!theirs.join("a/b").exists());
+        assert_eq!(fs::read(theirs.join("a/other.txt")).expect("kept"), b"y");
     }
 
     #[test]

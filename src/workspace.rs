@@ -5,7 +5,7 @@ pub mod init;
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::fsutil::{self, FileLock};
 
@@ -56,6 +56,17 @@ impl Workspace {
         match explicit {
             Some(dir) => {
                 let dir = absolute(dir)?;
+                if !dir.is_dir() {
+                    let reason = if dir.exists() {
+                        "it is not a folder"
+                    } else {
+                        "there is no such folder"
+                    };
+                    return Err(WorkspaceError::NotAWorkspace {
+                        path: dir,
+                        reason: reason.into(),
+                    });
+                }
                 match probe(&dir)? {
                     Probe::Workspace => Ok(Workspace { root: dir }),
                     Probe::NoPackageJson => Err(WorkspaceError::NotAWorkspace {
@@ -157,7 +168,8 @@ fn probe(dir: &Path) -> Result<Probe, WorkspaceError> {
     };
     // A package.json that does not parse is not a workspace marker we can trust; the commands
     // that need the manifest report its parse error with line and column themselves.
-    let has_webstir = match serde_json::from_str::<serde_json::Value>(&text) {
+    let json = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let has_webstir = match serde_json::from_str::<serde_json::Value>(json) {
         Ok(value) => value.get("webstir").is_some_and(|w| w.is_object()),
         Err(_) => text.contains("\"webstir\""),
     };
@@ -168,6 +180,35 @@ fn probe(dir: &Path) -> Result<Probe, WorkspaceError> {
     })
 }
 
-fn absolute(dir: &Path) -> Result<PathBuf, WorkspaceError> {
-    std::path::absolute(dir).map_err(|e| WorkspaceError::io(dir, e))
+/// `dir` made absolute, with `.` and `..` resolved the way a shell's `cd` does (by name, not by
+/// following links), so that `--workspace ..` and `init api ./x/..` name the folder itself.
+pub(crate) fn absolute(dir: &Path) -> Result<PathBuf, WorkspaceError> {
+    let path = std::path::absolute(dir).map_err(|e| WorkspaceError::io(dir, e))?;
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_resolves_dots_by_name() {
+        let abs = |p: &str| absolute(Path::new(p)).expect("absolute");
+        assert_eq!(abs("/srv/app/./x/.."), PathBuf::from("/srv/app"));
+        assert_eq!(abs("/srv/app/x/../../y"), PathBuf::from("/srv/y"));
+        assert_eq!(abs("/.."), PathBuf::from("/"));
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(abs("."), cwd);
+        assert_eq!(abs("sub/.."), cwd);
+    }
 }

@@ -23,7 +23,7 @@ fn adds_a_job_folder_and_a_manifest_entry() {
         .expect("scaffold written");
     assert!(source.contains("export async function run(...args: string[])"));
     assert!(source.contains("[job:cleanup] ran at ${at}"));
-    assert!(source.contains("pathToFileURL(entry).href"));
+    assert!(source.contains("function startedDirectly(): boolean"));
 }
 
 #[test]
@@ -330,6 +330,17 @@ fn without_a_workspace_it_says_how_to_create_one() {
     let stderr = rejected(webstir_in(temp.path()).args(["add-job", "cleanup"]), 1);
     assert!(stderr.contains("has no `webstir` object"), "{stderr}");
     assert_eq!(snapshot(temp.path()), before);
+
+    let missing = temp.path().join("missing");
+    let stderr = rejected(webstir_in(&missing).args(["add-job", "cleanup"]), 1);
+    assert!(
+        stderr.contains(&format!(
+            "`{}` is not a webstir workspace: there is no such folder",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(temp.path()), before);
 }
 
 #[test]
@@ -346,8 +357,22 @@ fn finds_the_workspace_from_a_subfolder_and_from_the_environment() {
         .args(["add-job", "from_env"])
         .assert()
         .success();
+    // Set but empty means unset: the search starts from the current folder again.
+    webstir()
+        .current_dir(fx.root.join("src"))
+        .env("WEBSTIR_WORKSPACE", "")
+        .args(["add-job", "from_empty_env"])
+        .assert()
+        .success();
     let names: Vec<_> = fx.jobs().iter().map(|j| j["name"].clone()).collect();
-    assert_eq!(names, vec![json!("from_cwd"), json!("from_env")]);
+    assert_eq!(
+        names,
+        vec![
+            json!("from_cwd"),
+            json!("from_env"),
+            json!("from_empty_env")
+        ]
+    );
 }
 
 #[test]
@@ -388,6 +413,39 @@ fn ten_concurrent_add_jobs_are_all_recorded() {
 }
 
 #[test]
+fn of_five_concurrent_add_jobs_with_one_name_exactly_one_wins() {
+    let fx = Fixture::init();
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("webstir"))
+                .env_remove("WEBSTIR_WORKSPACE")
+                .arg("--workspace")
+                .arg(&fx.root)
+                .args(["add-job", "same"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn webstir")
+        })
+        .collect();
+    let mut won = 0;
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        if out.status.success() {
+            won += 1;
+        } else {
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                "webstir: error: Job 'same' already exists.\n"
+            );
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(fx.jobs(), vec![json!({ "name": "same" })]);
+}
+
+#[test]
 fn help_shows_examples_and_usage_errors_exit_2() {
     let out = stdout_of(webstir().args(["add-job", "--help"]));
     assert!(out.contains("Examples:"), "{out}");
@@ -400,6 +458,18 @@ fn help_shows_examples_and_usage_errors_exit_2() {
 fn a_failed_manifest_write_removes_the_new_job_folder() {
     // A package.json larger than the file-size limit of the process cannot be rewritten, while
     // the small index.ts can: the write fails after the scaffold exists.
+    assert_write_fails_cleanly(2, "package.json");
+}
+
+#[test]
+fn a_failed_scaffold_write_removes_the_half_written_file() {
+    // With no room at all, index.ts is created but cannot be filled.
+    assert_write_fails_cleanly(0, "index.ts");
+}
+
+/// Runs `add-job` under a file-size limit of `blocks` (512-byte units) and checks that it
+/// fails naming `failed_file` and leaves the tree as it was.
+fn assert_write_fails_cleanly(blocks: u32, failed_file: &str) {
     let padding = "x".repeat(4096);
     let fx = Fixture::with_package_json(&format!(
         "{{\n  \"description\": \"{padding}\",\n  \"webstir\": {{}}\n}}\n"
@@ -408,7 +478,9 @@ fn a_failed_manifest_write_removes_the_new_job_folder() {
     let bin = assert_cmd::cargo::cargo_bin("webstir");
     let output = std::process::Command::new("bash")
         .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 2; exec \"$0\" \"$@\"")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
+        ))
         .arg(&bin)
         .arg("--workspace")
         .arg(&fx.root)
@@ -419,6 +491,6 @@ fn a_failed_manifest_write_removes_the_new_job_folder() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.starts_with("webstir: error: "), "{stderr}");
-    assert!(stderr.contains("package.json"), "{stderr}");
+    assert!(stderr.contains(failed_file), "{stderr}");
     assert_eq!(fx.snapshot(), before);
 }

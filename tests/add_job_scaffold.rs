@@ -49,6 +49,28 @@ fn the_built_job_runs_itself_when_executed_directly() {
 }
 
 #[test]
+fn the_built_job_runs_itself_through_a_symlinked_folder() {
+    // Deploy folders are often links (`/srv/app/current`), and so is `/tmp` on macOS; Node
+    // resolves the link in the module's URL but not in `process.argv[1]`.
+    let fx = Fixture::init();
+    build_job(&fx, "cleanup", |s| s);
+    let link = fx.temp.path().join("current");
+    std::os::unix::fs::symlink(&fx.root, &link).expect("symlink");
+    let script = link.join("build/backend/jobs/cleanup/index.js");
+    let out = node(fx.temp.path(), &[script.to_str().expect("utf-8 path"), "x"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("[job:cleanup] ran at ") && stdout.ends_with(" x\n"),
+        "{stdout:?}"
+    );
+}
+
+#[test]
 fn importing_the_built_job_does_not_run_it() {
     let fx = Fixture::init();
     build_job(&fx, "cleanup", |s| s);

@@ -113,13 +113,8 @@ fn inspect_flags_a_schedule_that_does_not_parse() {
         "\"name\": \"ok\",\n          \"schedule\": \"60 * * * *\"",
     );
     std::fs::write(fx.root.join("package.json"), text).expect("write");
-    let out = fx
-        .cmd()
-        .args(["backend-inspect", "--json"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 1);
     let diagnostic = &report["diagnostics"][0];
     assert_eq!(diagnostic["code"], "invalid-schedule");
     assert_eq!(diagnostic["job"], "ok");
@@ -187,4 +182,38 @@ fn inspect_shows_each_jobs_next_run_in_its_time_zone() {
         "{text}"
     );
     assert!(text.contains("  - boot (schedule: @reboot)\n"), "{text}");
+}
+
+#[test]
+fn inspect_uses_the_workspace_default_time_zone_like_the_scheduler() {
+    let fx = Fixture::init();
+    fx.cmd()
+        .args(["add-job", "nightly", "--schedule", "0 0 * * *"])
+        .assert()
+        .success();
+    std::fs::write(fx.root.join("webstir.toml"), "timezone = \"Asia/Tokyo\"\n").expect("toml");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 0, "{report}");
+    let next = report["jobs"][0]["nextRun"].as_str().expect("next run");
+    assert!(next.ends_with("T00:00:00+09:00"), "{next}");
+
+    let listed = stdout_of(fx.cmd().args(["scheduler", "--json"]));
+    let listed: Value = serde_json::from_str(&listed).expect("json");
+    assert_eq!(listed[0]["nextRun"].as_str(), Some(next));
+}
+
+#[test]
+fn inspect_reports_a_broken_settings_file_and_fails() {
+    let fx = Fixture::init();
+    std::fs::write(fx.root.join("webstir.toml"), "timezone = \n").expect("toml");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 1);
+    let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "invalid-settings"
+            && d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("webstir.toml"))),
+        "{report}"
+    );
 }

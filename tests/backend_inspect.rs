@@ -97,15 +97,10 @@ fn inspect_with_jobs(jobs: Value) -> (Fixture, Value, String, i32) {
     )
     .expect("write");
     fs::create_dir_all(fx.root.join("src/backend/jobs/ok")).expect("mkdir");
-    let json = fx
-        .cmd()
-        .args(["backend-inspect", "--json"])
-        .output()
-        .expect("run");
+    fs::write(fx.root.join("src/backend/jobs/ok/index.ts"), "").expect("write entry");
+    let (report, code) = inspect_json(&fx);
     let text = fx.cmd().arg("backend-inspect").output().expect("run");
-    assert_eq!(json.status.code(), text.status.code());
-    let report = serde_json::from_slice(&json.stdout).expect("JSON even with errors");
-    let code = text.status.code().expect("exit code");
+    assert_eq!(text.status.code(), Some(code), "text and JSON agree");
     (
         fx,
         report,
@@ -166,6 +161,71 @@ fn flags_duplicate_names_including_other_spellings() {
             .as_str()
             .expect("message")
             .contains("same name as job `ok`")
+    );
+}
+
+#[test]
+fn json_report_keeps_the_manifest_as_written() {
+    let fx = example();
+    let out = stdout_of(fx.cmd().args(["backend-inspect", "--json"]));
+    // Key order is what users see in their package.json, not alphabetical.
+    assert!(
+        out.contains(
+            "  \"manifest\": {\n    \"contractVersion\": \"1.0.0\",\n    \"name\": \"demo\",\n    \"version\": \"1.0.0\",\n    \"kind\": \"backend\",\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("        \"name\": \"nightly\",\n        \"schedule\": \"0 0 * * *\",\n        \"description\": "),
+        "{out}"
+    );
+}
+
+#[test]
+fn duplicate_names_are_reported_once_per_job_line() {
+    let (_fx, _report, text, _code) = inspect_with_jobs(json!([
+        { "name": "ok" }, { "name": "ok" }, { "name": "OK" }
+    ]));
+    assert!(
+        text.contains("  error: job `ok`: is declared more than once\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  error: job `OK`: has the same name as job `ok` (names are compared"),
+        "{text}"
+    );
+}
+
+#[test]
+fn flags_a_source_folder_without_an_entry_file() {
+    let (fx, _, _, _) = inspect_with_jobs(json!([{ "name": "ok" }]));
+    fs::remove_file(fx.root.join("src/backend/jobs/ok/index.ts")).expect("rm");
+    fs::write(fx.root.join("src/backend/jobs/ok/README.md"), "notes").expect("write");
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&report), vec![pair("missing-entry", "error")]);
+    assert_eq!(report["jobs"][0]["hasSource"], true);
+    assert_eq!(
+        report["diagnostics"][0]["message"],
+        "`src/backend/jobs/ok/` has no entry file (index.ts, index.mts, index.js, index.mjs); create `src/backend/jobs/ok/index.ts` exporting `run()`"
+    );
+    for entry in ["index.mts", "index.js", "index.mjs"] {
+        let file = fx.root.join("src/backend/jobs/ok").join(entry);
+        fs::write(&file, "").expect("write entry");
+        fx.cmd().arg("backend-inspect").assert().success();
+        fs::remove_file(&file).expect("rm");
+    }
+}
+
+#[test]
+fn a_manifest_without_name_or_version_is_unnamed() {
+    let fx = Fixture::with_package_json(
+        "{\"webstir\": {\"moduleManifest\": {\"kind\": \"backend\", \"jobs\": []}}}\n",
+    );
+    let out = stdout_of(fx.cmd().arg("backend-inspect"));
+    assert!(
+        out.contains("\nmanifest: (unnamed) (kind: backend)\ncapabilities: none\n"),
+        "{out}"
     );
 }
 
@@ -245,7 +305,7 @@ fn a_symlinked_job_folder_is_not_a_source_folder() {
     let (fx, _, _, _) = inspect_with_jobs(json!([{ "name": "ok" }]));
     let outside = fx.temp.path().join("outside");
     fs::create_dir(&outside).expect("mkdir");
-    fs::remove_dir(fx.root.join("src/backend/jobs/ok")).expect("rmdir");
+    fs::remove_dir_all(fx.root.join("src/backend/jobs/ok")).expect("rm");
     std::os::unix::fs::symlink(&outside, fx.root.join("src/backend/jobs/ok")).expect("symlink");
     let out = fx.cmd().arg("backend-inspect").output().expect("run");
     assert_eq!(out.status.code(), Some(1));

@@ -5,17 +5,8 @@ mod build_support;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use build_support::{Ws, stderr, stdout};
+use build_support::{Ws, stderr, stdout, without_time};
 use predicates::prelude::*;
-
-/// Replaces the one volatile part of a summary line, the time.
-fn without_time(line: &str) -> String {
-    let newline = if line.ends_with('\n') { "\n" } else { "" };
-    match line.rsplit_once(" in ") {
-        Some((head, tail)) if tail.trim_end().ends_with("ms") => format!("{head} in Nms{newline}"),
-        _ => line.to_owned(),
-    }
-}
 
 #[test]
 fn built_jobs_run_under_node() {
@@ -393,16 +384,16 @@ fn the_shim_passes_arguments_and_stdin_and_returns_the_exit_status() {
     assert_eq!(out.status.code(), Some(3));
 }
 
-#[test]
-fn the_shim_forwards_sigterm_and_dies_of_the_schedulers_signal() {
+/// Sends `signal` to the shim while a fake scheduler traps it as `name` and exits with
+/// `code`; the scheduler must see the signal and the shim must exit with its status.
+fn shim_passes_on(ws: &Ws, signal: libc::c_int, name: &str, code: i32) {
     use std::io::{BufRead, BufReader};
-    use std::os::unix::process::ExitStatusExt;
 
-    let ws = Ws::with_jobs();
-    ws.build();
     fake_scheduler(
-        &ws,
-        "trap 'echo got TERM; exit 7' TERM\necho ready\nwhile :; do sleep 0.05; done\n",
+        ws,
+        &format!(
+            "trap 'echo got {name}; exit {code}' {name}\necho ready\nwhile :; do sleep 0.05; done\n"
+        ),
     );
     let mut child = KillOnDrop(
         std::process::Command::new("node")
@@ -415,9 +406,23 @@ fn the_shim_forwards_sigterm_and_dies_of_the_schedulers_signal() {
     let mut lines = BufReader::new(child.0.stdout.take().expect("stdout")).lines();
     assert_eq!(lines.next().expect("a line").expect("utf-8"), "ready");
     // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
-    assert_eq!(lines.next().expect("a line").expect("utf-8"), "got TERM");
-    assert_eq!(child.0.wait().expect("wait").code(), Some(7));
+    unsafe { libc::kill(child.0.id() as i32, signal) };
+    assert_eq!(
+        lines.next().expect("a line").expect("utf-8"),
+        format!("got {name}")
+    );
+    assert_eq!(child.0.wait().expect("wait").code(), Some(code));
+}
+
+#[test]
+fn the_shim_forwards_sigterm_and_sigint_and_dies_of_the_schedulers_signal() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let ws = Ws::with_jobs();
+    ws.build();
+    shim_passes_on(&ws, libc::SIGTERM, "TERM", 7);
+    // Ctrl-C aimed at the shim alone (say, by a process manager) reaches the scheduler too.
+    shim_passes_on(&ws, libc::SIGINT, "INT", 8);
 
     fake_scheduler(&ws, "kill -TERM $$\n");
     let status = ws.node(&["build/backend/jobs/scheduler.js"]).status;
@@ -564,6 +569,87 @@ fn source_maps_lead_node_back_to_the_typescript_line() {
     let out = ws.node(&["--enable-source-maps", "build/backend/boom.js"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("src/backend/boom.ts:6"), "{err}");
     assert!(err.contains("throw new Error(`boom ${input.x}`);"), "{err}");
+    // Line and column of both frames: the `throw` inside the function and the call below it.
+    assert!(err.contains("at boom ("), "{err}");
+    assert!(err.contains("src/backend/boom.ts:6:9)"), "{err}");
+    assert!(err.contains("src/backend/boom.ts:8:1)"), "{err}");
+}
+
+#[test]
+fn commonjs_import_and_export_assignments_are_rejected_with_a_clear_error() {
+    let ws = Ws::empty();
+    ws.write(
+        "src/backend/a.ts",
+        "import fs = require('node:fs');\nimport type T = require('node:fs');\nnamespace N { export const n = 1; }\nimport n = N.n;\nconsole.log(typeof fs, n);\nexport = n;\n",
+    );
+    let out = ws.webstir(&["build"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out)
+            .lines()
+            .filter(|l| l.starts_with("src/"))
+            .collect::<Vec<_>>(),
+        [
+            "src/backend/a.ts:1:1: error: `import x = require(...)` is CommonJS and cannot run in an ES module; use `import x from '...'` or `import * as x from '...'`",
+            "src/backend/a.ts:6:1: error: `export =` is CommonJS and cannot run in an ES module; use `export default`",
+        ]
+    );
+    assert!(!ws.path("build/backend/a.js").exists());
+}
+
+/// Regression: sources written just before a build cannot vouch for themselves by their time
+/// (git's "racy" rule). Once that window had passed, the next build recorded their times and
+/// so rewrote the state file although nothing had changed.
+#[test]
+fn a_rebuild_after_recent_edits_have_settled_rewrites_no_file() {
+    use std::time::{Duration, SystemTime};
+
+    let ws = Ws::with_jobs();
+    // Recent enough to be distrusted by the first build, old enough to be trusted soon after.
+    let written = SystemTime::now() - Duration::from_millis(1500);
+    ws.set_modified("src", written);
+    ws.build();
+    ws.age("build");
+    let before = ws.snapshot("build");
+    let settled = written + Duration::from_millis(2100);
+    if let Ok(wait) = settled.duration_since(SystemTime::now()) {
+        std::thread::sleep(wait);
+    }
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 4 files (4 unchanged) in Nms\n"
+    );
+    assert_eq!(ws.snapshot("build"), before);
+    // And a later edit is still seen.
+    ws.write(
+        "src/backend/jobs/nightly/index.ts",
+        &build_support::NIGHTLY.replace("cleaned", "swept"),
+    );
+    assert_eq!(
+        without_time(&ws.build()),
+        "built 4 files (3 unchanged) in Nms\n"
+    );
+}
+
+#[test]
+fn a_package_without_type_module_builds_with_a_warning() {
+    let ws = Ws::with_jobs();
+    ws.write(
+        "package.json",
+        &build_support::PACKAGE_JSON.replace("\"type\": \"module\",", "\"type\": \"commonjs\","),
+    );
+    let out = ws.webstir(&["build"]).output().expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "webstir: warning: package.json has `\"type\": \"commonjs\"`: Node.js takes the built `.js` files for CommonJS, but they are ES modules; add `\"type\": \"module\"` (as `webstir init` does)\n"
+    );
+    let report = ws.webstir(&["build", "--json"]).output().expect("run");
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(report["warnings"].as_array().map(Vec::len), Some(1));
+
+    ws.write("package.json", build_support::PACKAGE_JSON);
+    let out = ws.webstir(&["build"]).output().expect("run");
+    assert_eq!(stderr(&out), "");
 }

@@ -6,7 +6,7 @@ mod build_support;
 
 use std::fs;
 
-use build_support::{Ws, stderr, stdout};
+use build_support::{Ws, stderr, stdout, without_time};
 
 #[test]
 fn list_through_the_shim_prints_what_the_scheduler_prints() {
@@ -94,61 +94,44 @@ fn an_unknown_job_fails_through_the_shim_with_the_schedulers_status() {
     );
 }
 
+/// Issue 6's check from start to end, as a user would go: init, two jobs by `add-job` (one
+/// importing a helper from `src/backend/`, one type-heavy), build, run with real Node every way
+/// Webstir's guide shows, break a file, and rebuild without a change.
 #[test]
 fn init_add_job_build_then_run_every_way_the_guide_shows() {
-    let parent = tempfile::Builder::new()
-        .prefix("build-e2e-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("temp dir");
-    let webstir = |dir: &std::path::Path, args: &[&str]| {
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("webstir"))
-            .current_dir(dir)
-            .env_remove("WEBSTIR_WORKSPACE")
-            .args(args)
-            .output()
-            .expect("run webstir");
+    let ws = Ws::init_api();
+    let webstir = |args: &[&str]| {
+        let out = ws.webstir(args).output().expect("run webstir");
         assert!(out.status.success(), "webstir {args:?}: {}", stderr(&out));
+        stdout(&out)
     };
-    webstir(parent.path(), &["init", "api", "app"]);
-    let root = parent.path().join("app");
-    webstir(
-        &root,
-        &[
-            "add-job",
-            "nightly",
-            "--schedule",
-            "0 0 * * *",
-            "--description",
-            "Nightly maintenance window",
-        ],
+    webstir(&[
+        "add-job",
+        "nightly",
+        "--schedule",
+        "0 0 * * *",
+        "--description",
+        "Nightly maintenance window",
+    ]);
+    webstir(&["add-job", "typed"]);
+    ws.write("src/backend/db/connection.ts", build_support::CONNECTION);
+    ws.write("src/backend/jobs/nightly/index.ts", build_support::NIGHTLY);
+    ws.write("src/backend/jobs/typed/types.ts", build_support::TYPES);
+    ws.write("src/backend/jobs/typed/index.ts", build_support::TYPED);
+    // The two jobs, their two helpers, and init's `index.ts` and `env.ts`.
+    assert_eq!(
+        without_time(&webstir(&["build", "--runtime", "backend"])),
+        "built 6 files (0 unchanged) in Nms\n"
     );
-    webstir(&root, &["add-job", "typed"]);
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().expect("parent")).expect("folders");
-        fs::write(path, text).expect("write");
-    };
-    write("src/backend/db/connection.ts", build_support::CONNECTION);
-    write("src/backend/jobs/nightly/index.ts", build_support::NIGHTLY);
-    write("src/backend/jobs/typed/types.ts", build_support::TYPES);
-    write("src/backend/jobs/typed/index.ts", build_support::TYPED);
-    webstir(&root, &["build", "--runtime", "backend"]);
 
-    let node = |args: &[&str]| {
-        std::process::Command::new("node")
-            .current_dir(&root)
-            .args(args)
-            .output()
-            .expect("run node")
-    };
-    let direct = node(&["build/backend/jobs/nightly/index.js"]);
+    let direct = ws.node(&["build/backend/jobs/nightly/index.js"]);
     assert_eq!(
         stdout(&direct),
         "[nightly] cleaned 2 sessions\n",
         "{}",
         stderr(&direct)
     );
-    let direct = node(&["build/backend/jobs/typed/index.js"]);
+    let direct = ws.node(&["build/backend/jobs/typed/index.js"]);
     assert_eq!(
         stdout(&direct),
         "[typed] typed: 2 items, sum 5ms\n",
@@ -156,10 +139,65 @@ fn init_add_job_build_then_run_every_way_the_guide_shows() {
         stderr(&direct)
     );
 
-    let list = node(&["build/backend/jobs/scheduler.js", "--list"]);
-    assert!(list.status.success(), "{}", stderr(&list));
-    assert!(stdout(&list).contains("- nightly (0 0 * * *) — Nightly maintenance window"));
-    let once = node(&["build/backend/jobs/scheduler.js", "--job", "typed"]);
-    assert!(once.status.success(), "{}", stderr(&once));
-    assert!(stdout(&once).contains("[typed] typed: 2 items, sum 5ms"));
+    // The shim prints exactly what the native scheduler prints, timings aside.
+    let native = |args: &[&str]| {
+        std::process::Command::new(ws.path("build/backend/jobs/scheduler"))
+            .current_dir(ws.root())
+            .args(args)
+            .output()
+            .expect("run the native scheduler")
+    };
+    let untimed = |text: String| -> Vec<String> { text.lines().map(without_time).collect() };
+    for args in [&["--list"][..], &["--job", "nightly"], &["--job", "typed"]] {
+        let mut shim_args = vec!["build/backend/jobs/scheduler.js"];
+        shim_args.extend_from_slice(args);
+        let shim = ws.node(&shim_args);
+        let native = native(args);
+        assert!(shim.status.success(), "{args:?}: {}", stderr(&shim));
+        assert_eq!(shim.status.code(), native.status.code(), "{args:?}");
+        assert_eq!(untimed(stdout(&shim)), untimed(stdout(&native)), "{args:?}");
+        assert_eq!(stderr(&shim), stderr(&native), "{args:?}");
+    }
+    let list = stdout(&ws.node(&["build/backend/jobs/scheduler.js", "--list"]));
+    assert!(
+        list.starts_with("- nightly (0 0 * * *) — Nightly maintenance window (next run: "),
+        "{list}"
+    );
+    assert!(list.contains("\n- typed (manual)\n"), "{list}");
+    assert_eq!(
+        untimed(stdout(&ws.node(&[
+            "build/backend/jobs/scheduler.js",
+            "--job",
+            "typed"
+        ]))),
+        [
+            "[jobs] running typed (schedule: manual)",
+            "[typed] [typed] typed: 2 items, sum 5ms",
+            "[jobs] typed completed in Nms",
+        ]
+    );
+
+    // A rebuild with no change rewrites no file.
+    ws.age("build");
+    let before = ws.snapshot("build");
+    assert_eq!(
+        without_time(&webstir(&["build"])),
+        "built 6 files (6 unchanged) in Nms\n"
+    );
+    assert_eq!(ws.snapshot("build"), before);
+
+    // A syntax error names the file, line and column, and the good output stays.
+    ws.write(
+        "src/backend/jobs/typed/types.ts",
+        "export type Totals = { count: number;\n",
+    );
+    let out = ws.webstir(&["build"]).output().expect("run webstir");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("src/backend/jobs/typed/types.ts:2:1: error: "),
+        "{}",
+        stderr(&out)
+    );
+    let still = ws.node(&["build/backend/jobs/typed/index.js"]);
+    assert_eq!(stdout(&still), "[typed] typed: 2 items, sum 5ms\n");
 }

@@ -158,6 +158,95 @@ fn refuses_a_file_and_a_symlink() {
 }
 
 #[test]
+fn refuses_a_folder_under_a_file_naming_the_file() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let file = temp.path().join("file");
+    fs::write(&file, "x").expect("write");
+    let before = snapshot(temp.path());
+    let stderr = rejected(webstir().arg("init").arg("api").arg(file.join("a/b")), 1);
+    assert!(
+        stderr.contains(&format!("`{}` is a file, not a folder", file.display())),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(temp.path()), before);
+}
+
+#[test]
+fn a_write_that_fails_part_way_leaves_nothing_behind() {
+    // With a file-size limit of 0 every file is created but cannot be filled: the first write
+    // fails after package.json exists on disk.
+    let temp = tempfile::tempdir().expect("temp dir");
+    let root = temp.path().join("svc/nested");
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("webstir"))
+        .args(["init", "api"])
+        .arg(&root)
+        .output()
+        .expect("spawn bash");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("package.json"), "{stderr}");
+    assert!(
+        snapshot(temp.path()).is_empty(),
+        "{:?}",
+        snapshot(temp.path())
+    );
+}
+
+#[test]
+fn dots_in_the_folder_resolve_by_name() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let out =
+        stdout_of(
+            webstir()
+                .current_dir(temp.path())
+                .args(["init", "api", "./svc/missing/.."]),
+        );
+    let root = temp.path().join("svc");
+    assert!(
+        out.starts_with(&format!(
+            "Created api workspace `svc` in {}\n",
+            root.display()
+        )),
+        "{out}"
+    );
+    assert!(!root.join("missing").exists());
+    let package: Value =
+        serde_json::from_str(&fs::read_to_string(root.join("package.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(package["name"], "svc");
+    let inspect = stdout_of(
+        webstir()
+            .current_dir(root.join("src"))
+            .args(["--workspace", "../src/.."])
+            .arg("backend-inspect"),
+    );
+    assert!(
+        inspect.contains(&format!("\nroot: {}\n", root.display())),
+        "{inspect}"
+    );
+}
+
+#[test]
+fn json_output_lists_what_was_created() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let root = temp.path().join("svc");
+    let out = stdout_of(webstir().args(["init", "api"]).arg(&root).arg("--json"));
+    let report: Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(
+        report,
+        json!({
+            "name": "svc",
+            "mode": "api",
+            "root": root.display().to_string(),
+            "files": FILES,
+        })
+    );
+}
+
+#[test]
 fn an_unknown_mode_is_a_usage_error_listing_api() {
     let temp = tempfile::tempdir().expect("temp dir");
     let stderr = rejected(

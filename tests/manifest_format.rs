@@ -163,7 +163,7 @@ fn every_manifest_init_and_add_job_write_matches_the_schema() {
 }
 
 #[test]
-fn the_schema_rejects_what_the_manifest_reader_rejects() {
+fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
     use serde_json::json;
     let bad = [
         json!({ "jobs": [{}] }),
@@ -172,13 +172,43 @@ fn the_schema_rejects_what_the_manifest_reader_rejects() {
         json!({ "jobs": [{ "name": "x", "schedule": [] }] }),
         json!({ "jobs": [{ "name": "x", "priority": 1.5 }] }),
         json!({ "jobs": [{ "name": "x", "tenants": "a" }] }),
+        json!({ "jobs": [{ "name": "x", "description": "" }] }),
+        json!({ "jobs": [{ "name": "x", "description": "  " }] }),
+        json!({ "jobs": [{ "name": "x", "priority": "" }] }),
+        json!({ "jobs": [{ "name": "x".repeat(65) }] }),
     ];
+    let unsafe_names = [
+        "", "  ", ".", "..", "../etc", "a/b", "a\\b", "a\u{1}b", "a\u{7f}", "a?b", "a<b", "a|b",
+    ];
+    let bad = bad
+        .into_iter()
+        .chain(unsafe_names.map(|name| json!({ "jobs": [{ "name": name }] })));
     for manifest in bad {
-        assert!(!schema_errors(&manifest).is_empty(), "accepted {manifest}");
+        assert!(
+            !schema_errors(&manifest).is_empty(),
+            "schema accepted {manifest}"
+        );
+        let package = json!({ "webstir": { "moduleManifest": manifest } }).to_string();
+        let read = webstir::manifest::Manifest::from_package_json(&package).expect("JSON");
+        assert!(read.has_errors(), "reader accepted {manifest}");
     }
-    assert_valid_manifest(&json!({
-        "jobs": [{ "name": "x", "schedule": ["@daily"], "priority": "low", "timeout": "30s", "tenants": ["a"] }]
-    }));
+    let good = [
+        json!({
+            "jobs": [{ "name": "x", "schedule": ["@daily"], "priority": "low", "timeout": "30s", "tenants": ["a"] }]
+        }),
+        // Names the reader takes as they are (the scheduler matches them in snake_case).
+        json!({ "jobs": [{ "name": "Send Daily" }, { "name": "a.b" }] }),
+    ];
+    for manifest in good {
+        assert_valid_manifest(&manifest);
+        let package = json!({ "webstir": { "moduleManifest": manifest } }).to_string();
+        let read = webstir::manifest::Manifest::from_package_json(&package).expect("JSON");
+        assert!(
+            !read.has_errors(),
+            "reader refused {manifest}: {:?}",
+            read.diagnostics
+        );
+    }
 }
 
 #[test]
@@ -224,4 +254,21 @@ fn strings_are_escaped_in_both_layouts() {
         assert_only_inserted(before, &fx.package_json());
         assert_eq!(fx.jobs()[0]["description"], description);
     }
+}
+
+#[test]
+fn a_byte_order_mark_is_read_past_and_kept() {
+    let before = "\u{feff}{\n  \"name\": \"bom\",\n  \"webstir\": {\n    \"moduleManifest\": {\n      \"jobs\": []\n    }\n  }\n}\n";
+    let fx = Fixture::with_package_json(before);
+    fx.cmd().args(["add-job", "cleanup"]).assert().success();
+    let after = fx.package_json();
+    assert!(after.starts_with('\u{feff}'), "{after:?}");
+    assert_only_inserted(before, &after);
+    assert_eq!(
+        manifest_of(after.trim_start_matches('\u{feff}'))["jobs"],
+        serde_json::json!([{ "name": "cleanup" }])
+    );
+    let out = stdout_of(fx.cmd().arg("backend-inspect"));
+    assert!(out.starts_with("workspace: bom\n"), "{out}");
+    assert!(out.contains("jobs: 1\n  - cleanup\n"), "{out}");
 }

@@ -492,8 +492,28 @@ fn cron_errors_name_the_field_the_token_and_the_accepted_values() {
         ),
         (
             "* 22-2 * * *",
-            "hour: range `22-2` runs backwards (write the lower value first, or wrap around \
-             with a list such as `22-23,0-2`)",
+            "hour: range `22-2` runs backwards (write the lower value first; to wrap around, \
+             write `22-23,0-2`)",
+        ),
+        (
+            "0 0 * * MON-SUN",
+            "day-of-week: range `MON-SUN` runs backwards (write the lower value first; to wrap \
+             around, write `1-7`)",
+        ),
+        (
+            "0 0 * * SAT-TUE",
+            "day-of-week: range `SAT-TUE` runs backwards (write the lower value first; to wrap \
+             around, write `6-7,1-2`)",
+        ),
+        (
+            "0 0 * * 7-1",
+            "day-of-week: range `7-1` runs backwards (write the lower value first; to wrap \
+             around, write `0-1`)",
+        ),
+        (
+            "59-0 * * * *",
+            "minute: range `59-0` runs backwards (write the lower value first; to wrap around, \
+             write `59,0`)",
         ),
         (
             "* * * * FUNDAY",
@@ -595,4 +615,57 @@ fn time_zones_resolve_job_then_flag_then_tz() {
         "unknown time zone `Europe/Londn` (expected an IANA name such as `UTC`, \
          `Europe/London` or `America/New_York`); did you mean `Europe/London`?"
     );
+}
+
+/// The common schedules of crontab guides, each with the English a reader expects; cronstrue's
+/// wording is the yardstick ("Every hour", "At 09:00 on Monday through Friday").
+#[test]
+fn descriptions_of_common_schedules_read_like_cronstrue() {
+    let cases = [
+        ("* * * * *", "Every minute"),
+        ("*/5 * * * *", "Every 5 minutes"),
+        ("0 * * * *", "Every hour"),
+        ("@hourly", "Every hour"),
+        ("0 */2 * * *", "Every 2 hours"),
+        ("0 9-17 * * *", "Every hour from 09:00 through 17:00"),
+        ("30 */2 * * *", "At minute 30 past every 2nd hour"),
+        ("15,45 * * * *", "At minutes 15 and 45 past every hour"),
+        ("0 0 * * *", "At 00:00"),
+        ("0 6,18 * * *", "At 06:00 and 18:00"),
+        ("0 9 * * 1-5", "At 09:00 on Monday through Friday"),
+        ("0 0 * * 1,3,5", "At 00:00 on Monday, Wednesday and Friday"),
+        ("@weekly", "At 00:00 on Sunday"),
+        ("@monthly", "At 00:00 on day 1 of the month"),
+        ("@yearly", "At 00:00 on day 1 of the month in January"),
+        ("0 4 8-14 * *", "At 04:00 on days 8 through 14 of the month"),
+        (
+            "0 0 1 */3 *",
+            "At 00:00 on day 1 of the month in January, April, July and October",
+        ),
+        ("* 9 * * *", "Every minute between 09:00 and 09:59"),
+        (
+            "*/30 9-17 * * 1-5",
+            "Every 30 minutes between 09:00 and 17:59 on Monday through Friday",
+        ),
+        ("1-30/7 * * * *", "Every 7 minutes from minute 1 through 30"),
+        ("*/10 * * * * *", "Every 10 seconds"),
+        ("0 30 9 * * 1", "At 09:30:00 on Monday"),
+        (
+            "0 0 */2 * 1",
+            "At 00:00 on every 2nd day of the month, if it falls on Monday",
+        ),
+        (
+            "0 0 1,15 * 3",
+            "At 00:00 on days 1 and 15 of the month and on Wednesday",
+        ),
+        (
+            "rate(5 minutes)",
+            "Every 5 minutes, starting when the scheduler starts",
+        ),
+        ("@reboot", "Once, when the scheduler starts"),
+    ];
+    for (expr, text) in cases {
+        let schedule = Schedule::parse(expr).expect("valid");
+        assert_eq!(schedule.describe(), text, "{expr}");
+    }
 }

@@ -24,6 +24,11 @@ pub struct BuildState {
     pub tree: String,
     /// Source path (relative to `src/backend`) → what was built from it.
     pub files: BTreeMap<String, FileEntry>,
+    /// Source modification times from this instant on were too recent to vouch for a file
+    /// when this state was written (see [`FileEntry::len`]). Kept unchanged while nothing
+    /// else changes, so that a build with nothing to do rewrites no file, not even this one.
+    #[serde(default)]
+    pub trust_before_ns: i128,
     /// The native scheduler copied beside the jobs, to skip copying it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<BinaryStamp>,
@@ -34,7 +39,10 @@ pub struct FileEntry {
     /// blake3 of the source content.
     pub hash: String,
     /// Size and modification time of the source when it was hashed: while both are the same,
-    /// the source is taken as unchanged without reading it.
+    /// the source is taken as unchanged without reading it, unless the time is too recent to
+    /// vouch for it (like git's "racy" check: a file modified just before it was hashed could
+    /// change again within the file system's time granularity without its time changing).
+    /// A time of 0 never vouches.
     #[serde(default)]
     pub len: u64,
     #[serde(default)]

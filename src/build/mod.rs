@@ -98,8 +98,8 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
         previous: &previous,
         tree_hash: &next.tree,
         set: &set,
-        trust_before_ns: incremental::now_ns() - pass::RACY_WINDOW_NS,
     };
+    let trust_before_ns = incremental::now_ns() - pass::RACY_WINDOW_NS;
     for (source, result) in buildable.iter().zip(pass.run_all(&buildable)?) {
         match result {
             Ok((entry, changed)) => {
@@ -108,9 +108,14 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
             }
             Err(diagnostics) => {
                 report.fail(diagnostics);
-                // The previous good output stays, and so does its record.
+                // The previous good output stays, and so does its record, but with a time
+                // that never vouches: the failing file must be read again next build.
                 if let Some(old) = previous.files.get(&source.rel) {
-                    next.files.insert(source.rel.clone(), old.clone());
+                    let entry = FileEntry {
+                        mtime_ns: 0,
+                        ..old.clone()
+                    };
+                    next.files.insert(source.rel.clone(), entry);
                 }
             }
         }
@@ -120,10 +125,33 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
     let (support_written, stamp) = scheduler_files::install(&mut tree, previous.scheduler)?;
     report.support_written = support_written;
     next.scheduler = stamp;
+    // The times seen in this build vouch from the next build on, but only if the state is
+    // written anyway: recording a new instant alone would rewrite the state every build.
+    next.trust_before_ns = previous.trust_before_ns;
+    if next != previous {
+        next.trust_before_ns = trust_before_ns;
+    }
     tree.write_if_changed(&state_path, &next.to_json())?;
     report.diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
+    report.warnings.extend(module_type_warning(workspace));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The output is ES modules in `.js` files, which Node reads as such only under a
+/// `package.json` with `"type": "module"` (Node 20 otherwise tries CommonJS first and, at best,
+/// warns on every run).
+fn module_type_warning(workspace: &Workspace) -> Option<String> {
+    let text = workspace.read_package_json().ok()?;
+    let package: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let found = match package.get("type") {
+        Some(serde_json::Value::String(kind)) if kind == "module" => return None,
+        Some(kind) => format!("`\"type\": {kind}`"),
+        None => "no `\"type\"`".to_owned(),
+    };
+    Some(format!(
+        "package.json has {found}: Node.js takes the built `.js` files for CommonJS, but they are ES modules; add `\"type\": \"module\"` (as `webstir init` does)"
+    ))
 }
 
 /// Splits the sources into those that can be built and an error for each one whose output

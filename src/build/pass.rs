@@ -11,7 +11,7 @@ use super::sources::{Kind, Source};
 use super::specifiers::SourceSet;
 use super::{BuildError, Diagnostic, display_path, transpile};
 
-/// How recent a modification time must be to be distrusted (see [`Pass::build_one`]).
+/// How recent a modification time must be to be distrusted (see [`FileEntry::len`]).
 pub(super) const RACY_WINDOW_NS: i128 = 2_000_000_000;
 
 /// Below this many sources one thread is faster than starting more.
@@ -26,8 +26,6 @@ pub(super) struct Pass<'a> {
     pub previous: &'a BuildState,
     pub tree_hash: &'a str,
     pub set: &'a SourceSet,
-    /// Modification times from this instant on are too recent to vouch for a file.
-    pub trust_before_ns: i128,
 }
 
 impl Pass<'_> {
@@ -91,13 +89,7 @@ impl Pass<'_> {
         };
         let meta = fs::metadata(&path).map_err(unreadable)?;
         let len = meta.len();
-        let mut mtime_ns = incremental::mtime_ns(&meta);
-        // Like git's "racy" check: a file modified just now could change again within the
-        // file system's time granularity without its time changing, so its time is not
-        // trusted next build and the content hash decides.
-        if mtime_ns >= self.trust_before_ns {
-            mtime_ns = 0;
-        }
+        let mtime_ns = incremental::mtime_ns(&meta);
         let outputs = source.outputs();
         // Up to date when built in the same context and all outputs are still there.
         let reusable = self.previous.files.get(&source.rel).filter(|old| {
@@ -109,6 +101,7 @@ impl Pass<'_> {
             && old.len == len
             && old.mtime_ns == mtime_ns
             && mtime_ns != 0
+            && mtime_ns < self.previous.trust_before_ns
         {
             return Ok((old.clone(), false));
         }

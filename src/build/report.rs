@@ -20,6 +20,8 @@ pub struct BuildReport {
     pub support_written: usize,
     /// Every error, file by file.
     pub diagnostics: Vec<Diagnostic>,
+    /// Problems that do not fail the build but will trouble Node when it runs the output.
+    pub warnings: Vec<String>,
     #[serde(rename = "elapsed_ms", serialize_with = "as_millis")]
     pub elapsed: Duration,
 }

@@ -52,7 +52,18 @@ fn install_binary(
     dest: &Path,
     previous: Option<BinaryStamp>,
 ) -> Result<(bool, BinaryStamp), BuildError> {
-    let exe_meta = fs::metadata(exe).map_err(|e| BuildError::io(exe, e))?;
+    let exe_meta = match fs::metadata(exe) {
+        Ok(meta) => meta,
+        // The running binary was replaced (an upgrade, a `cargo build`) while `--watch` ran:
+        // the scheduler already in place stays until a build by the new binary.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match previous {
+            Some(stamp) if fs::symlink_metadata(dest).is_ok_and(|m| m.is_file()) => {
+                return Ok((false, stamp));
+            }
+            _ => return Err(BuildError::io(exe, e)),
+        },
+        Err(e) => return Err(BuildError::io(exe, e)),
+    };
     match fs::symlink_metadata(dest) {
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(BuildError::OutputSymlink {
@@ -117,6 +128,13 @@ mod tests {
         assert_eq!(fs::read(&dest).expect("read"), b"#!/bin/sh\n");
         let (again, _) = install_binary(&exe, &dest, Some(stamp)).expect("install");
         assert!(!again);
+
+        // A watcher whose binary was replaced since keeps the scheduler it installed.
+        fs::remove_file(&exe).expect("replace the binary");
+        let (copied, kept) = install_binary(&exe, &dest, Some(stamp)).expect("keep");
+        assert!(!copied);
+        assert_eq!(kept, stamp);
+        assert!(install_binary(&exe, &dest, None).is_err());
         assert_eq!(
             fs::metadata(&dest).expect("meta").permissions().mode() & 0o777,
             0o755

@@ -4,8 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use oxc::allocator::Allocator;
-use oxc::ast::ast::{Decorator, ImportExpression, Program, StringLiteral};
-use oxc::ast_visit::{VisitMut, walk_mut};
+use oxc::ast::ast::{
+    Decorator, ImportExpression, Program, StringLiteral, TSExportAssignment,
+    TSImportEqualsDeclaration, TSModuleReference,
+};
+use oxc::ast_visit::{Visit, VisitMut, walk, walk_mut};
 use oxc::codegen::{Codegen, CodegenOptions};
 use oxc::diagnostics::OxcDiagnostic;
 use oxc::parser::Parser;
@@ -59,6 +62,13 @@ pub fn transpile(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let mut unsupported = Unsupported {
+        unit,
+        source,
+        errors: Vec::new(),
+    };
+    unsupported.visit_program(&program);
+    errors.extend(unsupported.errors);
 
     // The default environment lowers nothing: Node 20 runs ES2023 as written, and lowering
     // would pull in runtime helper packages the workspace does not have.
@@ -84,6 +94,16 @@ pub fn transpile(
         return Err(errors);
     }
     Ok(print(&program, source, unit))
+}
+
+fn error_at(unit: Unit<'_>, source: &str, span: Span, message: &str) -> Diagnostic {
+    Diagnostic::at(
+        unit.display.to_path_buf(),
+        source,
+        span.start as usize,
+        span.end as usize,
+        message.to_owned(),
+    )
 }
 
 fn print(program: &Program<'_>, source: &str, unit: Unit<'_>) -> Emitted {
@@ -175,13 +195,8 @@ impl<'a> SpecifierRewriter<'a, '_> {
     }
 
     fn error(&mut self, span: Span, message: String) {
-        self.errors.push(Diagnostic::at(
-            self.unit.display.to_path_buf(),
-            self.source,
-            span.start as usize,
-            span.end as usize,
-            message,
-        ));
+        self.errors
+            .push(error_at(self.unit, self.source, span, &message));
     }
 }
 
@@ -204,13 +219,53 @@ impl<'a> VisitMut<'a> for SpecifierRewriter<'a, '_> {
         }
         walk_mut::walk_import_expression(self, it);
     }
+}
 
-    fn visit_decorator(&mut self, it: &mut Decorator<'a>) {
+/// Finds what is valid TypeScript but cannot become an ES module that Node 20 runs: the
+/// transformer would keep decorators as they are and turn the CommonJS forms into `require`
+/// and `module.exports`, which fail at run time in a `"type": "module"` package.
+struct Unsupported<'s> {
+    unit: Unit<'s>,
+    source: &'s str,
+    errors: Vec<Diagnostic>,
+}
+
+impl Unsupported<'_> {
+    fn error(&mut self, span: Span, message: &str) {
+        self.errors
+            .push(error_at(self.unit, self.source, span, message));
+    }
+}
+
+impl<'a> Visit<'a> for Unsupported<'_> {
+    fn visit_decorator(&mut self, it: &Decorator<'a>) {
         self.error(
             it.span(),
-            "decorators are not supported: Node.js 20 cannot run them and webstir does not lower them"
-                .to_owned(),
+            "decorators are not supported: Node.js 20 cannot run them and webstir does not lower them",
         );
+    }
+
+    fn visit_ts_import_equals_declaration(&mut self, it: &TSImportEqualsDeclaration<'a>) {
+        if it.import_kind.is_value()
+            && matches!(
+                it.module_reference,
+                TSModuleReference::ExternalModuleReference(_)
+            )
+        {
+            self.error(
+                it.span,
+                "`import x = require(...)` is CommonJS and cannot run in an ES module; use `import x from '...'` or `import * as x from '...'`",
+            );
+        }
+        walk::walk_ts_import_equals_declaration(self, it);
+    }
+
+    fn visit_ts_export_assignment(&mut self, it: &TSExportAssignment<'a>) {
+        self.error(
+            it.span,
+            "`export =` is CommonJS and cannot run in an ES module; use `export default`",
+        );
+        walk::walk_ts_export_assignment(self, it);
     }
 }
 

@@ -82,6 +82,9 @@ fn render(report: &BuildReport, json: bool) {
         for diagnostic in &report.diagnostics {
             let _ = writeln!(err, "{diagnostic}\n");
         }
+        for warning in &report.warnings {
+            let _ = writeln!(err, "webstir: warning: {warning}");
+        }
         if report.succeeded() {
             println!("{}", report.summary());
         } else {

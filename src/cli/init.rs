@@ -1,6 +1,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use serde_json::json;
+
 use super::Context;
 use crate::Error;
 use crate::workspace::init::init_api;
@@ -9,6 +11,7 @@ const AFTER_HELP: &str = "\
 Examples:
   webstir init api my-service
   webstir init api ./services/billing
+  webstir init api my-service --json
 
 Creates package.json (with webstir.moduleManifest), tsconfig.json, src/backend/index.ts,
 src/backend/env.ts, .env.example and .gitignore. DIR must be new or empty; nothing is written
@@ -25,6 +28,9 @@ pub struct Args {
     pub mode: Mode,
     /// Folder to create it in (created if missing; must be empty if it exists)
     pub dir: PathBuf,
+    /// Print what was created as JSON: {name, mode, root, files}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,12 +39,31 @@ pub enum Mode {
     Api,
 }
 
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mode::Api => "api",
+        }
+    }
+}
+
 pub fn execute(args: Args, _ctx: &Context) -> Result<ExitCode, Error> {
     let created = match args.mode {
         Mode::Api => init_api(&args.dir)?,
     };
+    if args.json {
+        let report = json!({
+            "name": created.name,
+            "mode": args.mode.as_str(),
+            "root": created.root,
+            "files": created.files,
+        });
+        println!("{report:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
-        "Created api workspace `{}` in {}",
+        "Created {} workspace `{}` in {}",
+        args.mode.as_str(),
         created.name,
         created.root.display()
     );

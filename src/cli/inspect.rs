@@ -85,11 +85,11 @@ fn render_manifest(manifest: &Value) -> String {
         .iter()
         .filter_map(|(key, label)| text(key).map(|v| format!("{label}: {v}")))
         .collect();
+    if head.is_empty() {
+        head.push_str("(unnamed)");
+    }
     if !details.is_empty() {
-        if !head.is_empty() {
-            head.push(' ');
-        }
-        head.push_str(&format!("({})", details.join(", ")));
+        head.push_str(&format!(" ({})", details.join(", ")));
     }
     let capabilities = match fields.get("capabilities").and_then(Value::as_array) {
         Some(items) if !items.is_empty() => items

@@ -67,6 +67,7 @@ impl Context {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    ignore_empty_workspace_variable();
     let argv: Vec<OsString> = std::env::args_os().collect();
     if invoked_as_scheduler(argv.first().map(Path::new)) {
         return scheduler::main_as_scheduler(argv);
@@ -116,6 +117,15 @@ pub fn clap_exit(error: clap::Error) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `WEBSTIR_WORKSPACE=` (set but empty) means "not set", as an empty variable does for most
+/// tools; clap would otherwise read it as a `--workspace` flag missing its value.
+fn ignore_empty_workspace_variable() {
+    if std::env::var_os("WEBSTIR_WORKSPACE").is_some_and(|v| v.is_empty()) {
+        // SAFETY: called once at start-up, before any other thread exists.
+        unsafe { std::env::remove_var("WEBSTIR_WORKSPACE") };
     }
 }
 

@@ -8,12 +8,16 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::JobError;
-use crate::fsutil;
+use crate::fsutil::{self, Created};
 use crate::templates::{self, TemplateError};
 use crate::workspace::Workspace;
 
-/// The entry file of every job folder.
+/// The entry file `add-job` writes.
 pub const ENTRY_FILE: &str = "index.ts";
+
+/// Every entry file a job folder may have: `webstir build` turns `.ts`/`.mts` into the
+/// `index.js`/`index.mjs` the scheduler imports, and copies those as they are.
+pub const ENTRY_FILES: &[&str] = &[ENTRY_FILE, "index.mts", "index.js", "index.mjs"];
 
 /// The TypeScript source of a new job.
 pub fn render_source(name: &str) -> Result<String, TemplateError> {
@@ -70,8 +74,7 @@ pub fn relative(workspace: &Workspace, path: &Path) -> PathBuf {
 #[must_use = "a scaffold is either kept or undone"]
 pub struct Scaffold {
     file: PathBuf,
-    /// Folders this process created, outermost first.
-    created: Vec<PathBuf>,
+    created: Created,
 }
 
 impl Scaffold {
@@ -80,7 +83,7 @@ impl Scaffold {
     pub fn create(workspace: &Workspace, name: &str, source: &str) -> Result<Scaffold, JobError> {
         let mut scaffold = Scaffold {
             file: job_dir(workspace, name).join(ENTRY_FILE),
-            created: Vec::new(),
+            created: Created::default(),
         };
         if let Err(e) = scaffold.build(workspace, name, source) {
             scaffold.undo();
@@ -91,8 +94,8 @@ impl Scaffold {
 
     fn build(&mut self, workspace: &Workspace, name: &str, source: &str) -> Result<(), JobError> {
         for dir in parent_dirs(workspace) {
-            match fs::create_dir(&dir) {
-                Ok(()) => self.created.push(dir),
+            match self.created.create_dir(&dir) {
+                Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if fsutil::is_symlink(&dir) {
                         return Err(JobError::Symlink { path: dir });
@@ -102,8 +105,8 @@ impl Scaffold {
             }
         }
         let dir = job_dir(workspace, name);
-        match fs::create_dir(&dir) {
-            Ok(()) => self.created.push(dir),
+        match self.created.create_dir(&dir) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(JobError::FolderExists {
                     path: relative(workspace, &dir),
@@ -111,7 +114,9 @@ impl Scaffold {
             }
             Err(e) => return Err(JobError::io(dir, e)),
         }
-        fsutil::write_new(&self.file, source.as_bytes()).map_err(|e| JobError::io(&self.file, e))
+        self.created
+            .write_new(&self.file, source.as_bytes())
+            .map_err(|e| JobError::io(&self.file, e))
     }
 
     /// The job's `index.ts`.
@@ -119,13 +124,9 @@ impl Scaffold {
         &self.file
     }
 
-    /// Removes the file and the folders this scaffold created, innermost first. Best effort:
-    /// it runs on a path that is already failing, and folders someone else filled are kept.
+    /// Removes the file and the folders this scaffold created, innermost first.
     pub fn undo(self) {
-        let _ = fs::remove_file(&self.file);
-        for dir in self.created.iter().rev() {
-            let _ = fs::remove_dir(dir);
-        }
+        self.created.undo();
     }
 }
 

@@ -13,7 +13,7 @@ use jsonc_parser::cst::{CstArray, CstInputValue, CstRootNode};
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 use serde_json::Value;
 
-use super::{ManifestError, parse_package_json};
+use super::{ManifestError, parse_package_json, split_bom};
 
 /// Where jobs live, from the top-level object down.
 const PATH: [&str; 3] = ["webstir", "moduleManifest", "jobs"];
@@ -22,6 +22,8 @@ const PATH: [&str; 3] = ["webstir", "moduleManifest", "jobs"];
 /// `webstir.moduleManifest.jobs`, creating `webstir`, `moduleManifest` and `jobs` when missing.
 /// Fails closed on a file that is not strict JSON or whose manifest has the wrong shape.
 pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, ManifestError> {
+    // A byte-order mark is kept as it is and the edit made on the JSON after it.
+    let (bom, text) = split_bom(text);
     let before = parse_package_json(text)?;
     check_shape(&before)?;
     let edited = match splice_on_one_line(text, entry)? {
@@ -36,7 +38,7 @@ pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, Manifes
             "the edited package.json did not come out as expected; nothing was written",
         ));
     }
-    Ok(edited)
+    Ok(format!("{bom}{edited}"))
 }
 
 fn append_with_cst(text: &str, entry: &[(&str, Value)]) -> Result<String, ManifestError> {

@@ -3,6 +3,7 @@
 //! without a source folder).
 
 use std::fs;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,7 +11,9 @@ use serde_json::Value;
 
 use super::{Diagnostic, JobSpec, Level, Manifest};
 use crate::Error;
+use crate::jobs::scaffold::ENTRY_FILES;
 use crate::schedule::{self, Schedule};
+use crate::settings::Settings;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,30 +52,35 @@ impl Inspection {
         let text = workspace.read_package_json()?;
         let manifest = Manifest::from_package_json(&text)?;
         let mut diagnostics = manifest.diagnostics;
-        let mut jobs = Vec::with_capacity(manifest.jobs.len());
-        for spec in manifest.jobs {
-            let dir = workspace.jobs_src_dir().join(&spec.name);
-            let source = format!("src/backend/jobs/{}", spec.name);
-            let meta = fs::symlink_metadata(&dir).ok();
-            let has_source = meta.as_ref().is_some_and(|m| m.is_dir());
-            if !has_source {
-                let message = if meta.is_some_and(|m| m.file_type().is_symlink()) {
-                    format!(
-                        "`{source}` is a symbolic link; webstir does not follow links out of the workspace"
-                    )
-                } else {
-                    format!(
-                        "no source folder `{source}/`; create `{source}/index.ts` exporting `run()`"
-                    )
-                };
+        // The scheduler evaluates a job without its own zone in webstir.toml's `timezone`;
+        // the next runs shown here must be the ones it will fire.
+        let default_zone = match Settings::load(workspace) {
+            Ok(settings) => settings.timezone,
+            Err(e) => {
                 diagnostics.push(Diagnostic {
                     level: Level::Error,
-                    code: "missing-source",
+                    code: "invalid-settings",
+                    job: None,
+                    message: e.to_string(),
+                });
+                None
+            }
+        };
+        let mut jobs = Vec::with_capacity(manifest.jobs.len());
+        for spec in manifest.jobs {
+            let source = format!("src/backend/jobs/{}", spec.name);
+            let dir = workspace.jobs_src_dir().join(&spec.name);
+            // A symbolic link is not a source folder: webstir never follows one out.
+            let has_source = fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
+            if let Some((code, message)) = source_problem(&dir, &source) {
+                diagnostics.push(Diagnostic {
+                    level: Level::Error,
+                    code,
                     job: Some(spec.name.clone()),
                     message,
                 });
             }
-            let next_run = next_run(&spec, now);
+            let next_run = next_run(&spec, default_zone.as_deref(), now);
             jobs.push(JobReport {
                 spec,
                 source,
@@ -103,8 +111,38 @@ impl Inspection {
     }
 }
 
-fn next_run(spec: &JobSpec, now: DateTime<Utc>) -> Option<String> {
-    let tz = schedule::resolve_timezone(spec.timezone.as_deref(), None).ok()?;
+/// What keeps the job's source folder from being run, as (code, message): no folder (or a
+/// symbolic link in its place), or a folder without an entry file.
+fn source_problem(dir: &Path, source: &str) -> Option<(&'static str, String)> {
+    let meta = fs::symlink_metadata(dir).ok();
+    if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+        return Some((
+            "missing-source",
+            format!(
+                "`{source}` is a symbolic link; webstir does not follow links out of the workspace"
+            ),
+        ));
+    }
+    if !meta.is_some_and(|m| m.is_dir()) {
+        return Some((
+            "missing-source",
+            format!("no source folder `{source}/`; create `{source}/index.ts` exporting `run()`"),
+        ));
+    }
+    if ENTRY_FILES.iter().any(|file| dir.join(file).is_file()) {
+        return None;
+    }
+    Some((
+        "missing-entry",
+        format!(
+            "`{source}/` has no entry file ({}); create `{source}/index.ts` exporting `run()`",
+            ENTRY_FILES.join(", ")
+        ),
+    ))
+}
+
+fn next_run(spec: &JobSpec, default_zone: Option<&str>, now: DateTime<Utc>) -> Option<String> {
+    let tz = schedule::resolve_timezone(spec.timezone.as_deref(), default_zone).ok()?;
     let parsed: Vec<Schedule> = spec
         .schedules
         .iter()

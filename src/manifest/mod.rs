@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::jobs::MAX_NAME_LEN;
 use crate::jobs::canonical_key;
 use crate::jobs::name::check_unsafe;
 use crate::schedule::Schedule;
@@ -51,13 +52,25 @@ fn render_list(diagnostics: &[Diagnostic]) -> String {
         .join("\n")
 }
 
-/// Parses `package.json` text strictly (it is JSON, not JSONC), reporting where it breaks.
+/// Parses `package.json` text strictly (it is JSON, not JSONC), reporting where it breaks. A
+/// leading byte-order mark is allowed, as npm and Node allow it.
 pub fn parse_package_json(text: &str) -> Result<Value, ManifestError> {
-    serde_json::from_str::<Value>(text).map_err(|e| ManifestError::Syntax {
+    let (_, json) = split_bom(text);
+    serde_json::from_str::<Value>(json).map_err(|e| ManifestError::Syntax {
         line: e.line(),
         column: e.column(),
         message: syntax_message(&e),
     })
+}
+
+/// Splits off a UTF-8 byte-order mark, which some Windows editors write and JSON parsers
+/// refuse: (the mark or `""`, the JSON text).
+pub fn split_bom(text: &str) -> (&str, &str) {
+    const BOM: &str = "\u{feff}";
+    match text.strip_prefix(BOM) {
+        Some(json) => (BOM, json),
+        None => ("", text),
+    }
 }
 
 fn syntax_message(e: &serde_json::Error) -> String {
@@ -250,10 +263,10 @@ impl Manifest {
                 if let Some(first) = self.jobs.iter().find(|j| canonical_key(&j.name) == key) {
                     let name = job.name.clone();
                     let message = if first.name == name {
-                        format!("job `{name}` is declared more than once")
+                        "is declared more than once".to_owned()
                     } else {
                         format!(
-                            "job `{name}` has the same name as job `{}` (names are compared in snake_case: `SendDaily`, `send-daily` and `send_daily` are one job)",
+                            "has the same name as job `{}` (names are compared in snake_case: `SendDaily`, `send-daily` and `send_daily` are one job)",
                             first.name
                         )
                     };
@@ -283,7 +296,17 @@ impl Manifest {
             return None;
         };
         let name = name.to_owned();
-        if let Err(rule) = check_unsafe(&name) {
+        let count = name.chars().count();
+        let broken = check_unsafe(&name).map_err(str::to_owned).and_then(|()| {
+            if count > MAX_NAME_LEN {
+                Err(format!(
+                    "it has {count} characters, more than the {MAX_NAME_LEN} allowed"
+                ))
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(rule) = broken {
             self.error(
                 "invalid-name",
                 None,
@@ -310,6 +333,17 @@ impl Manifest {
             "invalid-schedule",
             "`schedule` must be a string or an array of strings",
         );
+        if fields
+            .get("schedule")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            self.error(
+                "invalid-schedule",
+                Some(&name),
+                "`schedule` is an empty array; give at least one schedule or leave the key out",
+            );
+        }
         for schedule in &schedules {
             if let Err(e) = Schedule::parse(schedule) {
                 self.error(
@@ -320,6 +354,13 @@ impl Manifest {
             }
         }
         let description = self.string_field(fields, &name, "description");
+        if description.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            self.error(
+                "invalid-field",
+                Some(&name),
+                "`description` is empty; give a short text or leave the key out",
+            );
+        }
         let timezone = self.string_field(fields, &name, "timezone");
         if let Some(tz) = &timezone
             && let Err(e) = crate::schedule::parse_timezone(tz)
@@ -339,12 +380,12 @@ impl Manifest {
         let priority = match fields.get("priority") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().map(Priority::Number),
-            Some(Value::String(s)) => Some(Priority::Label(s.clone())),
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(Priority::Label(s.clone())),
             Some(_) => {
                 self.error(
                     "invalid-priority",
                     Some(&name),
-                    "`priority` must be an integer or a string label",
+                    "`priority` must be an integer or a non-empty label",
                 );
                 None
             }

@@ -55,6 +55,11 @@ fn time_phrase(cron: &Cron) -> String {
 
 /// The minute field, then how the hour field narrows it.
 fn minute_phrase(minute: &FieldSpec, hour: &FieldSpec) -> String {
+    if single_item(minute) == Some(0)
+        && let Some(hourly) = on_the_hour(hour)
+    {
+        return hourly;
+    }
     let minutes = unit_phrase(minute, "minute", "minutes");
     if is_every(hour) {
         return if single_item(minute).is_some() || all_values(minute).is_some() {
@@ -80,6 +85,29 @@ fn minute_phrase(minute: &FieldSpec, hour: &FieldSpec) -> String {
     }
     let joiner = if pointwise { "past" } else { "during" };
     format!("{minutes} {joiner} {}", hour_phrase(hour))
+}
+
+/// At minute 0, a single repeating hour item reads as a rate, as cronstrue puts it: "every
+/// hour", "every 2 hours from 09:00 through 17:00". A step that does not divide the day
+/// (`*/5`: 20:00 to 00:00 is four hours) is not a steady rate and keeps the ordinal wording.
+fn on_the_hour(hour: &FieldSpec) -> Option<String> {
+    let rate = |step: u8| match step {
+        1 => Some("every hour".to_owned()),
+        _ if 24 % step == 0 => Some(format!("every {step} hours")),
+        _ => None,
+    };
+    match hour.items.as_slice() {
+        [Item::Every { step }] => rate(*step),
+        [Item::Range { start, end, step }] => {
+            let rate = if *step == 1 {
+                "every hour".to_owned()
+            } else {
+                format!("every {step} hours")
+            };
+            Some(format!("{rate} from {start:02}:00 through {end:02}:00"))
+        }
+        _ => None,
+    }
 }
 
 fn hour_phrase(hour: &FieldSpec) -> String {
@@ -126,7 +154,7 @@ fn unit_phrase(spec: &FieldSpec, unit: &str, units: &str) -> String {
                 start,
                 end,
                 step: 1,
-            } => format!("every {unit} from {start} through {end}"),
+            } => format!("every {unit} from {unit} {start} through {end}"),
             Item::Range { start, end, step } => {
                 format!("every {step} {units} from {unit} {start} through {end}")
             }
@@ -302,8 +330,20 @@ mod tests {
             text("*/15 9-17 * * MON-FRI"),
             "Every 15 minutes between 09:00 and 17:59 on Monday through Friday"
         );
-        assert_eq!(text("0 * * * *"), "At minute 0 past every hour");
-        assert_eq!(text("0 */2 * * *"), "At minute 0 past every 2nd hour");
+        assert_eq!(text("0 * * * *"), "Every hour");
+        assert_eq!(text("0 */2 * * *"), "Every 2 hours");
+        assert_eq!(text("0 */5 * * *"), "At minute 0 past every 5th hour");
+        assert_eq!(text("0 9-17 * * *"), "Every hour from 09:00 through 17:00");
+        assert_eq!(
+            text("0 9-17/2 * * 1-5"),
+            "Every 2 hours from 09:00 through 17:00 on Monday through Friday"
+        );
+        assert_eq!(text("0 0 */6 * * *"), "Every 6 hours");
+        assert_eq!(text("30 */2 * * *"), "At minute 30 past every 2nd hour");
+        assert_eq!(
+            text("0-10 * * * *"),
+            "Every minute from minute 0 through 10"
+        );
         assert_eq!(text("*/10 * * * * *"), "Every 10 seconds");
         assert_eq!(
             text("5/10 * 1 JAN,jul *"),

@@ -47,7 +47,7 @@ pub enum FieldError {
     #[error("malformed range `{token}` (expected START-END, such as `{example}`)")]
     MalformedRange { token: String, example: String },
     #[error(
-        "range `{token}` runs backwards (write the lower value first, or wrap around with a list such as `{suggestion}`)"
+        "range `{token}` runs backwards (write the lower value first; to wrap around, write `{suggestion}`)"
     )]
     Backwards { token: String, suggestion: String },
     #[error("the step in `{token}` must be a whole number from 1 to {max}")]

@@ -169,7 +169,7 @@ fn parse_item(field: Field, token: &str) -> Result<Item, ScheduleError> {
         if start > end {
             return Err(field.error(FieldError::Backwards {
                 token: range.to_owned(),
-                suggestion: format!("{start}-{hi},{lo}-{end}"),
+                suggestion: wrapped_range(field, start, end),
             }));
         }
         return Ok(Item::Range {
@@ -282,4 +282,23 @@ pub fn weekday_name(day: u8) -> &'static str {
         "Saturday",
     ];
     NAMES[usize::from(day % 7)]
+}
+
+/// What a backwards range such as `22-2` most likely means, written forwards: `22-23,0-2`.
+/// Sunday is both 0 and 7, so `MON-SUN` is `1-7` and `SAT-TUE` is `6-7,1-2`.
+fn wrapped_range(field: Field, start: u8, end: u8) -> String {
+    let span = |a: u8, b: u8| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        }
+    };
+    let (lo, hi) = field.bounds();
+    match field {
+        Field::DayOfWeek if end == 0 => span(start, 7),
+        Field::DayOfWeek if start == 7 => span(0, end),
+        Field::DayOfWeek => format!("{},{}", span(start, 7), span(1, end)),
+        _ => format!("{},{}", span(start, hi), span(lo, end)),
+    }
 }

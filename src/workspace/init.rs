@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{PACKAGE_JSON, WorkspaceError};
 use crate::Error;
-use crate::fsutil;
+use crate::fsutil::{self, Created};
 use crate::templates;
 
 /// Version of the module-manifest contract `init` writes.
@@ -40,7 +40,7 @@ pub struct Initialized {
 
 /// Creates an `api` workspace in `dir`, which must be missing or an empty folder.
 pub fn init_api(dir: &Path) -> Result<Initialized, Error> {
-    let root = std::path::absolute(dir).map_err(|e| WorkspaceError::io(dir, e))?;
+    let root = super::absolute(dir)?;
     check_target(&root)?;
     let name = package_name(&root);
     let data = json!({ "name": name, "contractVersion": CONTRACT_VERSION });
@@ -50,8 +50,8 @@ pub fn init_api(dir: &Path) -> Result<Initialized, Error> {
         .map(|(template, path)| Ok((*path, templates::render(template, &data)?)))
         .collect::<Result<Vec<_>, Error>>()?;
 
-    let mut written = Written::default();
-    match write_all(&root, &rendered, &mut written) {
+    let mut created = Created::default();
+    match write_all(&root, &rendered, &mut created) {
         Ok(()) => Ok(Initialized {
             root,
             name,
@@ -61,7 +61,7 @@ pub fn init_api(dir: &Path) -> Result<Initialized, Error> {
                 .collect(),
         }),
         Err(e) => {
-            written.undo();
+            created.undo();
             Err(e.into())
         }
     }
@@ -94,8 +94,22 @@ fn check_target(root: &Path) -> Result<(), WorkspaceError> {
                 }
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => check_missing_parents(root),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => check_missing_parents(root),
         Err(e) => Err(WorkspaceError::io(root, e)),
+    }
+}
+
+/// The nearest existing ancestor of a missing `root` must be a folder, or `root` cannot be
+/// created; said up front rather than as the system's "Not a directory".
+fn check_missing_parents(root: &Path) -> Result<(), WorkspaceError> {
+    let existing = root.ancestors().skip(1).find(|dir| dir.exists());
+    match existing {
+        Some(file) if !file.is_dir() => Err(WorkspaceError::NotEmpty {
+            path: root.to_path_buf(),
+            reason: format!("`{}` is a file, not a folder", file.display()),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -124,47 +138,24 @@ pub fn package_name(root: &Path) -> String {
     }
 }
 
-/// What has been created so far, so that a failure part-way leaves nothing behind.
-#[derive(Debug, Default)]
-struct Written {
-    files: Vec<PathBuf>,
-    /// Folders created here, outermost first.
-    dirs: Vec<PathBuf>,
-}
-
-impl Written {
-    fn create_dir_all(&mut self, dir: &Path) -> Result<(), WorkspaceError> {
-        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
-        for d in missing.into_iter().rev() {
-            fs::create_dir(d).map_err(|e| WorkspaceError::io(d, e))?;
-            self.dirs.push(d.to_path_buf());
-        }
-        Ok(())
-    }
-
-    fn undo(self) {
-        for file in &self.files {
-            let _ = fs::remove_file(file);
-        }
-        for dir in self.dirs.iter().rev() {
-            let _ = fs::remove_dir(dir);
-        }
-    }
-}
-
 fn write_all(
     root: &Path,
     rendered: &[(&str, String)],
-    written: &mut Written,
+    created: &mut Created,
 ) -> Result<(), WorkspaceError> {
-    written.create_dir_all(root)?;
+    created
+        .create_dir_all(root)
+        .map_err(|e| WorkspaceError::io(root, e))?;
     for (relative, contents) in rendered {
         let path = root.join(relative);
         if let Some(parent) = path.parent() {
-            written.create_dir_all(parent)?;
+            created
+                .create_dir_all(parent)
+                .map_err(|e| WorkspaceError::io(parent, e))?;
         }
-        fsutil::write_new(&path, contents.as_bytes()).map_err(|e| WorkspaceError::io(&path, e))?;
-        written.files.push(path);
+        created
+            .write_new(&path, contents.as_bytes())
+            .map_err(|e| WorkspaceError::io(&path, e))?;
     }
     Ok(())
 }

@@ -116,21 +116,41 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
 "#;
 
 pub struct Ws {
-    dir: TempDir,
+    /// Keeps the temporary folder alive; the workspace is `root`, inside it.
+    _dir: TempDir,
+    root: PathBuf,
 }
 
 impl Ws {
     /// An empty workspace: `package.json` and nothing else.
     pub fn empty() -> Ws {
+        let ws = Ws::in_target_dir(|dir| dir.to_path_buf());
+        ws.write("package.json", PACKAGE_JSON);
+        ws
+    }
+
+    /// A workspace made the way users make one: `webstir init api app`.
+    pub fn init_api() -> Ws {
+        let ws = Ws::in_target_dir(|dir| dir.join("app"));
+        let parent = ws.root.parent().expect("app has a parent").to_path_buf();
+        let mut init = Command::cargo_bin("webstir").expect("webstir binary");
+        init.current_dir(parent)
+            .env_remove("WEBSTIR_WORKSPACE")
+            .args(["init", "api", "app"])
+            .assert()
+            .success();
+        ws
+    }
+
+    fn in_target_dir(root: impl FnOnce(&Path) -> PathBuf) -> Ws {
         // Inside the target folder, so the build can hard-link the webstir binary rather
         // than copy it.
         let dir = tempfile::Builder::new()
             .prefix("build-test-")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .expect("temp workspace");
-        let ws = Ws { dir };
-        ws.write("package.json", PACKAGE_JSON);
-        ws
+        let root = root(dir.path());
+        Ws { _dir: dir, root }
     }
 
     /// A workspace with the two jobs and the helper module.
@@ -144,11 +164,11 @@ impl Ws {
     }
 
     pub fn root(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
+        self.root.join(rel)
     }
 
     pub fn write(&self, rel: &str, text: &str) {
@@ -200,13 +220,19 @@ impl Ws {
         files
     }
 
-    /// Moves every file's (but the scheduler binary's) modification time under `rel` far into the past, so that a rewrite,
-    /// however fast, shows up as a new time.
+    /// Moves every file's (but the scheduler binary's) modification time under `rel` far into
+    /// the past, so that a rewrite, however fast, shows up as a new time.
     pub fn age(&self, rel: &str) {
-        let past = SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800);
+        self.set_modified(
+            rel,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800),
+        );
+    }
+
+    /// Sets the modification time of every file under `rel` but the scheduler binary: that is
+    /// a hard link to the webstir binary under test, and a new time would make cargo relink it.
+    pub fn set_modified(&self, rel: &str, time: SystemTime) {
         for path in self.snapshot(rel).keys() {
-            // The scheduler is a hard link to the webstir binary under test; ageing it would
-            // make cargo relink that binary.
             if path.file_name().is_some_and(|n| n == "scheduler") {
                 continue;
             }
@@ -214,7 +240,7 @@ impl Ws {
                 .write(true)
                 .open(self.root().join(path))
                 .expect("open for set_modified");
-            file.set_modified(past).expect("set mtime");
+            file.set_modified(time).expect("set mtime");
         }
     }
 }
@@ -248,4 +274,13 @@ pub fn stdout(out: &Output) -> String {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Replaces the one volatile part of a summary line, the time (`... in 12ms`).
+pub fn without_time(line: &str) -> String {
+    let newline = if line.ends_with('\n') { "\n" } else { "" };
+    match line.rsplit_once(" in ") {
+        Some((head, tail)) if tail.trim_end().ends_with("ms") => format!("{head} in Nms{newline}"),
+        _ => line.to_owned(),
+    }
 }

@@ -165,3 +165,15 @@ pub fn stdout_of(cmd: &mut Command) -> String {
     );
     String::from_utf8(output.stdout).expect("utf-8 stdout")
 }
+
+/// `backend-inspect --json` on `fx`: the report (printed even when there are errors) and the
+/// exit code.
+pub fn inspect_json(fx: &Fixture) -> (Value, i32) {
+    let output = fx
+        .cmd()
+        .args(["backend-inspect", "--json"])
+        .output()
+        .expect("spawn webstir");
+    let report = serde_json::from_slice(&output.stdout).expect("one JSON object, even with errors");
+    (report, output.status.code().expect("exit code"))
+}
