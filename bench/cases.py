@@ -268,11 +268,12 @@ def case_add_job(s: Settings, t: Tools, report: Report) -> None:
             ))
     if len(points) >= 3:
         slope, intercept, worst = linear_fit(points)
+        exponent, _, _ = linear_fit([(math.log(x), math.log(y)) for x, y in points])
         report.detail(case, (
-            f"Growth: least-squares fit of webstir's median time against file size: "
-            f"{intercept * 1000:.2f} ms + {slope * 1000:.2f} ms per MB; the largest deviation of a "
-            f"point from the line is {worst * 1000:.2f} ms (linear growth when that is small against "
-            f"the times)."
+            f"Growth of webstir's median time with the file size: time ∝ size^{exponent:.2f} "
+            f"(least squares on log–log; linear growth is an exponent near 1, quadratic near 2). "
+            f"Straight-line fit: {intercept * 1000:.1f} ms + {slope * 1000:.1f} ms per MB, largest "
+            f"deviation of a point from it {worst * 1000:.1f} ms."
         ))
     report.detail(case, (
         f"{runs} timed runs per command and size after 2 warm-up runs; package.json and the job "

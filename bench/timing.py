@@ -221,6 +221,8 @@ def fmt_ratio(webstir: float, peer: float) -> str:
     if peer <= 0 or webstir <= 0:
         return "–"
     ratio = webstir / peer
+    if ratio < 0.001:
+        return "< 0.001×"
     return f"{ratio:.3f}×" if ratio < 0.1 else f"{ratio:.2f}×"
 
 
