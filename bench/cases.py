@@ -558,10 +558,11 @@ def case_accuracy(s: Settings, t: Tools, report: Report) -> None:
                        verdict(mine["missed"] == 0 and mine["doubled"] == 0 if mine else None)))
     if results:
         report.detail(case, (
-            f"50 jobs on `rate(1 second)` for {seconds:.0f} s. Due times are the grid start + k s, "
-            f"where start is the instant the harness read `watching jobs` from the watcher, moved "
-            f"earlier when a run came sooner after a grid point (a scheduler never fires early), "
-            f"which removes the harness's own reading delay. Each run appends `performance.timeOrigin + performance.now()` at the start "
+            f"50 jobs on `rate(1 second)` for {seconds:.0f} s. Due times are the grid start + k s. "
+            f"A rate grid starts at the watcher's own start, which the harness cannot see, so the "
+            f"grid is anchored at the `[jobs] running` line that came soonest after a whole second "
+            f"(a scheduler never fires early): the least-late second counts as on time, and drift "
+            f"and jitter show, a constant delay of every run would not. Each run appends `performance.timeOrigin + performance.now()` at the start "
             f"of run() and `performance.timeOrigin`. Lateness figures: timer = the first `running` "
             f"line of each second (how late the watcher wakes up, before it starts 50 processes "
             f"one after another); `running` logged = when "
@@ -576,8 +577,7 @@ def case_accuracy(s: Settings, t: Tools, report: Report) -> None:
 
 def lateness(log_dir: Path, ready: float, seconds: float, stopped: float, watcher_pid: int,
              announced: list[tuple[float, str]]) -> dict:
-    """Lateness of every run behind its due time on the grid start + k s, where start is when
-    the watcher said `watching jobs`, corrected for the harness reading that line late."""
+    """Lateness of every run behind its due time on the grid start + k s."""
     runs: dict[str, list[tuple[float, float]]] = {}
     for log in sorted(log_dir.glob("*.log")):
         for line in log.read_text().splitlines():
@@ -586,11 +586,13 @@ def lateness(log_dir: Path, ready: float, seconds: float, stopped: float, watche
             # A job run in the watcher's own process was launched when run() started.
             launched = ran if int(pid) == watcher_pid else float(origin_ms) / 1000
             runs.setdefault(log.stem, []).append((launched, ran))
-    # A scheduler does not fire early, so the grid starts no later than the earliest
-    # (launch - k) over all runs; that corrects the delay of the harness's own reading.
-    offsets = [launched - math.floor(launched - ready + 0.05)
-               for entries in runs.values() for launched, _ in entries]
-    start = min([ready, *offsets])
+    # A rate grid starts at the watcher's own start, which the harness cannot see: the grid is
+    # anchored where the watcher's `running` lines (or, without them, the launches) say it
+    # fired soonest after a whole second, since a scheduler never fires early.
+    marks = [at for at, _job in announced] or [
+        launched for entries in runs.values() for launched, _ in entries
+    ]
+    start = min(at - math.floor(at - ready + 0.05) for at in marks) if marks else ready
     last_due = int(min(seconds, stopped - start) - 1.0)
     dispatch, run_late = [], []
     missed = doubled = total = 0
