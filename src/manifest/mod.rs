@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod inspect;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -255,12 +256,15 @@ impl Manifest {
                 return;
             }
         };
+        // The scheduler matches names by their canonical key, so `send-daily` and
+        // `send_daily` would be the same job. Keyed by that key so that a manifest of
+        // thousands of jobs is checked in one pass.
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             if let Some(job) = self.read_job(index, entry) {
-                // The scheduler matches names by their canonical key, so `send-daily` and
-                // `send_daily` would be the same job.
                 let key = canonical_key(&job.name);
-                if let Some(first) = self.jobs.iter().find(|j| canonical_key(&j.name) == key) {
+                if let Some(&first) = seen.get(&key) {
+                    let first = &self.jobs[first];
                     let name = job.name.clone();
                     let message = if first.name == name {
                         "is declared more than once".to_owned()
@@ -273,6 +277,7 @@ impl Manifest {
                     self.error("duplicate-name", Some(&name), message);
                     continue;
                 }
+                seen.insert(key, self.jobs.len());
                 self.jobs.push(job);
             }
         }
