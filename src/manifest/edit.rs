@@ -26,7 +26,7 @@ pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, Manifes
     let (bom, text) = split_bom(text);
     let before = parse_package_json(text)?;
     check_shape(&before)?;
-    let edited = match splice_on_one_line(text, entry)? {
+    let edited = match splice_into_text(text, entry)? {
         Some(edited) => edited,
         None => append_with_cst(text, entry)?,
     };
@@ -69,14 +69,12 @@ enum Container<'t, 'a> {
     Array(&'t ast::Array<'a>),
 }
 
-/// Inserts the entry on the line of its container when the whole file is one line, or the
-/// container is written on one line and either has members (`"webstir": { "mode": "api" }`) or
-/// sits in a one-line parent. Returns `None` when the entry belongs in a block, for the CST to
-/// indent.
-fn splice_on_one_line(
-    text: &str,
-    entry: &[(&str, Value)],
-) -> Result<Option<String>, ManifestError> {
+/// Splices the entry into the text where its layout can be read off the file: after the last
+/// entry of a block-formatted jobs array, or on the line of its container when the whole file
+/// is one line, or the container is written on one line and either has members
+/// (`"webstir": { "mode": "api" }`) or sits in a one-line parent. Returns `None` otherwise, for
+/// the CST to indent.
+fn splice_into_text(text: &str, entry: &[(&str, Value)]) -> Result<Option<String>, ManifestError> {
     let parsed = parse_to_ast(text, &CollectOptions::default(), &ParseOptions::default())
         .map_err(|e| syntax_error(text, &e))?;
     let Some(ast::Value::Object(root)) = &parsed.value else {
@@ -156,7 +154,10 @@ fn splice_after_last_block_entry(
     };
     let members: Vec<String> = entry
         .iter()
-        .map(|(key, value)| format!("{indent}{unit}{}: {value}", Value::from(*key)))
+        .map(|(key, value)| {
+            let member = member(key, &render_value(value, Style::Spaced), Style::Spaced);
+            format!("{indent}{unit}{member}")
+        })
         .collect();
     let piece = format!(
         ",{eol}{indent}{{{eol}{}{eol}{indent}}}",

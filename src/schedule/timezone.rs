@@ -1,5 +1,7 @@
 //! Time zones: IANA names through chrono-tz, and the order in which a zone is chosen.
 
+use std::sync::OnceLock;
+
 use chrono_tz::Tz;
 
 use super::error::ScheduleError;
@@ -23,13 +25,24 @@ pub fn resolve_timezone(job: Option<&str>, flag: Option<&str>) -> Result<Tz, Sch
     if let Some(name) = job.or(flag) {
         return parse_timezone(name);
     }
-    if let Ok(value) = std::env::var("TZ") {
-        let name = value.trim_start_matches(':');
-        if !name.is_empty() {
-            return parse_timezone(zone_name_of_path(name));
+    environment_timezone()
+}
+
+/// `TZ`, else the system zone, else UTC. Looked up once per process: commands resolve a zone
+/// for every job, and a manifest of thousands of jobs would otherwise read `/etc/timezone`
+/// thousands of times.
+fn environment_timezone() -> Result<Tz, ScheduleError> {
+    static ZONE: OnceLock<Result<Tz, ScheduleError>> = OnceLock::new();
+    ZONE.get_or_init(|| {
+        if let Ok(value) = std::env::var("TZ") {
+            let name = value.trim_start_matches(':');
+            if !name.is_empty() {
+                return parse_timezone(zone_name_of_path(name));
+            }
         }
-    }
-    Ok(system_timezone().unwrap_or(Tz::UTC))
+        Ok(system_timezone().unwrap_or(Tz::UTC))
+    })
+    .clone()
 }
 
 /// `TZ` may name a zone file (`:/usr/share/zoneinfo/Europe/London`); its name is the part
