@@ -193,16 +193,14 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     let settings = Settings::load(workspace)?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
-    let jobs = scheduler::plan(
-        &manifest.jobs,
-        &PlanOptions {
-            timeout_override: args.timeout,
-            default_timeout: settings.timeout,
-            timezone: args.timezone.clone().or(settings.timezone.clone()),
-            tenants: args.tenants.clone(),
-            policies: settings.policy_defaults(),
-        },
-    )?;
+    let plan_options = PlanOptions {
+        timeout_override: args.timeout,
+        default_timeout: settings.timeout,
+        timezone: args.timezone.clone().or(settings.timezone.clone()),
+        tenants: args.tenants.clone(),
+        policies: settings.policy_defaults(),
+    };
+    let jobs = scheduler::plan(&manifest.jobs, &plan_options)?;
 
     if args.json {
         let entries = scheduler::entries(&jobs, Utc::now());
@@ -248,7 +246,14 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .unwrap_or(settings::DEFAULT_GRACE),
     };
     let mode = if args.watch {
-        Mode::Watch
+        // A re-read plans the way this start did, with the same flags and settings.
+        Mode::Watch {
+            follow: Some(scheduler::reload::Source {
+                root: workspace.root().to_path_buf(),
+                options: plan_options,
+                only: args.job.clone(),
+            }),
+        }
     } else {
         Mode::Once { args: args.args }
     };
