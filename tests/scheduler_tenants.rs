@@ -110,12 +110,16 @@ fn a_throwing_provider_fails_the_fire_and_no_tenant_runs() {
     );
     // The stack trace is the job's output, attributed to it.
     assert!(
-        stderr.iter().any(|l| l.starts_with("[nightly] Error: database down")),
+        stderr
+            .iter()
+            .any(|l| l.starts_with("[nightly] Error: database down")),
         "{stderr:#?}"
     );
     assert_eq!(
         stderr.last().map(String::as_str),
-        Some("[jobs] nightly failed: the tenant provider failed: tenants() threw Error: database down; no tenant ran"),
+        Some(
+            "[jobs] nightly failed: the tenant provider failed: tenants() threw Error: database down; no tenant ran"
+        ),
         "the failure is the last word"
     );
     assert!(stdout_of(&out).is_empty(), "no run started");
@@ -181,7 +185,10 @@ fn duplicate_or_malformed_ids_fail_the_fire() {
 #[test]
 fn a_filter_that_throws_fails_the_fire() {
     let ws = Ws::new(r#"[{ "name": "nightly", "tenants": "dynamic" }]"#);
-    ws.file("build/backend/tenants.js", "export const tenants = () => ['a'];\n");
+    ws.file(
+        "build/backend/tenants.js",
+        "export const tenants = () => ['a'];\n",
+    );
     ws.job(
         "nightly",
         &format!("export function tenantsFilter() {{ throw new TypeError('bad filter'); }}\n{PRINT_TENANT}"),
@@ -212,9 +219,9 @@ fn one_failing_tenant_does_not_stop_the_others() {
     let stdout = stdout_of(&out);
     for tenant in ["a", "c"] {
         assert!(
-            stdout
-                .iter()
-                .any(|l| l.starts_with(&format!("[jobs] nightly for tenant {tenant} completed in "))),
+            stdout.iter().any(
+                |l| l.starts_with(&format!("[jobs] nightly for tenant {tenant} completed in "))
+            ),
             "{stdout:#?}"
         );
     }
@@ -288,5 +295,9 @@ export async function run() {
         4,
         "{stdout:#?}"
     );
-    assert_ne!(ws.read("order"), "d saw 0 ended\n", "d waited for a free slot");
+    assert_ne!(
+        ws.read("order"),
+        "d saw 0 ended\n",
+        "d waited for a free slot"
+    );
 }

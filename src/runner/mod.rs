@@ -50,8 +50,7 @@ pub fn runner_script() -> io::Result<String> {
 
 /// The tenant listing script's source (`templates/runner/tenants.mjs.hbs`).
 pub fn tenants_script() -> io::Result<String> {
-    crate::templates::render("runner/tenants.mjs", &serde_json::json!({}))
-        .map_err(io::Error::other)
+    crate::templates::render("runner/tenants.mjs", &serde_json::json!({})).map_err(io::Error::other)
 }
 
 /// Why a job's module cannot be run.

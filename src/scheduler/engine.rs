@@ -93,7 +93,9 @@ impl Engine {
                     self.log
                         .tenant_provider_failed(&job.spec.name, schedule, &error.to_string());
                     outcome.runs += 1;
-                    outcome.failed.push(format!("{} (tenant provider)", job.spec.name));
+                    outcome
+                        .failed
+                        .push(format!("{} (tenant provider)", job.spec.name));
                     return outcome;
                 }
             },

@@ -50,9 +50,7 @@ pub enum SchedulerError {
 #[derive(Debug, Clone)]
 pub enum Mode {
     /// Each job once, in order, passing `args` to `run()`.
-    Once {
-        args: Vec<String>,
-    },
+    Once { args: Vec<String> },
     /// On their schedules until stopped; with `follow`, re-reading the manifest whenever
     /// `package.json` changes or SIGHUP arrives.
     Watch { follow: Option<reload::Source> },

@@ -10,6 +10,7 @@ use std::time::Duration;
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::plan::{PlanOptions, PlannedJob, plan};
 use crate::jobs::canonical_key;
@@ -53,6 +54,9 @@ impl Source {
 pub struct Reloader {
     pub source: Source,
     changes: mpsc::UnboundedReceiver<()>,
+    /// When the current burst of changes counts as over: kept here, not in the waiting future,
+    /// because the watch loop drops that future whenever another event wins its `select!`.
+    settled_at: Option<Instant>,
     // Kept alive for as long as the reloader: dropping it stops the notifications.
     _watcher: RecommendedWatcher,
     hangup: Signal,
@@ -78,19 +82,36 @@ impl Reloader {
         Ok(Reloader {
             source,
             changes,
+            settled_at: None,
             _watcher: watcher,
             hangup,
         })
     }
 
     /// Waits for the next reason to re-read and returns it (`SIGHUP`, or `package.json`
-    /// changed once the burst of changes is over).
+    /// changed once the burst of changes is over). Cancel-safe: dropped half-way, it loses
+    /// neither a signal nor a change.
     pub async fn triggered(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.hangup.recv() => "SIGHUP",
-            Some(()) = self.changes.recv() => {
-                while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, self.changes.recv()).await {}
-                "change"
+        loop {
+            let settled = async {
+                match self.settled_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.hangup.recv() => {
+                    // The re-read covers any change still settling.
+                    self.settled_at = None;
+                    return "SIGHUP";
+                }
+                Some(()) = self.changes.recv() => {
+                    self.settled_at = Some(Instant::now() + DEBOUNCE);
+                }
+                () = settled => {
+                    self.settled_at = None;
+                    return "change";
+                }
             }
         }
     }
@@ -163,7 +184,11 @@ impl Diff {
             parts.push(format!("+{} {}", self.added.len(), jobs(self.added.len())));
         }
         if !self.removed.is_empty() {
-            parts.push(format!("-{} {}", self.removed.len(), jobs(self.removed.len())));
+            parts.push(format!(
+                "-{} {}",
+                self.removed.len(),
+                jobs(self.removed.len())
+            ));
         }
         if !self.changed.is_empty() {
             parts.push(format!("{} changed", self.changed.len()));
@@ -226,7 +251,8 @@ mod tests {
 
     #[test]
     fn the_same_manifest_changes_nothing() {
-        let jobs = r#"[{"name": "a", "schedule": "rate(1 minute)"}, {"name": "b", "schedule": "@daily"}]"#;
+        let jobs =
+            r#"[{"name": "a", "schedule": "rate(1 minute)"}, {"name": "b", "schedule": "@daily"}]"#;
         let diff = Diff::between(&planned(jobs), &planned(jobs));
         assert_eq!(diff.renumbered, [Some(0), Some(1)]);
         assert!(diff.added.is_empty() && diff.changed.is_empty() && diff.removed.is_empty());

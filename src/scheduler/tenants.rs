@@ -30,7 +30,9 @@ pub enum ProviderError {
         "the tenant provider {PROVIDER_PATH} does not exist; create src/backend/tenants.ts exporting `async function tenants()` and run `webstir build`"
     )]
     Missing,
-    #[error("refusing to run {PROVIDER_PATH}: it is a symbolic link that leads outside the workspace")]
+    #[error(
+        "refusing to run {PROVIDER_PATH}: it is a symbolic link that leads outside the workspace"
+    )]
     OutsideWorkspace,
     #[error("{0}")]
     Module(String),
@@ -130,7 +132,9 @@ mod tests {
     fn a_duplicate_or_a_bad_id_fails_the_listing() {
         assert_eq!(
             parse_list(r#"["acme","acme"]"#),
-            Err(ProviderError::Invalid("tenant `acme` is listed twice".into()))
+            Err(ProviderError::Invalid(
+                "tenant `acme` is listed twice".into()
+            ))
         );
         let Err(ProviderError::Invalid(message)) = parse_list(r#"[" acme"]"#) else {
             panic!("a padded id must be refused");
