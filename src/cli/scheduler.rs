@@ -71,7 +71,8 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["job", "watch"])]
     pub all: bool,
 
-    /// Keep running and fire each job on its schedules until SIGINT or SIGTERM
+    /// Keep running and fire each job on its schedules until SIGINT or SIGTERM, following
+    /// changes to package.json (SIGHUP forces a re-read)
     #[arg(long)]
     pub watch: bool,
 
