@@ -134,6 +134,11 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
 
 /// Entry point when the binary runs under the name `scheduler`.
 pub fn main_as_scheduler(argv: Vec<OsString>) -> ExitCode {
+    // First, while this process has a single thread.
+    if let Err(gone) = scheduler::shim_parent::die_with_shim() {
+        eprintln!("scheduler: error: {gone}");
+        return ExitCode::from(1);
+    }
     let cli = match SchedulerCli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => return super::clap_exit(e),
