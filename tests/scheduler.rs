@@ -700,3 +700,16 @@ fn a_manual_run_of_a_scheduled_job_shows_its_schedule() {
     );
     assert_eq!(stdout[1], "[nightly] manual");
 }
+
+/// `--list --json` was documented as a conflict but printed JSON: it is the list as JSON.
+#[test]
+fn list_with_json_is_the_json_list() {
+    let ws = Ws::new(r#"[{ "name": "cleanup", "description": "Sweeps" }]"#);
+    let json = ws.scheduler(&["--json"]).assert().success();
+    let both = ws.scheduler(&["--list", "--json"]).assert().success();
+    assert_eq!(both.get_output().stdout, json.get_output().stdout);
+    assert!(both.get_output().stderr.is_empty());
+    for args in [["--json", "--watch"], ["--list", "--all"]] {
+        ws.scheduler(&args).assert().code(2);
+    }
+}

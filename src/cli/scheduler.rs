@@ -58,7 +58,7 @@ pub struct Args {
     pub list: bool,
 
     /// Print the jobs' metadata as a JSON array (name, schedule, description, priority,
-    /// timezone, timeout, tenants, nextRun)
+    /// timezone, timeout, tenants, nextRun); `--list --json` is the same
     #[arg(long, conflicts_with_all = ["job", "all", "watch"])]
     pub json: bool,
 
@@ -204,6 +204,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         },
     )?;
 
+    // `--list --json` asks for the list as JSON, which is what `--json` prints.
     if args.json {
         let entries = scheduler::entries(&jobs, Utc::now());
         let text =
