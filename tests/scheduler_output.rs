@@ -291,7 +291,9 @@ export async function run() {
         .collect();
     assert_eq!(
         notes,
-        ["[jobs] long printed a line longer than 64 KiB on stdout; such lines are forwarded in pieces of 64 KiB"],
+        [
+            "[jobs] long printed a line longer than 64 KiB on stdout; such lines are forwarded in pieces of 64 KiB"
+        ],
         "{stderr}"
     );
     assert!(
@@ -445,7 +447,8 @@ fn a_closed_stdout_is_said_once_on_stderr_and_the_log_goes_on_there() {
         wait_for("notice", &|l| l.contains("stdout is closed"));
         wait_for("a completion", &|l| l.contains("tick completed in"));
         wait_for("the job's output", &|l| {
-            l == "[tick] tick" || l.contains(r#""event":"output","job":"tick","stream":"stdout","message":"tick""#)
+            l == "[tick] tick"
+                || l.contains(r#""event":"output","job":"tick","stream":"stdout","message":"tick""#)
         });
         signal(&child, libc::SIGTERM);
         wait_for("the SIGTERM notice", &|l| {
@@ -526,10 +529,7 @@ export async function run(): Promise<void> {
             "the shim ended early"
         );
         if let Some(rest) = line.trim().strip_prefix("[hold] pids ") {
-            break rest
-                .split(' ')
-                .map(|p| p.parse().expect("pid"))
-                .collect();
+            break rest.split(' ').map(|p| p.parse().expect("pid")).collect();
         }
     };
     let scheduler = children_of(shim.id() as i32);
@@ -566,7 +566,10 @@ fn children_of(pid: i32) -> Vec<i32> {
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
         let path = task.expect("task").path().join("children");
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        children.extend(text.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+        children.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
     }
     children
 }

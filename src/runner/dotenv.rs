@@ -163,7 +163,11 @@ mod tests {
         assert_eq!(error.line, 2);
         assert!(error.message.contains("never closed"), "{}", error.message);
         let error = parse("MY KEY=1\n").expect_err("space in key");
-        assert!(error.message.starts_with("the name starting with `MY` contains a space"));
+        assert!(
+            error
+                .message
+                .starts_with("the name starting with `MY` contains a space")
+        );
         let error = parse("A=\"x\" y\n").expect_err("text after quotes");
         assert_eq!(
             error.message,
@@ -182,8 +186,16 @@ mod tests {
             "PASSWORD s3cret=x\n",
         ] {
             let error = parse(text).expect_err(text);
-            assert!(!error.message.contains("s3cret"), "{text:?}: {}", error.message);
-            assert!(error.message.contains("PASS"), "{text:?}: {}", error.message);
+            assert!(
+                !error.message.contains("s3cret"),
+                "{text:?}: {}",
+                error.message
+            );
+            assert!(
+                error.message.contains("PASS"),
+                "{text:?}: {}",
+                error.message
+            );
         }
     }
 
@@ -192,9 +204,19 @@ mod tests {
     fn a_byte_order_mark_is_named_not_hidden() {
         let error = parse("\u{feff}KEY=1\n").expect_err("BOM");
         assert_eq!(error.line, 1);
-        assert!(error.message.contains("byte order mark (`\\u{feff}`)"), "{}", error.message);
+        assert!(
+            error.message.contains("byte order mark (`\\u{feff}`)"),
+            "{}",
+            error.message
+        );
         assert!(!error.message.contains('\u{feff}'));
         let error = parse("A=1\nB\u{200b}=2\n").expect_err("zero-width space");
-        assert!(error.message.starts_with("`B\\u{200b}` is not a variable name"), "{}", error.message);
+        assert!(
+            error
+                .message
+                .starts_with("`B\\u{200b}` is not a variable name"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -84,7 +84,11 @@ fn bytes_in_pipe(fd: &impl AsRawFd) -> usize {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int through the pointer, which points to a live c_int.
     let ok = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } == 0;
-    if ok { usize::try_from(n).unwrap_or(0) } else { 0 }
+    if ok {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
 }
 
 /// Splits bytes into lines and hands each to the sink.
@@ -175,7 +179,11 @@ fn whole_characters(bytes: &[u8]) -> usize {
             0xF0..=0xF7 => 4,
             _ => 1,
         };
-        return if width > back && back < len { len - back } else { len };
+        return if width > back && back < len {
+            len - back
+        } else {
+            len
+        };
     }
     len
 }
@@ -231,6 +239,9 @@ mod tests {
         let text = format!("x{}\n", "é".repeat(MAX_LINE / 2));
         let (lines, _) = collect(&[text.as_bytes()]);
         assert_eq!(lines.concat(), text.trim_end());
-        assert!(lines.iter().all(|l| !l.contains('\u{fffd}')), "cut a character");
+        assert!(
+            lines.iter().all(|l| !l.contains('\u{fffd}')),
+            "cut a character"
+        );
     }
 }

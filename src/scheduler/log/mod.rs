@@ -329,8 +329,7 @@ fn write_stdout(line: fmt::Arguments<'_>, format: LogFormat) {
             return;
         };
         if !STDOUT_GONE.swap(true, Ordering::Relaxed) {
-            let message =
-                format!("stdout is closed ({error}); logging to stderr from now on");
+            let message = format!("stdout is closed ({error}); logging to stderr from now on");
             let notice = match format {
                 LogFormat::Text => format!("[jobs] {message}"),
                 LogFormat::Json => json::line(&[
