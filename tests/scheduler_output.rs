@@ -212,6 +212,42 @@ fn a_job_that_exits_right_after_writing_loses_nothing() {
     }
 }
 
+/// The same when `run` throws after printing: the lines, then the stack, then the failure.
+#[test]
+fn a_job_that_throws_after_printing_loses_nothing() {
+    let ws = Ws::new(r#"[{ "name": "emit" }]"#);
+    ws.job(
+        "emit",
+        &EMIT.replace(
+            "  if (process.env.OUT_EXIT) {",
+            "  throw new Error('after printing');\n  if (process.env.OUT_EXIT) {",
+        ),
+    );
+    let collected = run_collecting(
+        &ws,
+        &["--job", "emit"],
+        &emit_env(20_000, 100),
+        Format::Text,
+        Reader::Slow,
+    );
+    assert_eq!(collected.code, Some(1));
+    assert_every_line(&collected, 20_000, 100, "throws");
+    assert!(
+        collected
+            .stderr
+            .contains("[emit] Error: after printing\n[emit]     at run ("),
+        "{}",
+        collected.stderr
+    );
+    assert!(
+        collected
+            .stderr
+            .ends_with("[jobs] emit failed: Error: after printing\n"),
+        "{}",
+        collected.stderr
+    );
+}
+
 /// Regression: a job printing 100 MB had about 650 lines forwarded, cut mid-line, and was
 /// reported `completed`. Sizes from 1 KB to 100 MB, counted to the byte.
 #[test]

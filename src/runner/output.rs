@@ -235,13 +235,24 @@ mod tests {
 
     #[test]
     fn a_split_never_cuts_a_character_in_two() {
-        // `é` is two bytes; one byte of padding puts a character across the bound.
-        let text = format!("x{}\n", "é".repeat(MAX_LINE / 2));
-        let (lines, _) = collect(&[text.as_bytes()]);
-        assert_eq!(lines.concat(), text.trim_end());
-        assert!(
-            lines.iter().all(|l| !l.contains('\u{fffd}')),
-            "cut a character"
-        );
+        // Characters of 2, 3 and 4 bytes, shifted by 0 to 3 bytes of padding, put every kind
+        // of character boundary across the bound.
+        for character in ["é", "€", "😀"] {
+            for pad in 0..4 {
+                let text = format!(
+                    "{}{}\n",
+                    "x".repeat(pad),
+                    character.repeat(MAX_LINE / character.len() + 2)
+                );
+                let (lines, notes) = collect(&[text.as_bytes()]);
+                assert_eq!(lines.concat(), text.trim_end(), "{character} {pad}");
+                assert!(
+                    lines.iter().all(|l| !l.contains('\u{fffd}')),
+                    "cut a character"
+                );
+                assert!(lines.iter().all(|l| l.len() <= MAX_LINE));
+                assert_eq!(notes, [OutputNote::LinesSplit(Stream::Stdout)]);
+            }
+        }
     }
 }
