@@ -541,6 +541,7 @@ fn killing_the_shim_with_sigkill_ends_the_native_scheduler_and_its_jobs() {
         r#"import { spawn } from 'node:child_process';
 export async function run(): Promise<void> {
   const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  console.log(`shim variable ${process.env.WEBSTIR_SHIM_PID ?? 'unset'}`);
   console.log(`pids ${process.pid} ${child.pid}`);
   await new Promise((resolve) => setTimeout(resolve, 60_000));
 }
@@ -558,16 +559,23 @@ export async function run(): Promise<void> {
         .spawn()
         .expect("spawn the shim");
     let mut out = BufReader::new(shim.stdout.take().expect("stdout"));
+    let mut seen = Vec::new();
     let pids: Vec<i32> = loop {
         let mut line = String::new();
         assert!(
             out.read_line(&mut line).expect("read") > 0,
             "the shim ended early"
         );
+        seen.push(line.clone());
         if let Some(rest) = line.trim().strip_prefix("[hold] pids ") {
             break rest.split(' ').map(|p| p.parse().expect("pid")).collect();
         }
     };
+    // The shim's pid is for the scheduler; jobs do not see it.
+    assert!(
+        seen.contains(&"[hold] shim variable unset\n".to_owned()),
+        "{seen:?}"
+    );
     let scheduler = children_of(shim.id() as i32);
     assert_eq!(scheduler.len(), 1, "the shim runs one scheduler");
     let scheduler = scheduler[0];
