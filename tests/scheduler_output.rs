@@ -617,3 +617,51 @@ fn children_of(pid: i32) -> Vec<i32> {
     }
     children
 }
+
+/// Regression: the runner's report on descriptor 3 was read only after the job exited, so a
+/// report larger than the pipe (a 200 KB error message, or a job writing to descriptor 3
+/// itself) blocked the runner in its write and the run never ended.
+#[test]
+fn a_report_larger_than_the_pipe_does_not_hang_the_run() {
+    let ws = Ws::new(r#"[{ "name": "huge-error" }, { "name": "writes-fd3" }]"#);
+    ws.job(
+        "huge-error",
+        "export function run() { throw new Error('x'.repeat(200000)); }\n",
+    );
+    ws.job(
+        "writes-fd3",
+        r#"import { writeSync } from 'node:fs';
+export function run() { writeSync(3, 'y'.repeat(300000)); console.log('wrote'); }
+"#,
+    );
+    let started = Instant::now();
+    let out = ws
+        .scheduler(&["--all", "--timeout", "20s"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20), "a run hung");
+    let failed = stderr
+        .lines()
+        .find(|l| l.starts_with("[jobs] huge-error failed: "))
+        .expect("the failure");
+    let message = failed
+        .strip_prefix("[jobs] huge-error failed: Error: ")
+        .expect("the error");
+    assert_eq!(
+        message,
+        format!(
+            "{}... (198007 more characters)",
+            "x".repeat(2000 - "Error: ".len())
+        )
+    );
+    assert!(stdout.contains("[writes-fd3] wrote\n"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[jobs] writes-fd3 completed in ")),
+        "{stdout}"
+    );
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::outcome::{Failure, StopOutcome, classify, read_report};
+use super::outcome::{Failure, StopOutcome, classify, collect_report};
 use super::output::{self, OutputNote};
 use super::{reaper, sentinel};
 
@@ -137,6 +137,7 @@ pub async fn run(
             ended.clone(),
         ))
     });
+    let report = tokio::spawn(collect_report(report, ended.clone()));
 
     let graceful = stop_reached(&mut stop, StopRequest::Graceful);
     let time_limit = async {
@@ -204,7 +205,7 @@ pub async fn run(
             None,
         ),
         Ok(Ending::Stopped(how)) => (Err(Failure::Stopped(how)), None),
-        Ok(Ending::Exited(status)) => classify(status, read_report(report)),
+        Ok(Ending::Exited(status)) => classify(status, report.await.ok().flatten()),
     };
     RunResult {
         duration,
