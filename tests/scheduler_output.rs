@@ -665,3 +665,28 @@ export function run() { writeSync(3, 'y'.repeat(300000)); console.log('wrote'); 
         "{stdout}"
     );
 }
+
+/// By design a job ends when its `run` settles, even with timers or sockets left open (a
+/// forgotten interval must not turn a nightly job into a service); waiting for its output to
+/// be written must not change that.
+#[test]
+fn a_job_leaving_handles_open_still_ends_after_its_output_is_written() {
+    let ws = Ws::new(r#"[{ "name": "emit" }]"#);
+    ws.job(
+        "emit",
+        &EMIT.replace(
+            "export function run() {",
+            "import { createServer } from 'node:net';\nexport function run() {\n  setInterval(() => {}, 1000);\n  createServer().listen(0);",
+        ),
+    );
+    let collected = run_collecting(
+        &ws,
+        &["--job", "emit", "--timeout", "20s"],
+        &emit_env(5000, 90),
+        Format::Text,
+        Reader::Fast,
+    );
+    assert_eq!(collected.code, Some(0), "{}", collected.stderr);
+    assert_every_line(&collected, 5000, 90, "open handles");
+    assert_completed(collected.other.last().expect("lines"), "emit");
+}
