@@ -690,3 +690,35 @@ fn a_job_leaving_handles_open_still_ends_after_its_output_is_written() {
     assert_every_line(&collected, 5000, 90, "open handles");
     assert_completed(collected.other.last().expect("lines"), "emit");
 }
+
+/// The other half of dying with the shim: a scheduler whose shim died before it could ask the
+/// kernel for the parent-death signal finds another parent, and does not start.
+#[test]
+fn a_scheduler_whose_shim_is_already_gone_does_not_start() {
+    let ws = Ws::new(r#"[{ "name": "tick", "schedule": "rate(1 second)" }]"#);
+    ws.job("tick", "export function run() { console.log('tick'); }\n");
+    let scheduler = ws.path("scheduler");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("webstir"), &scheduler)
+        .expect("symlink");
+    // Pid 1 is never this test's child's parent.
+    let out = std::process::Command::new(&scheduler)
+        .args(["--watch", "--workspace"])
+        .arg(ws.root())
+        .env("WEBSTIR_SHIM_PID", "1")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "scheduler: error: scheduler.js (pid 1) that started this scheduler has exited; not starting without it\n"
+    );
+    // Its real parent given, it runs.
+    let out = std::process::Command::new(&scheduler)
+        .args(["--list", "--workspace"])
+        .arg(ws.root())
+        .env("WEBSTIR_SHIM_PID", std::process::id().to_string())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
