@@ -262,6 +262,48 @@ fn flags_names_that_cannot_be_folders() {
     assert_eq!(report["jobs"].as_array().map(Vec::len), Some(1));
 }
 
+/// Issue 10: hand-written jobs named `con`, `scheduler` or `node_modules` passed with
+/// `diagnostics: none`, though `add-job` refuses them and the build cannot run them.
+#[test]
+fn flags_hand_written_names_that_add_job_refuses() {
+    for (name, rule) in [
+        ("con", "reserved device name"),
+        (
+            "scheduler",
+            "`build/backend/jobs/scheduler` is the scheduler binary",
+        ),
+        (
+            "Scheduler.js",
+            "`build/backend/jobs/scheduler.js` is the scheduler shim",
+        ),
+        (
+            "webstir-runner.mjs",
+            "`build/backend/jobs/webstir-runner.mjs` is the job runner script",
+        ),
+        (
+            "WebstirNext",
+            "names that begin with `webstir` are reserved",
+        ),
+        ("node_modules", "skips `node_modules` folders"),
+    ] {
+        let (_fx, report, text, code) =
+            inspect_with_jobs(json!([{ "name": "ok" }, { "name": name }]));
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(
+            codes(&report),
+            vec![pair("invalid-name", "error")],
+            "{name}"
+        );
+        assert!(text.contains(rule), "{name}: {text}");
+        assert!(
+            text.contains(&format!(
+                "has the name `{name}`, which `webstir add-job` refuses"
+            )),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn a_workspace_without_manifest_has_no_jobs() {
     let fx = Fixture::with_package_json("{\"name\": \"bare\", \"webstir\": {}}\n");

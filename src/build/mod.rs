@@ -155,13 +155,18 @@ fn module_type_warning(workspace: &Workspace) -> Option<String> {
 }
 
 /// Splits the sources into those that can be built and an error for each one whose output
-/// another source (earlier in path order) already emits, such as `a.ts` next to `a.js`.
+/// another source (earlier in path order) already emits, such as `a.ts` next to `a.js`, or
+/// the build generates itself, such as `jobs/scheduler.ts`.
 fn claim_outputs(sources: &[Source]) -> (Vec<&Source>, Vec<Diagnostic>) {
     let mut claimed: HashMap<String, &str> = HashMap::new();
     let mut buildable = Vec::new();
     let mut clashes = Vec::new();
     for source in sources {
         let outputs = source.outputs();
+        if let Some(diagnostic) = reserved_output(source, &outputs) {
+            clashes.push(diagnostic);
+            continue;
+        }
         if let Some(other) = outputs
             .iter()
             .find_map(|o| claimed.get(o.as_str()).copied())
@@ -181,6 +186,22 @@ fn claim_outputs(sources: &[Source]) -> (Vec<&Source>, Vec<Diagnostic>) {
         buildable.push(source);
     }
     (buildable, clashes)
+}
+
+/// An error when an output of `source` would take a name in `build/backend/jobs` that the
+/// generated files own (the same rule `add-job` applies to job names), instead of letting the
+/// generated file silently replace it.
+fn reserved_output(source: &Source, outputs: &[String]) -> Option<Diagnostic> {
+    outputs.iter().find_map(|out| {
+        let entry = out.strip_prefix("jobs/")?.split('/').next()?;
+        let reserved = crate::jobs::name::reserved(entry)?;
+        Some(Diagnostic::whole_file(
+            display_path(source),
+            format!(
+                "this file would be built to `build/backend/{out}`, a name the build reserves: {reserved}; rename it"
+            ),
+        ))
+    })
 }
 
 pub(crate) fn display_path(source: &Source) -> PathBuf {

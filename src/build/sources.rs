@@ -7,6 +7,14 @@ use std::path::{Path, PathBuf};
 
 use super::BuildError;
 
+/// Folder names the build never enters, besides names that start with `.`.
+pub const SKIPPED_FOLDERS: &[&str] = &["node_modules"];
+
+/// True for a file or folder name the build passes over.
+pub fn is_skipped(name: &str) -> bool {
+    name.starts_with('.') || SKIPPED_FOLDERS.contains(&name)
+}
+
 /// How a source file becomes output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -101,7 +109,7 @@ fn walk(
         let Some(name) = name.to_str() else {
             return Err(BuildError::NonUtf8Name { path: entry.path() });
         };
-        if name.starts_with('.') || name == "node_modules" {
+        if is_skipped(name) {
             continue;
         }
         let path = entry.path();
