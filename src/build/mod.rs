@@ -42,6 +42,27 @@ pub enum BuildError {
         target.display()
     )]
     SymlinkOutside { path: PathBuf, target: PathBuf },
+    #[error(
+        "`{}` is a symbolic link to `{}`, {reason}; remove the link or restore its target",
+        path.display(),
+        target.display()
+    )]
+    BrokenSymlink {
+        path: PathBuf,
+        target: PathBuf,
+        reason: String,
+    },
+    #[error(
+        "`{}` is a symbolic link to `{}`, a folder that contains it, so the build would walk it forever; remove the link",
+        path.display(),
+        target.display()
+    )]
+    SymlinkLoop { path: PathBuf, target: PathBuf },
+    #[error(
+        "`{}` is a folder, but the build writes {what} there; move the folder away",
+        path.display()
+    )]
+    GeneratedPathTaken { path: PathBuf, what: &'static str },
     #[error("refusing to replace `{}`: it is a symbolic link, not a file the build wrote", path.display())]
     OutputSymlink { path: PathBuf },
     #[error("`{}`: file names must be valid UTF-8", path.display())]

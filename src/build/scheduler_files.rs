@@ -36,6 +36,14 @@ pub fn install(
 ) -> Result<(usize, Option<BinaryStamp>), BuildError> {
     let jobs_dir = tree.path("jobs");
     tree.ensure_dir(&jobs_dir)?;
+    // A folder left where a generated file goes (by a job built before such names were
+    // reserved) would otherwise fail the build with a bare `Is a directory`.
+    for (name, what) in GENERATED_JOB_FILES {
+        let path = jobs_dir.join(name);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            return Err(BuildError::GeneratedPathTaken { path, what });
+        }
+    }
     let mut replaced = 0;
 
     let shim = crate::templates::render("build/scheduler.js", &serde_json::json!({}))?;
@@ -144,6 +152,15 @@ mod tests {
         let mut reserved: Vec<&str> = GENERATED_JOB_FILES.iter().map(|(n, _)| *n).collect();
         reserved.sort();
         assert_eq!(written, reserved);
+
+        fs::remove_file(tree.path("jobs/scheduler.js")).expect("remove");
+        fs::create_dir(tree.path("jobs/scheduler.js")).expect("a folder in the way");
+        let err = install(&mut tree, None).expect_err("a folder where the shim goes");
+        assert!(
+            err.to_string()
+                .ends_with("/build/backend/jobs/scheduler.js` is a folder, but the build writes the scheduler shim for Node there; move the folder away"),
+            "{err}"
+        );
     }
 
     #[test]

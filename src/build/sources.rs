@@ -1,8 +1,8 @@
-//! Finding the files under `src/backend` that the build turns into output, without following
-//! a symbolic link out of the workspace.
+//! Finding the files under `src/backend` that the build turns into output, following
+//! symbolic links only inside the workspace.
 
-use std::collections::HashSet;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::BuildError;
@@ -70,77 +70,112 @@ fn classify(name: &str) -> Option<Kind> {
     }
 }
 
-/// Lists the build's inputs under `src_dir`, sorted by path. Symbolic links are followed only
-/// while they stay inside `workspace_root`; one that leaves it is an error.
+/// Lists the build's inputs under `src_dir`, sorted by path.
+///
+/// Symbolic links are followed while they stay inside `workspace_root`, and what a link leads
+/// to is built under the link's own path, as if it were a copy: a link `alib -> lib` builds
+/// `lib/x.ts` to both `lib/x.js` and `alib/x.js`, so that neither path loses its output. A link
+/// that leaves the workspace, leads nowhere, or leads to a folder that contains it (the walk
+/// would never end) is an error naming the link.
 pub fn discover(src_dir: &Path, workspace_root: &Path) -> Result<Vec<Source>, BuildError> {
     let root = fs::canonicalize(workspace_root).map_err(|e| BuildError::io(workspace_root, e))?;
     let mut found = Vec::new();
-    let mut visited = HashSet::new();
     let real = fs::canonicalize(src_dir).map_err(|e| BuildError::io(src_dir, e))?;
-    walk(src_dir, real, "", &root, &mut visited, &mut found)?;
+    let mut walk = Walk {
+        root: &root,
+        ancestors: Vec::new(),
+        found: &mut found,
+    };
+    walk.dir(src_dir, real, "")?;
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(found)
 }
 
-/// Walks `dir`, whose canonical path is `real`. Canonical paths of plain subfolders are
-/// derived rather than asked of the file system; only symbolic links are resolved.
-fn walk(
-    dir: &Path,
-    real: PathBuf,
-    prefix: &str,
-    root: &Path,
-    visited: &mut HashSet<PathBuf>,
-    found: &mut Vec<Source>,
-) -> Result<(), BuildError> {
-    if !real.starts_with(root) {
-        return Err(BuildError::SymlinkOutside {
-            path: dir.to_path_buf(),
-            target: real,
-        });
-    }
-    // A link back to an ancestor would loop forever.
-    if !visited.insert(real.clone()) {
-        return Ok(());
-    }
-    let entries = fs::read_dir(dir).map_err(|e| BuildError::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| BuildError::io(dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            return Err(BuildError::NonUtf8Name { path: entry.path() });
-        };
-        if is_skipped(name) {
-            continue;
+struct Walk<'a> {
+    root: &'a Path,
+    /// Canonical paths of the folders being walked, outermost first.
+    ancestors: Vec<PathBuf>,
+    found: &'a mut Vec<Source>,
+}
+
+impl Walk<'_> {
+    /// Walks `dir`, whose canonical path is `real`. Canonical paths of plain subfolders are
+    /// derived rather than asked of the file system; only symbolic links are resolved.
+    fn dir(&mut self, dir: &Path, real: PathBuf, prefix: &str) -> Result<(), BuildError> {
+        if !real.starts_with(self.root) {
+            return Err(BuildError::SymlinkOutside {
+                path: dir.to_path_buf(),
+                target: real,
+            });
         }
-        let path = entry.path();
-        let rel = if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let mut file_type = entry.file_type().map_err(|e| BuildError::io(&path, e))?;
-        let mut entry_real = real.join(name);
-        if file_type.is_symlink() {
-            entry_real = fs::canonicalize(&path).map_err(|e| BuildError::io(&path, e))?;
-            if !entry_real.starts_with(root) {
-                return Err(BuildError::SymlinkOutside {
-                    path,
-                    target: entry_real,
-                });
+        let entries = fs::read_dir(dir).map_err(|e| BuildError::io(dir, e))?;
+        self.ancestors.push(real.clone());
+        for entry in entries {
+            let entry = entry.map_err(|e| BuildError::io(dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(BuildError::NonUtf8Name { path: entry.path() });
+            };
+            if is_skipped(name) {
+                continue;
             }
-            file_type = fs::metadata(&entry_real)
-                .map_err(|e| BuildError::io(&path, e))?
-                .file_type();
+            let path = entry.path();
+            let rel = if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let mut file_type = entry.file_type().map_err(|e| BuildError::io(&path, e))?;
+            let mut entry_real = real.join(name);
+            if file_type.is_symlink() {
+                entry_real = resolve_link(&path)?;
+                if !entry_real.starts_with(self.root) {
+                    return Err(BuildError::SymlinkOutside {
+                        path,
+                        target: entry_real,
+                    });
+                }
+                file_type = fs::metadata(&entry_real)
+                    .map_err(|e| BuildError::io(&path, e))?
+                    .file_type();
+                // A link to a folder being walked, or to one above it, would be walked
+                // forever. Plain subfolders cannot loop, so checking links suffices.
+                if file_type.is_dir() && self.ancestors.iter().any(|a| a.starts_with(&entry_real)) {
+                    return Err(BuildError::SymlinkLoop {
+                        path,
+                        target: entry_real,
+                    });
+                }
+            }
+            if file_type.is_dir() {
+                self.dir(&path, entry_real, &rel)?;
+            } else if file_type.is_file()
+                && let Some(kind) = classify(name)
+            {
+                self.found.push(Source { rel, kind });
+            }
         }
-        if file_type.is_dir() {
-            walk(&path, entry_real, &rel, root, visited, found)?;
-        } else if file_type.is_file()
-            && let Some(kind) = classify(name)
-        {
-            found.push(Source { rel, kind });
-        }
+        self.ancestors.pop();
+        Ok(())
     }
-    Ok(())
+}
+
+/// The canonical target of the symbolic link `path`, or an error that names the link and
+/// what it points at when that cannot be reached.
+fn resolve_link(path: &Path) -> Result<PathBuf, BuildError> {
+    fs::canonicalize(path).map_err(|e| {
+        let target = fs::read_link(path).unwrap_or_default();
+        let reason = if e.kind() == io::ErrorKind::NotFound {
+            "which does not exist".to_owned()
+        } else {
+            format!("which cannot be followed: {e}")
+        };
+        BuildError::BrokenSymlink {
+            path: path.to_path_buf(),
+            target,
+            reason,
+        }
+    })
 }
 
 #[cfg(test)]
