@@ -10,6 +10,7 @@ pub mod scheduler_files;
 pub mod sources;
 pub mod specifiers;
 pub mod transpile;
+pub mod tsconfig;
 pub mod watch;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,6 +27,7 @@ use incremental::{BuildState, FileEntry, STATE_FILE};
 use output::OutputTree;
 use sources::Source;
 use specifiers::SourceSet;
+use tsconfig::TsConfig;
 
 /// A build that could not run at all (as opposed to files with errors, which are reported in
 /// [`BuildReport::diagnostics`] while the other files are still built).
@@ -65,6 +67,8 @@ pub enum BuildError {
     GeneratedPathTaken { path: PathBuf, what: &'static str },
     #[error("refusing to replace `{}`: it is a symbolic link, not a file the build wrote", path.display())]
     OutputSymlink { path: PathBuf },
+    #[error("{}: {message}", path.display())]
+    TsConfig { path: PathBuf, message: String },
     #[error("`{}`: file names must be valid UTF-8", path.display())]
     NonUtf8Name { path: PathBuf },
     #[error("{}: {source}", path.display())]
@@ -95,6 +99,8 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
         return Err(BuildError::NoSources { path: src_dir });
     }
     let sources = sources::discover(&src_dir, workspace.root())?;
+    let tsconfig = TsConfig::load(workspace.root())?;
+    let jsx = tsconfig.jsx.clone();
     let mut tree = OutputTree::new(workspace.root())?;
     let out_dir = tree.dir().to_path_buf();
     tree.ensure_dir(&out_dir)?;
@@ -105,8 +111,17 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
     let previous = BuildState::load(&state_path);
 
     let mut next = BuildState::empty();
-    next.tree = incremental::tree_hash(sources.iter().map(|s| s.rel.as_str()));
-    let set = SourceSet::new(sources.iter().map(|s| s.rel.clone()));
+    // The options of tsconfig.json change every module's output, as the list of files does.
+    // (A NUL cannot be part of a path, so the two cannot be confused.)
+    let fingerprint = format!("\0{}", tsconfig.fingerprint());
+    next.tree = incremental::tree_hash(
+        sources
+            .iter()
+            .map(|s| s.rel.as_str())
+            .chain(std::iter::once(fingerprint.as_str())),
+    );
+    let set =
+        SourceSet::new(sources.iter().map(|s| s.rel.clone())).with_aliases(tsconfig, &src_dir);
     let mut report = BuildReport::default();
 
     let (buildable, clashes) = claim_outputs(&sources);
@@ -119,6 +134,7 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
         previous: &previous,
         tree_hash: &next.tree,
         set: &set,
+        jsx: &jsx,
     };
     let trust_before_ns = incremental::now_ns() - pass::RACY_WINDOW_NS;
     for (source, result) in buildable.iter().zip(pass.run_all(&buildable)?) {
@@ -183,6 +199,13 @@ fn claim_outputs(sources: &[Source]) -> (Vec<&Source>, Vec<Diagnostic>) {
     let mut buildable = Vec::new();
     let mut clashes = Vec::new();
     for source in sources {
+        if source.kind == sources::Kind::Unsupported {
+            clashes.push(Diagnostic::whole_file(
+                display_path(source),
+                "`.cts` files are CommonJS, and the build emits ES modules only; rename it to `.ts` (an ES module), or write it as `.cjs`, which is copied as it is",
+            ));
+            continue;
+        }
         let outputs = source.outputs();
         if let Some(diagnostic) = reserved_output(source, &outputs) {
             clashes.push(diagnostic);

@@ -18,10 +18,13 @@ pub fn is_skipped(name: &str) -> bool {
 /// How a source file becomes output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `.ts` → `.js`, `.mts` → `.mjs`, with a source map.
+    /// `.ts`, `.tsx`, `.jsx` → `.js`, `.mts` → `.mjs`, with a source map.
     Transpile,
-    /// `.js`, `.mjs`, `.json`: copied as they are.
+    /// `.js`, `.mjs`, `.cjs`, `.json`: copied as they are.
     Copy,
+    /// `.cts`: CommonJS TypeScript, which the build cannot emit (it emits ES modules only);
+    /// an error rather than a file silently left out.
+    Unsupported,
 }
 
 /// One input file of the build.
@@ -36,10 +39,11 @@ impl Source {
     /// The emitted file, relative to `build/backend`.
     pub fn output_rel(&self) -> String {
         match self.kind {
-            Kind::Copy => self.rel.clone(),
-            Kind::Transpile => match self.rel.strip_suffix(".mts") {
-                Some(stem) => format!("{stem}.mjs"),
-                None => format!("{}.js", self.rel.strip_suffix(".ts").unwrap_or(&self.rel)),
+            Kind::Copy | Kind::Unsupported => self.rel.clone(),
+            Kind::Transpile => match self.rel.rsplit_once('.') {
+                Some((stem, "mts")) => format!("{stem}.mjs"),
+                Some((stem, _)) => format!("{stem}.js"),
+                None => format!("{}.js", self.rel),
             },
         }
     }
@@ -48,6 +52,7 @@ impl Source {
     pub fn outputs(&self) -> Vec<String> {
         let output = self.output_rel();
         match self.kind {
+            Kind::Unsupported => Vec::new(),
             Kind::Copy => vec![output],
             Kind::Transpile => {
                 let map = format!("{output}.map");
@@ -59,13 +64,17 @@ impl Source {
 
 fn classify(name: &str) -> Option<Kind> {
     // Declaration files describe types only and emit nothing.
-    if name.ends_with(".d.ts") || name.ends_with(".d.mts") {
+    if [".d.ts", ".d.mts", ".d.cts"]
+        .iter()
+        .any(|d| name.ends_with(d))
+    {
         return None;
     }
     let (_, ext) = name.rsplit_once('.')?;
     match ext {
-        "ts" | "mts" => Some(Kind::Transpile),
-        "js" | "mjs" | "json" => Some(Kind::Copy),
+        "ts" | "mts" | "tsx" | "jsx" => Some(Kind::Transpile),
+        "js" | "mjs" | "cjs" | "json" => Some(Kind::Copy),
+        "cts" => Some(Kind::Unsupported),
         _ => None,
     }
 }
@@ -194,6 +203,13 @@ mod tests {
             kind: Kind::Transpile,
         };
         assert_eq!(mts.output_rel(), "x.mjs");
+        for (rel, out) in [("c.tsx", "c.js"), ("c.jsx", "c.js"), ("a.b.tsx", "a.b.js")] {
+            let source = Source {
+                rel: rel.into(),
+                kind: Kind::Transpile,
+            };
+            assert_eq!(source.outputs(), [out.to_owned(), format!("{out}.map")]);
+        }
         let json = Source {
             rel: "data.json".into(),
             kind: Kind::Copy,
@@ -207,5 +223,10 @@ mod tests {
         assert_eq!(classify("README.md"), None);
         assert_eq!(classify("a.ts"), Some(Kind::Transpile));
         assert_eq!(classify("a.mjs"), Some(Kind::Copy));
+        assert_eq!(classify("a.cjs"), Some(Kind::Copy));
+        assert_eq!(classify("a.tsx"), Some(Kind::Transpile));
+        assert_eq!(classify("a.jsx"), Some(Kind::Transpile));
+        assert_eq!(classify("a.cts"), Some(Kind::Unsupported));
+        assert_eq!(classify("a.d.cts"), None);
     }
 }

@@ -14,10 +14,11 @@ use oxc::diagnostics::OxcDiagnostic;
 use oxc::parser::Parser;
 use oxc::semantic::SemanticBuilder;
 use oxc::span::{GetSpan, SourceType, Span};
-use oxc::transformer::{TransformOptions, Transformer};
+use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
 
 use super::diagnostics::Diagnostic;
 use super::specifiers::{Resolution, SourceSet};
+use super::tsconfig::Jsx;
 
 /// What the build needs to know about the file being transpiled.
 #[derive(Debug, Clone, Copy)]
@@ -42,10 +43,22 @@ pub fn transpile(
     source: &str,
     unit: Unit<'_>,
     sources: &SourceSet,
+    jsx: &Jsx,
 ) -> Result<Emitted, Vec<Diagnostic>> {
     let allocator = Allocator::default();
-    // The workspace is `"type": "module"`, so every `.ts` file is an ES module.
-    let source_type = SourceType::ts().with_module(true);
+    let has_jsx = unit.rel.ends_with(".tsx") || unit.rel.ends_with(".jsx");
+    // The workspace is `"type": "module"`, so every file is an ES module.
+    let source_type = match (unit.rel.ends_with(".jsx"), has_jsx) {
+        (true, _) => SourceType::jsx(),
+        (false, true) => SourceType::tsx(),
+        (false, false) => SourceType::ts(),
+    }
+    .with_module(true);
+    let mut options = TransformOptions::default();
+    if has_jsx {
+        configure_jsx(jsx, &mut options)
+            .map_err(|message| vec![Diagnostic::whole_file(unit.display.to_path_buf(), message)])?;
+    }
     let parsed = Parser::new(&allocator, source, source_type).parse();
     let mut errors = to_diagnostics(unit, source, parsed.diagnostics.errors());
     if parsed.panicked || !errors.is_empty() {
@@ -72,7 +85,6 @@ pub fn transpile(
 
     // The default environment lowers nothing: Node 20 runs ES2023 as written, and lowering
     // would pull in runtime helper packages the workspace does not have.
-    let options = TransformOptions::default();
     let transformed = Transformer::new(&allocator, Path::new(unit.rel), &options)
         .build_with_scoping(semantic.semantic.into_scoping(), &mut program);
     errors.extend(to_diagnostics(
@@ -94,6 +106,49 @@ pub fn transpile(
         return Err(errors);
     }
     Ok(print(&program, source, unit))
+}
+
+/// Sets the transformer's JSX options the way tsc reads `compilerOptions.jsx`: `react` is the
+/// classic runtime (`React.createElement`, or `jsxFactory`), `react-jsx` and `react-jsxdev`
+/// the automatic one (imports `<jsxImportSource>/jsx-runtime`, `react` by default). What
+/// leaves JSX in the output, which Node cannot run, is refused.
+fn configure_jsx(jsx: &Jsx, options: &mut TransformOptions) -> Result<(), String> {
+    let settings = &mut options.jsx;
+    match jsx.mode.as_deref() {
+        Some("react") => {
+            settings.runtime = JsxRuntime::Classic;
+            let pragma = jsx.factory.as_deref().unwrap_or("React.createElement");
+            let pragma_frag = jsx.fragment_factory.as_deref().unwrap_or("React.Fragment");
+            settings.pragma = Some(pragma.to_owned());
+            settings.pragma_frag = Some(pragma_frag.to_owned());
+            // Keeps the import of the factory's root (`React`), used only by the JSX.
+            options.typescript.jsx_pragma = pragma.to_owned().into();
+            options.typescript.jsx_pragma_frag = pragma_frag.to_owned().into();
+        }
+        Some(mode @ ("react-jsx" | "react-jsxdev")) => {
+            settings.runtime = JsxRuntime::Automatic;
+            settings.development = mode == "react-jsxdev";
+            settings.import_source = jsx.import_source.clone();
+            settings.conform();
+        }
+        Some(mode @ ("preserve" | "react-native")) => {
+            return Err(format!(
+                "tsconfig.json sets `compilerOptions.jsx` to `{mode}`, which leaves the JSX as written, and Node.js cannot run JSX; use `react-jsx` (or `react` for `React.createElement`)"
+            ));
+        }
+        Some(other) => {
+            return Err(format!(
+                "tsconfig.json sets `compilerOptions.jsx` to `{other}`, which is not a JSX mode; use `react-jsx`, `react-jsxdev` or `react`"
+            ));
+        }
+        None => {
+            return Err(
+                "this file has JSX, but tsconfig.json sets no `compilerOptions.jsx`; set it to `react-jsx` (the automatic runtime; `jsxImportSource` names the package) or `react` (`React.createElement`)"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn error_at(unit: Unit<'_>, source: &str, span: Span, message: &str) -> Diagnostic {
@@ -191,6 +246,14 @@ impl<'a> SpecifierRewriter<'a, '_> {
                 );
                 self.error(literal.span, message);
             }
+            Resolution::AliasNotFound { pattern, tried } => {
+                let message = format!(
+                    "cannot find module `{}`: it matches `{pattern}` in `compilerOptions.paths` of tsconfig.json, but none of its targets is a source file (looked for {})",
+                    literal.value,
+                    tried.join(", ")
+                );
+                self.error(literal.span, message);
+            }
         }
     }
 
@@ -281,7 +344,7 @@ mod tests {
             display: &display,
             output_name: "index.js",
         };
-        transpile(source, unit, &sources)
+        transpile(source, unit, &sources, &Jsx::default())
     }
 
     #[test]
