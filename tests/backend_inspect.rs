@@ -207,7 +207,7 @@ fn flags_a_source_folder_without_an_entry_file() {
     assert_eq!(report["jobs"][0]["hasSource"], true);
     assert_eq!(
         report["diagnostics"][0]["message"],
-        "`src/backend/jobs/ok/` has no entry file (index.ts, index.mts, index.js, index.mjs); create `src/backend/jobs/ok/index.ts` exporting `run()`"
+        "`src/backend/jobs/ok/` has no entry file (index.ts, index.tsx, index.mts, index.js, index.jsx, index.mjs); create `src/backend/jobs/ok/index.ts` exporting `run()`"
     );
     for entry in ["index.mts", "index.js", "index.mjs"] {
         let file = fx.root.join("src/backend/jobs/ok").join(entry);

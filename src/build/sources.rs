@@ -218,6 +218,30 @@ mod tests {
     }
 
     #[test]
+    fn job_entry_files_are_exactly_the_sources_built_to_a_job_module() {
+        for ext in [
+            "ts", "tsx", "mts", "cts", "js", "jsx", "mjs", "cjs", "json", "d.ts",
+        ] {
+            let name = format!("index.{ext}");
+            let builds_module = classify(&name).is_some_and(|kind| {
+                let source = Source {
+                    rel: name.clone(),
+                    kind,
+                };
+                source
+                    .outputs()
+                    .first()
+                    .is_some_and(|out| crate::runner::MODULE_FILE_NAMES.contains(&out.as_str()))
+            });
+            assert_eq!(
+                crate::jobs::scaffold::ENTRY_FILES.contains(&name.as_str()),
+                builds_module,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn declaration_files_and_other_extensions_are_skipped() {
         assert_eq!(classify("types.d.ts"), None);
         assert_eq!(classify("README.md"), None);
