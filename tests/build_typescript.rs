@@ -208,10 +208,17 @@ fn the_classic_runtime_uses_jsx_factory_and_keeps_its_import() {
 #[test]
 fn jsx_without_a_mode_node_can_run_is_an_error_naming_the_file() {
     let ws = Ws::empty();
+    // A `.tsx` file without JSX needs no mode, as with tsc.
+    ws.write(
+        "src/backend/plain.tsx",
+        "export const n: number = 1;\nconsole.log(n);\n",
+    );
+    ws.build();
+    assert_eq!(run(&ws, "build/backend/plain.js"), "1\n");
     ws.write("src/backend/c.tsx", "export const c = <p />;\n");
     let err = failed_build(&ws);
     assert!(
-        err.contains("src/backend/c.tsx:1:1: error: this file has JSX, but tsconfig.json sets no `compilerOptions.jsx`; set it to `react-jsx`"),
+        err.contains("src/backend/c.tsx:1:18: error: JSX needs `compilerOptions.jsx` in tsconfig.json, which is not set; set it to `react-jsx`"),
         "{err}"
     );
     ws.write(
@@ -220,7 +227,7 @@ fn jsx_without_a_mode_node_can_run_is_an_error_naming_the_file() {
     );
     let err = failed_build(&ws);
     assert!(
-        err.contains("src/backend/c.tsx:1:1: error: tsconfig.json sets `compilerOptions.jsx` to `preserve`, which leaves the JSX as written, and Node.js cannot run JSX"),
+        err.contains("src/backend/c.tsx:1:18: error: tsconfig.json sets `compilerOptions.jsx` to `preserve`, which leaves the JSX as written, and Node.js cannot run JSX"),
         "{err}"
     );
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
-    Decorator, ImportExpression, Program, StringLiteral, TSExportAssignment,
-    TSImportEqualsDeclaration, TSModuleReference,
+    Decorator, ImportExpression, JSXElement, JSXFragment, Program, StringLiteral,
+    TSExportAssignment, TSImportEqualsDeclaration, TSModuleReference,
 };
 use oxc::ast_visit::{Visit, VisitMut, walk, walk_mut};
 use oxc::codegen::{Codegen, CodegenOptions};
@@ -46,19 +46,15 @@ pub fn transpile(
     jsx: &Jsx,
 ) -> Result<Emitted, Vec<Diagnostic>> {
     let allocator = Allocator::default();
-    let has_jsx = unit.rel.ends_with(".tsx") || unit.rel.ends_with(".jsx");
     // The workspace is `"type": "module"`, so every file is an ES module.
-    let source_type = match (unit.rel.ends_with(".jsx"), has_jsx) {
-        (true, _) => SourceType::jsx(),
-        (false, true) => SourceType::tsx(),
-        (false, false) => SourceType::ts(),
+    let source_type = if unit.rel.ends_with(".jsx") {
+        SourceType::jsx()
+    } else if unit.rel.ends_with(".tsx") {
+        SourceType::tsx()
+    } else {
+        SourceType::ts()
     }
     .with_module(true);
-    let mut options = TransformOptions::default();
-    if has_jsx {
-        configure_jsx(jsx, &mut options)
-            .map_err(|message| vec![Diagnostic::whole_file(unit.display.to_path_buf(), message)])?;
-    }
     let parsed = Parser::new(&allocator, source, source_type).parse();
     let mut errors = to_diagnostics(unit, source, parsed.diagnostics.errors());
     if parsed.panicked || !errors.is_empty() {
@@ -79,9 +75,18 @@ pub fn transpile(
         unit,
         source,
         errors: Vec::new(),
+        first_jsx: None,
     };
     unsupported.visit_program(&program);
     errors.extend(unsupported.errors);
+
+    let mut options = TransformOptions::default();
+    // Like tsc, only JSX that is there needs a `jsx` mode (a `.tsx` file may have none).
+    if let Some(span) = unsupported.first_jsx
+        && let Err(message) = configure_jsx(jsx, &mut options)
+    {
+        errors.push(error_at(unit, source, span, &message));
+    }
 
     // The default environment lowers nothing: Node 20 runs ES2023 as written, and lowering
     // would pull in runtime helper packages the workspace does not have.
@@ -143,7 +148,7 @@ fn configure_jsx(jsx: &Jsx, options: &mut TransformOptions) -> Result<(), String
         }
         None => {
             return Err(
-                "this file has JSX, but tsconfig.json sets no `compilerOptions.jsx`; set it to `react-jsx` (the automatic runtime; `jsxImportSource` names the package) or `react` (`React.createElement`)"
+                "JSX needs `compilerOptions.jsx` in tsconfig.json, which is not set; set it to `react-jsx` (the automatic runtime; `jsxImportSource` names the package) or `react` (`React.createElement`)"
                     .to_owned(),
             );
         }
@@ -291,6 +296,8 @@ struct Unsupported<'s> {
     unit: Unit<'s>,
     source: &'s str,
     errors: Vec<Diagnostic>,
+    /// Where the first JSX is, which needs tsconfig's `jsx` options to be compiled.
+    first_jsx: Option<Span>,
 }
 
 impl Unsupported<'_> {
@@ -301,6 +308,16 @@ impl Unsupported<'_> {
 }
 
 impl<'a> Visit<'a> for Unsupported<'_> {
+    fn visit_jsx_element(&mut self, it: &JSXElement<'a>) {
+        self.first_jsx.get_or_insert(it.span);
+        walk::walk_jsx_element(self, it);
+    }
+
+    fn visit_jsx_fragment(&mut self, it: &JSXFragment<'a>) {
+        self.first_jsx.get_or_insert(it.span);
+        walk::walk_jsx_fragment(self, it);
+    }
+
     fn visit_decorator(&mut self, it: &Decorator<'a>) {
         self.error(
             it.span(),
