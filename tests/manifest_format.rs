@@ -206,6 +206,10 @@ fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
         "NodeModules",
         "node-modules",
         "NODE_MODULES",
+        // Letters and digits outside ASCII survive snake_casing, so add-job refuses them.
+        "café",
+        "Jobs²",
+        "日报",
     ];
     let bad = bad
         .into_iter()
@@ -231,7 +235,7 @@ fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
             { "name": "schedulers" }, { "name": "scheduler2" }, { "name": "my_scheduler" },
             { "name": "SCHEDULERJS" }, { "name": "webstirs" }, { "name": "webstir2" },
             { "name": "WEBSTIRSX" }, { "name": "modules" }, { "name": "console" }, { "name": "com10" },
-            { "name": "tenants" }
+            { "name": "tenants" }, { "name": "a–b" }
         ] }),
     ];
     for manifest in good {
