@@ -4,8 +4,8 @@
 
 use super::dialect::five_fields;
 use super::{
-    ExportError, ExportJob, ExportOptions, OutputFile, Report, ceil_secs, dns_name, one_line,
-    shell_word, unique_name,
+    ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, ceil_secs, dns_name,
+    one_line, shell_word, unique_name,
 };
 
 /// Cloud Scheduler's limits on an HTTP target's attempt deadline.
@@ -40,7 +40,7 @@ pub fn render(
     for job in jobs {
         let many = job.schedules.len() > 1;
         for (i, schedule) in job.schedules.iter().enumerate() {
-            let fields = match five_fields(schedule) {
+            let fields = match five_fields(schedule, Target::CloudScheduler) {
                 Ok(fields) => fields,
                 Err(reason) => {
                     report.unsupported(job, schedule.source(), reason);

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::dialect::minute_resolution;
-use super::{ExportError, ExportJob, ExportOptions, OutputFile, Report, one_line, shell_word};
+use super::{
+    ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, one_line, shell_word,
+};
 use crate::schedule::{Schedule, ScheduleKind};
 
 pub fn render(
@@ -69,7 +71,7 @@ fn expression(schedule: &Schedule) -> Result<String, String> {
         ScheduleKind::Macro | ScheduleKind::Reboot => Ok(schedule.source().trim().to_lowercase()),
         ScheduleKind::Cron => {
             let cron = schedule.cron().expect("a cron schedule has a cron");
-            minute_resolution(cron)?;
+            minute_resolution(cron, Target::Crontab)?;
             let words: Vec<&str> = schedule.source().split_whitespace().collect();
             // A 6-field cron whose seconds are `0` is its 5-field form.
             let skip = usize::from(cron.has_seconds());

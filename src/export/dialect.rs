@@ -2,6 +2,7 @@
 //! values they allow, not from the text the user wrote, so that names, `7` for Sunday and
 //! Vixie's `a/n` steps never reach a dialect that reads them differently.
 
+use super::Target;
 use crate::schedule::{Cron, DayRule, FieldSpec, Schedule, ScheduleKind};
 
 /// How a dialect spells ranges and steps.
@@ -91,32 +92,31 @@ pub fn cron_field(spec: &FieldSpec, star: bool) -> String {
 /// why it cannot be written so. Both day fields are restricted only when they are ORed
 /// (Vixie's rule, which Kubernetes, Cloud Scheduler and GitHub share); a field that allows
 /// every value is written `*` only when `*` keeps the day rule.
-pub fn five_fields(schedule: &Schedule) -> Result<[String; 5], String> {
+pub fn five_fields(schedule: &Schedule, target: Target) -> Result<[String; 5], String> {
+    let name = target.display_name();
     let cron = match schedule.kind() {
         ScheduleKind::Cron | ScheduleKind::Macro => schedule
             .cron()
             .expect("cron and macro schedules have a cron"),
         ScheduleKind::Rate => {
-            return Err(
-                "a `rate(...)` counts from when the scheduler starts, and this target \
-                        only has wall-clock cron schedules"
-                    .to_owned(),
-            );
+            return Err(format!(
+                "a `rate(...)` counts from when the scheduler starts, and {name} has only \
+                 wall-clock cron schedules"
+            ));
         }
         ScheduleKind::Reboot => {
-            return Err(
-                "`@reboot` has no equivalent: this target has no start-up event".to_owned(),
-            );
+            return Err(format!(
+                "`@reboot` has no equivalent: {name} has no start-up event"
+            ));
         }
     };
-    minute_resolution(cron)?;
+    minute_resolution(cron, target)?;
     let [_, minute, hour, dom, month, dow] = cron.fields();
     let (dom_text, dow_text) = match cron.day_rule() {
         DayRule::Both if !dom.is_full() && !dow.is_full() => {
             return Err(format!(
-                "both day fields are restricted and must both match, but this target's cron \
-                 fires when either matches (day-of-month written `{}`)",
-                cron_field(dom, false)
+                "both day fields are restricted and must both match (Vixie's rule when one is \
+                 written `*/n`), which cron on {name} does not express"
             ));
         }
         DayRule::Both => (cron_field(dom, true), cron_field(dow, true)),
@@ -133,11 +133,12 @@ pub fn five_fields(schedule: &Schedule) -> Result<[String; 5], String> {
 
 /// A 6-field cron is fine where its seconds field is exactly `0`: it fires at the same times
 /// as its 5-field form.
-pub fn minute_resolution(cron: &Cron) -> Result<(), String> {
+pub fn minute_resolution(cron: &Cron, target: Target) -> Result<(), String> {
     if cron.has_seconds() && cron.fields()[0].single() != Some(0) {
-        return Err(
-            "it has a seconds field, and this target's schedules have minute resolution".to_owned(),
-        );
+        return Err(format!(
+            "it fires on seconds, and {} schedules have minute resolution",
+            target.display_name()
+        ));
     }
     Ok(())
 }
@@ -147,7 +148,7 @@ mod tests {
     use super::*;
 
     fn five(expr: &str) -> Result<String, String> {
-        five_fields(&Schedule::parse(expr).expect("valid")).map(|f| f.join(" "))
+        five_fields(&Schedule::parse(expr).expect("valid"), Target::Kubernetes).map(|f| f.join(" "))
     }
 
     #[test]

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::dialect::{Style, minute_resolution, render_values};
 use super::{
-    DEFAULT_CONTAINER_COMMAND, ExportError, ExportJob, ExportOptions, OutputFile, Report, one_line,
-    yaml_str,
+    DEFAULT_CONTAINER_COMMAND, ExportError, ExportJob, ExportOptions, OutputFile, Report, Target,
+    one_line, yaml_str,
 };
 use crate::schedule::{Cron, DayRule, FieldSpec, Schedule, ScheduleKind};
 
@@ -125,7 +125,7 @@ pub fn expression(schedule: &Schedule) -> Result<String, String> {
 }
 
 fn aws_cron(cron: &Cron) -> Result<String, String> {
-    minute_resolution(cron)?;
+    minute_resolution(cron, Target::Eventbridge)?;
     let [_, minute, hour, dom, month, dow] = cron.fields();
     // Under the OR rule a day field that allows every day makes every day match.
     let every_day = match cron.day_rule() {

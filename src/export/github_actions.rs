@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::dialect::{CRON, minute_resolution, render_values};
 use super::{
-    ExportError, ExportJob, ExportOptions, OutputFile, Report, ceil_secs, one_line, shell_word,
-    yaml_str,
+    ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, ceil_secs, one_line,
+    shell_word, yaml_str,
 };
 use crate::schedule::{Cron, DayRule, Field, Schedule, ScheduleKind};
 
@@ -121,7 +121,7 @@ pub fn utc_crons(schedule: &Schedule, tz: Tz) -> Result<Vec<String>, String> {
             return Err("`@reboot` has no equivalent: GitHub has no start-up event".to_owned());
         }
     };
-    minute_resolution(cron)?;
+    minute_resolution(cron, Target::GithubActions)?;
     let offset = fixed_offset_minutes(tz).ok_or_else(|| {
         format!(
             "GitHub runs crons in UTC, and `{}` observes daylight saving, so no UTC cron fires \

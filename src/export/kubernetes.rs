@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::dialect::five_fields;
 use super::{
-    DEFAULT_CONTAINER_COMMAND, ExportError, ExportJob, ExportOptions, OutputFile, Report,
+    DEFAULT_CONTAINER_COMMAND, ExportError, ExportJob, ExportOptions, OutputFile, Report, Target,
     ceil_secs, dns_name, one_line, unique_name, yaml_str,
 };
 
@@ -52,7 +52,7 @@ pub fn render(
         let base = dns_name(&job.name, MAX_NAME);
         let many = job.schedules.len() > 1;
         for (i, schedule) in job.schedules.iter().enumerate() {
-            let fields = match five_fields(schedule) {
+            let fields = match five_fields(schedule, Target::Kubernetes) {
                 Ok(fields) => fields,
                 Err(reason) => {
                     report.unsupported(job, schedule.source(), reason);

@@ -59,6 +59,19 @@ impl Target {
         }
     }
 
+    /// The product's own name, for messages.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Target::Kubernetes => "Kubernetes",
+            Target::Systemd => "systemd",
+            Target::Crontab => "crontab",
+            Target::Eventbridge => "EventBridge",
+            Target::GithubActions => "GitHub Actions",
+            Target::CloudScheduler => "Cloud Scheduler",
+            Target::Temporal => "Temporal",
+        }
+    }
+
     /// Whether the target is one file, which may go to stdout.
     pub fn is_single_file(self) -> bool {
         self != Target::Systemd
@@ -122,8 +135,8 @@ impl fmt::Display for Unsupported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "job `{}`, schedule `{}`: {} on {}",
-            self.job, self.schedule, self.reason, self.target
+            "job `{}`, schedule `{}`: {}",
+            self.job, self.schedule, self.reason
         )
     }
 }

@@ -4,8 +4,8 @@
 
 use super::dialect::five_fields;
 use super::{
-    ExportError, ExportJob, ExportOptions, OutputFile, Report, ceil_secs, dns_name, one_line,
-    shell_word, unique_name,
+    ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, ceil_secs, dns_name,
+    one_line, shell_word, unique_name,
 };
 use crate::schedule::{DayRule, ScheduleKind};
 
@@ -54,7 +54,7 @@ pub fn render(
                             .to_owned(),
                     )
                 }
-                _ => five_fields(schedule)
+                _ => five_fields(schedule, Target::Temporal)
                     .map(|fields| format!("--cron {}", shell_word(&fields.join(" ")))),
             };
             match spec {
