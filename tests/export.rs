@@ -855,3 +855,212 @@ fn an_invalid_manifest_leaves_nothing_written() {
     assert_ne!(out.status.code(), Some(0));
     assert!(!dir.exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+
+const POLICY_JOBS: &str = r#"[
+      { "name": "queued", "schedule": "0 9 * * *", "timezone": "UTC", "overlap": "queue", "retry": { "attempts": 3, "delay": "30s", "backoff": "fixed" }, "jitter": "90s", "catchUp": "2h", "timeout": "10m" },
+      { "name": "replaced", "schedule": "0 10 * * *", "timezone": "UTC", "overlap": "replace" },
+      { "name": "parallel", "schedule": "0 11 * * *", "timezone": "UTC", "overlap": "allow" }
+    ]"#;
+
+#[test]
+fn policies_become_kubernetes_settings_and_the_rest_are_warnings() {
+    let ws = workspace(POLICY_JOBS);
+    let out = export(&ws, &["--target", "kubernetes", "--image", "img:1"]);
+    let yaml = ok(&out);
+    let settings: Vec<&str> = yaml
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            [
+                "concurrencyPolicy",
+                "startingDeadlineSeconds",
+                "backoffLimit",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            "concurrencyPolicy: Forbid",
+            "startingDeadlineSeconds: 7200",
+            "backoffLimit: 2",
+            "concurrencyPolicy: Replace",
+            "startingDeadlineSeconds: 60",
+            "backoffLimit: 0",
+            "concurrencyPolicy: Allow",
+            "startingDeadlineSeconds: 60",
+            "backoffLimit: 0",
+        ]
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "webstir: warning: job `queued`: kubernetes cannot express policy `overlap`: a CronJob \
+         cannot queue a run behind the running one; exported as `Forbid`, which skips it\n\
+         webstir: warning: job `queued`: kubernetes cannot express policy `jitter`: a CronJob \
+         has no random start delay\n\
+         webstir: warning: job `queued`: kubernetes cannot express policy `retry`: the Job \
+         controller retries 2 times but waits 10s, 20s, 40s... (up to 6m) between attempts, not \
+         3 attempts, fixed backoff from 30s\n"
+    );
+}
+
+#[test]
+fn policies_become_systemd_settings() {
+    let ws = workspace(POLICY_JOBS);
+    let dir = ws.path("units");
+    let out = export(
+        &ws,
+        &["--target", "systemd", "--out", dir.to_str().expect("utf-8")],
+    );
+    ok(&out);
+    let service = fs::read_to_string(dir.join("demo-queued.service")).expect("service");
+    for line in [
+        "StartLimitBurst=3",
+        "RuntimeMaxSec=600",
+        "Restart=on-failure",
+        "RestartSec=30",
+    ] {
+        assert!(
+            service.contains(&format!("{line}\n")),
+            "{line} in {service}"
+        );
+    }
+    let timer = fs::read_to_string(dir.join("demo-queued.timer")).expect("timer");
+    assert!(
+        timer.contains("RandomizedDelaySec=90s\nPersistent=true\n"),
+        "{timer}"
+    );
+    let plain = fs::read_to_string(dir.join("demo-parallel.timer")).expect("timer");
+    assert!(
+        !plain.contains("Persistent="),
+        "no catch-up, no Persistent=: {plain}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("job `queued`: systemd cannot express policy `catchUp`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("job `replaced`: systemd cannot express policy `overlap`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn policies_become_eventbridge_github_temporal_and_cloud_scheduler_settings() {
+    let ws = workspace(POLICY_JOBS);
+    let aws = ok(&export(&ws, &["--target", "eventbridge"]));
+    assert!(
+        aws.contains("Mode: \"FLEXIBLE\"\n        MaximumWindowInMinutes: 2\n"),
+        "{aws}"
+    );
+    let gh = ok(&export(&ws, &["--target", "github-actions"]));
+    assert!(
+        gh.contains("concurrency:\n      group: webstir-queued\n      cancel-in-progress: false\n"),
+        "{gh}"
+    );
+    assert!(
+        gh.contains(
+            "concurrency:\n      group: webstir-replaced\n      cancel-in-progress: true\n"
+        ),
+        "{gh}"
+    );
+    let temporal = ok(&export(&ws, &["--target", "temporal"]));
+    for flag in [
+        "--overlap-policy BufferOne",
+        "--catchup-window 7200s",
+        "--jitter 90s",
+        "--overlap-policy CancelOther",
+        "--overlap-policy AllowAll",
+        "--execution-timeout 600s",
+    ] {
+        assert!(temporal.contains(flag), "{flag} in {temporal}");
+    }
+    let gcloud = ok(&export(&ws, &["--target", "cloud-scheduler"]));
+    for flag in [
+        "--max-retry-attempts=2",
+        "--min-backoff=30s",
+        "--max-backoff=30s",
+        "--max-doublings=0",
+        "--attempt-deadline=600s",
+    ] {
+        assert!(gcloud.contains(flag), "{flag} in {gcloud}");
+    }
+    let cron = ok(&export(&ws, &["--target", "crontab"]));
+    assert!(
+        cron.contains("&& flock build/backend/jobs/.queued.lock ./build"),
+        "{cron}"
+    );
+    assert!(
+        cron.contains("&& flock -n build/backend/jobs/.replaced.lock ./build"),
+        "{cron}"
+    );
+    assert!(
+        cron.contains("&& ./build/backend/jobs/scheduler --job parallel"),
+        "{cron}"
+    );
+}
+
+#[test]
+fn the_policies_export_passes_the_validators() {
+    let ws = workspace(POLICY_JOBS);
+    let dir = ws.path("deploy");
+    let d = dir.to_str().expect("utf-8");
+    ok(&export(
+        &ws,
+        &["--target", "kubernetes", "--image", "img:1", "--out", d],
+    ));
+    ok(&export(&ws, &["--target", "eventbridge", "--out", d]));
+    ok(&export(&ws, &["--target", "github-actions", "--out", d]));
+    assert_valid(
+        "kubernetes-validate",
+        &validator(
+            "kubernetes-validate",
+            &["--strict", "-k", "1.30.0", "cronjobs.yaml"],
+            Some(&dir),
+        ),
+    );
+    assert_valid(
+        "cfn-lint",
+        &validator("cfn-lint", &["schedules.yaml"], Some(&dir)),
+    );
+    assert_valid(
+        "check-jsonschema",
+        &validator(
+            "check-jsonschema",
+            &[
+                "--builtin-schema",
+                "vendor.github-workflows",
+                "webstir-jobs.yml",
+            ],
+            Some(&dir),
+        ),
+    );
+    // The systemd units, against a built workspace so that ExecStart= exists.
+    ws.file("src/backend/index.ts", "export const ready = true;\n");
+    ok(&ws.webstir(&["build"]).output().expect("build"));
+    let units = ws.path("units");
+    ok(&export(
+        &ws,
+        &[
+            "--target",
+            "systemd",
+            "--out",
+            units.to_str().expect("utf-8"),
+        ],
+    ));
+    let names: Vec<String> = fs::read_dir(&units)
+        .expect("units")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["verify", "--man=no"];
+    args.extend(names.iter().map(String::as_str));
+    let result = validator("systemd-analyze", &args, Some(&units));
+    assert_valid("systemd-analyze verify", &result);
+    assert_eq!(text(&result.stderr), "");
+}

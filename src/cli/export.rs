@@ -83,6 +83,7 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
         &PlanOptions {
             default_timeout: settings.timeout,
             timezone: settings.timezone.clone(),
+            policies: settings.policy_defaults(),
             ..PlanOptions::default()
         },
     )?;

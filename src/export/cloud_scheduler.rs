@@ -7,6 +7,60 @@ use super::{
     ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, ceil_secs, dns_name,
     one_line, shell_word, unique_name,
 };
+use crate::manifest::policy::{Backoff, Overlap};
+
+/// Cloud Scheduler's limit on a backoff.
+const MAX_BACKOFF_SECS: u64 = 3600;
+
+/// Warns about the policies Cloud Scheduler has no setting for, and gives the flags of `retry`:
+/// Cloud Scheduler retries when the endpoint answers with an error, with a backoff that
+/// doubles `--max-doublings` times from `--min-backoff` up to `--max-backoff`.
+fn retry_flags(job: &ExportJob, report: &mut Report) -> String {
+    let p = &job.policies;
+    if p.overlap != Overlap::Allow {
+        report.warn(
+            job,
+            "overlap",
+            "Cloud Scheduler calls the endpoint at every fire, even while a run is going",
+        );
+    }
+    if p.jitter.is_some() {
+        report.warn(job, "jitter", "Cloud Scheduler has no random start delay");
+    }
+    if p.catch_up.is_some() {
+        report.warn(
+            job,
+            "catchUp",
+            "Cloud Scheduler never runs a fire it missed",
+        );
+    }
+    let Some(retry) = p.retry.as_ref().filter(|r| r.attempts > 1) else {
+        return String::new();
+    };
+    let min = ceil_secs(retry.delay).min(MAX_BACKOFF_SECS);
+    let (doublings, max) = match retry.backoff {
+        Backoff::Fixed => (0, min),
+        Backoff::Exponential => {
+            let last = retry.delay_after(retry.attempts - 1);
+            (retry.attempts, ceil_secs(last).clamp(min, MAX_BACKOFF_SECS))
+        }
+    };
+    if ceil_secs(retry.delay) > MAX_BACKOFF_SECS
+        || retry
+            .max_delay
+            .is_some_and(|d| ceil_secs(d) > MAX_BACKOFF_SECS)
+    {
+        report.warn(
+            job,
+            "retry",
+            "Cloud Scheduler waits at most an hour between attempts; longer delays are cut to 1h",
+        );
+    }
+    format!(
+        " \\\n  --max-retry-attempts={} \\\n  --min-backoff={min}s \\\n  --max-backoff={max}s \\\n  --max-doublings={doublings}",
+        retry.attempts - 1
+    )
+}
 
 /// Cloud Scheduler's limits on an HTTP target's attempt deadline.
 const DEADLINE_SECS: std::ops::RangeInclusive<u64> = 15..=1800;
@@ -38,6 +92,7 @@ pub fn render(
          : \"${LOCATION:?set LOCATION to a Cloud Scheduler region, such as europe-west1}\"\n",
     );
     for job in jobs {
+        let retry = retry_flags(job, report);
         let many = job.schedules.len() > 1;
         for (i, schedule) in job.schedules.iter().enumerate() {
             let fields = match five_fields(schedule, Target::CloudScheduler) {
@@ -76,6 +131,7 @@ pub fn render(
                     );
                 }
             }
+            out.push_str(&retry);
             out.push('\n');
         }
     }

@@ -8,6 +8,7 @@ use super::dialect::minute_resolution;
 use super::{
     ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, one_line, shell_word,
 };
+use crate::manifest::policy::Overlap;
 use crate::schedule::{Schedule, ScheduleKind};
 
 pub fn render(
@@ -19,6 +20,8 @@ pub fn render(
     let mut by_zone: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let cd = crontab_escape(&shell_word(&options.workspace.to_string_lossy()));
     for job in jobs {
+        let guard = overlap_guard(job, report);
+        warn_unexpressed(job, report);
         for schedule in &job.schedules {
             let expr = match expression(schedule) {
                 Ok(expr) => expr,
@@ -28,7 +31,7 @@ pub fn render(
                 }
             };
             let command = format!(
-                "cd {cd} && ./build/backend/jobs/scheduler --job {}",
+                "cd {cd} && {guard}./build/backend/jobs/scheduler --job {}",
                 crontab_escape(&shell_word(&job.name))
             );
             by_zone
@@ -44,7 +47,8 @@ pub fn render(
     }
     out.push_str(
         ".\n# Each line runs `scheduler --job <name>` in the workspace; it exits non-zero when the\n\
-         # job fails. CRON_TZ= sets the zone of the lines below it, where the cron daemon supports it.\n",
+         # job fails. CRON_TZ= sets the zone of the lines below it, where the cron daemon supports it;\n\
+         # `flock -n` skips a fire while the job's previous run is still going.\n",
     );
     for (zone, lines) in by_zone {
         out.push_str(&format!("\nCRON_TZ={zone}\n"));
@@ -58,6 +62,48 @@ pub fn render(
         contents: out,
         executable: false,
     }])
+}
+
+/// cron starts a job at every fire, running or not: `flock` on a lock file per job gives
+/// the overlap policy (`-n`: give up when a run holds the lock, which is `skip`).
+fn overlap_guard(job: &ExportJob, report: &mut Report) -> String {
+    let lock = crontab_escape(&shell_word(&format!(
+        "build/backend/jobs/.{}.lock",
+        job.name
+    )));
+    match job.policies.overlap {
+        Overlap::Allow => String::new(),
+        Overlap::Skip => format!("flock -n {lock} "),
+        Overlap::Queue => {
+            report.warn(
+                job,
+                "overlap",
+                "`flock` makes a fire wait for the running one, but more than one may wait",
+            );
+            format!("flock {lock} ")
+        }
+        Overlap::Replace => {
+            report.warn(
+                job,
+                "overlap",
+                "cron cannot stop the running run; exported as `skip` (`flock -n`)",
+            );
+            format!("flock -n {lock} ")
+        }
+    }
+}
+
+fn warn_unexpressed(job: &ExportJob, report: &mut Report) {
+    let p = &job.policies;
+    if p.retry.as_ref().is_some_and(|r| r.attempts > 1) {
+        report.warn(job, "retry", "cron runs a job once per fire");
+    }
+    if p.jitter.is_some() {
+        report.warn(job, "jitter", "cron has no random start delay");
+    }
+    if p.catch_up.is_some() {
+        report.warn(job, "catchUp", "cron never runs a fire it missed");
+    }
 }
 
 /// The schedule in crontab syntax, or why it has none.

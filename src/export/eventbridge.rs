@@ -7,8 +7,9 @@ use serde::Serialize;
 use super::dialect::{Style, minute_resolution, render_values};
 use super::{
     DEFAULT_CONTAINER_COMMAND, ExportError, ExportJob, ExportOptions, OutputFile, Report, Target,
-    one_line, yaml_str,
+    ceil_secs, one_line, yaml_str,
 };
+use crate::manifest::policy::Overlap;
 use crate::schedule::{Cron, DayRule, FieldSpec, Schedule, ScheduleKind};
 
 const AWS: Style = Style {
@@ -48,6 +49,7 @@ pub fn render(
     let mut taken: Vec<String> = Vec::new();
     let mut schedules = Vec::new();
     for job in jobs {
+        let window_minutes = policies(job, report);
         for (i, schedule) in job.schedules.iter().enumerate() {
             let expression = match expression(schedule) {
                 Ok(expression) => expression,
@@ -74,8 +76,12 @@ pub fn render(
                 )),
                 expression: yaml_str(&expression),
                 time_zone: yaml_str(job.tz.name()),
-                window_mode: "OFF",
-                window_minutes: None,
+                window_mode: if window_minutes.is_some() {
+                    "FLEXIBLE"
+                } else {
+                    "OFF"
+                },
+                window_minutes,
                 command: yaml_str(&command),
             });
         }
@@ -95,6 +101,36 @@ pub fn render(
         contents: crate::templates::render("export/eventbridge.yaml", &data)?,
         executable: false,
     }])
+}
+
+/// Warns about the policies EventBridge has no setting for; returns the flexible time window
+/// (in minutes) that `jitter` becomes.
+fn policies(job: &ExportJob, report: &mut Report) -> Option<u64> {
+    let p = &job.policies;
+    if p.overlap != Overlap::Allow {
+        report.warn(
+            job,
+            "overlap",
+            "EventBridge Scheduler starts a task at every fire, even while the previous one runs",
+        );
+    }
+    if p.retry.as_ref().is_some_and(|r| r.attempts > 1) {
+        report.warn(
+            job,
+            "retry",
+            "EventBridge retries a failed RunTask call, not a task that failed",
+        );
+    }
+    if p.catch_up.is_some() {
+        report.warn(
+            job,
+            "catchUp",
+            "EventBridge Scheduler never runs a fire it missed",
+        );
+    }
+    // The window is whole minutes, 1 to 1440: a jitter rounds up to it.
+    p.jitter
+        .map(|jitter| ceil_secs(jitter).div_ceil(60).clamp(1, 1440))
 }
 
 /// The schedule as an EventBridge `cron(...)` or `rate(...)` expression.

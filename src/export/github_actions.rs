@@ -13,6 +13,7 @@ use super::{
     ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, ceil_secs, one_line,
     shell_word, yaml_str,
 };
+use crate::manifest::policy::Overlap;
 use crate::schedule::{Cron, DayRule, Field, Schedule, ScheduleKind};
 
 #[derive(Serialize)]
@@ -31,6 +32,8 @@ struct Job {
     sources: Vec<String>,
     condition: String,
     timeout_minutes: Option<u64>,
+    /// `cancel-in-progress` of the job's concurrency group, when it has one.
+    cancel_in_progress: Option<bool>,
 }
 
 pub fn render(
@@ -90,6 +93,7 @@ pub fn render(
             sources,
             condition: yaml_str(&condition),
             timeout_minutes: job.timeout.map(|t| ceil_secs(t).div_ceil(60)),
+            cancel_in_progress: policies(job, report),
         });
     }
     let data = Data {
@@ -102,6 +106,40 @@ pub fn render(
         contents: crate::templates::render("export/github-actions.yml", &data)?,
         executable: false,
     }])
+}
+
+/// Warns about the policies a workflow cannot express; returns the concurrency group's
+/// `cancel-in-progress` for the overlap policies it can (a group keeps at most one run
+/// pending, which is `queue`, or cancels the running one, which is `replace`).
+fn policies(job: &ExportJob, report: &mut Report) -> Option<bool> {
+    let p = &job.policies;
+    if p.retry.as_ref().is_some_and(|r| r.attempts > 1) {
+        report.warn(job, "retry", "a workflow run is not retried when it fails");
+    }
+    if p.jitter.is_some() {
+        report.warn(job, "jitter", "GitHub has no random start delay");
+    }
+    if p.catch_up.is_some() {
+        report.warn(
+            job,
+            "catchUp",
+            "GitHub never runs a scheduled fire it missed",
+        );
+    }
+    match p.overlap {
+        Overlap::Allow => None,
+        Overlap::Queue => Some(false),
+        Overlap::Replace => Some(true),
+        Overlap::Skip => {
+            report.warn(
+                job,
+                "overlap",
+                "a concurrency group can only queue or cancel, not skip; exported without \
+                 one, so runs may overlap",
+            );
+            None
+        }
+    }
 }
 
 /// The UTC crons that fire at the same instants as `schedule` in `tz`, or why there are none.

@@ -3,6 +3,13 @@
 
 use serde::Serialize;
 
+use std::time::Duration;
+
+use crate::manifest::policy::{Backoff, Overlap};
+
+/// The Job controller's first retry delay, which then doubles.
+const JOB_BACKOFF: Duration = Duration::from_secs(10);
+
 use super::dialect::five_fields;
 use super::{
     DEFAULT_CONTAINER_COMMAND, ExportError, ExportJob, ExportOptions, OutputFile, Report, Target,
@@ -49,6 +56,7 @@ pub fn render(
     let mut taken = Vec::new();
     let mut cronjobs = Vec::new();
     for job in jobs {
+        let policy = policies(job, report);
         let base = dns_name(&job.name, MAX_NAME);
         let many = job.schedules.len() > 1;
         for (i, schedule) in job.schedules.iter().enumerate() {
@@ -75,9 +83,9 @@ pub fn render(
                 description: job.description.as_deref().map(one_line),
                 schedule: yaml_str(&fields.join(" ")),
                 time_zone: yaml_str(job.tz.name()),
-                concurrency: "Forbid",
-                starting_deadline: DEFAULT_STARTING_DEADLINE,
-                backoff_limit: 0,
+                concurrency: policy.concurrency,
+                starting_deadline: policy.starting_deadline,
+                backoff_limit: policy.backoff_limit,
                 active_deadline: job.timeout.map(ceil_secs),
             });
         }
@@ -99,6 +107,56 @@ pub fn render(
         contents: crate::templates::render("export/kubernetes.yaml", &data)?,
         executable: false,
     }])
+}
+
+/// The CronJob settings a job's policies become.
+struct Policy {
+    concurrency: &'static str,
+    starting_deadline: u64,
+    backoff_limit: u32,
+}
+
+fn policies(job: &ExportJob, report: &mut Report) -> Policy {
+    let p = &job.policies;
+    let concurrency = match p.overlap {
+        Overlap::Skip => "Forbid",
+        Overlap::Allow => "Allow",
+        Overlap::Replace => "Replace",
+        Overlap::Queue => {
+            report.warn(
+                job,
+                "overlap",
+                "a CronJob cannot queue a run behind the running one; exported as `Forbid`, \
+                 which skips it",
+            );
+            "Forbid"
+        }
+    };
+    if p.jitter.is_some() {
+        report.warn(job, "jitter", "a CronJob has no random start delay");
+    }
+    if let Some(retry) = p.retry.as_ref().filter(|r| r.attempts > 1)
+        && !(retry.backoff == Backoff::Exponential && retry.delay == JOB_BACKOFF)
+    {
+        report.warn(
+            job,
+            "retry",
+            &format!(
+                "the Job controller retries {} times but waits 10s, 20s, 40s... (up to 6m) \
+                 between attempts, not {retry}",
+                retry.attempts - 1
+            ),
+        );
+    }
+    Policy {
+        concurrency,
+        // A run missed by more than its catch-up window (or at all, without one) is skipped.
+        starting_deadline: p
+            .catch_up
+            .map_or(DEFAULT_STARTING_DEADLINE, |w| ceil_secs(w).max(10)),
+        // The Job controller retries failed pods itself, with its own backoff (10s doubling).
+        backoff_limit: p.attempts().saturating_sub(1),
+    }
 }
 
 /// The job's name when it is a valid label value (at most 63 characters, ending in a letter

@@ -24,6 +24,7 @@ use chrono_tz::Tz;
 
 pub use output::{OutputFile, WrittenFiles, write_files};
 
+use crate::manifest::policy::Policies;
 use crate::schedule::Schedule;
 use crate::scheduler::PlannedJob;
 
@@ -154,8 +155,8 @@ impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "job `{}`: policy `{}` is not exported to {}: {}",
-            self.job, self.policy, self.target, self.reason
+            "job `{}`: {} cannot express policy `{}`: {}",
+            self.job, self.target, self.policy, self.reason
         )
     }
 }
@@ -175,6 +176,8 @@ pub struct ExportJob {
     pub tz: Tz,
     pub schedules: Vec<Schedule>,
     pub timeout: Option<Duration>,
+    /// Effective policies: the job's, else webstir.toml's, else the defaults.
+    pub policies: Policies,
 }
 
 impl From<&PlannedJob> for ExportJob {
@@ -185,6 +188,7 @@ impl From<&PlannedJob> for ExportJob {
             tz: job.tz,
             schedules: job.schedules.clone(),
             timeout: job.timeout,
+            policies: job.policies.clone(),
         }
     }
 }
@@ -268,6 +272,21 @@ pub fn export(jobs: &[ExportJob], options: &ExportOptions) -> Result<Export, Exp
         Target::CloudScheduler => cloud_scheduler::render(jobs, options, &mut report)?,
         Target::Temporal => temporal::render(jobs, options, &mut report)?,
     };
+    // A job none of whose schedules exported is not in the output: its policies do not matter.
+    let left_out = |name: &str| {
+        jobs.iter().any(|job| {
+            job.name == name
+                && !job.schedules.is_empty()
+                && report.unsupported.iter().filter(|u| u.job == name).count()
+                    == job.schedules.len()
+        })
+    };
+    let warnings: Vec<Warning> = report
+        .warnings
+        .iter()
+        .filter(|w| !left_out(&w.job))
+        .cloned()
+        .collect();
     if !report.unsupported.is_empty() && !options.skip_unsupported {
         return Err(ExportError::Unsupported {
             target: options.target,
@@ -276,7 +295,7 @@ pub fn export(jobs: &[ExportJob], options: &ExportOptions) -> Result<Export, Exp
     }
     Ok(Export {
         files,
-        warnings: report.warnings,
+        warnings,
         skipped: report.unsupported,
     })
 }

@@ -9,6 +9,9 @@ use super::{
     ExportError, ExportJob, ExportOptions, OutputFile, Report, ceil_secs, dns_name, one_line,
     unique_name,
 };
+use std::time::Duration;
+
+use crate::manifest::policy::{Backoff, Overlap};
 use crate::schedule::{Cron, DayRule, Field, FieldSpec, ScheduleKind};
 
 const SYSTEMD: Style = Style {
@@ -26,6 +29,14 @@ struct Service {
     working_directory: String,
     exec_start: String,
     runtime_max: Option<u64>,
+    retry: Option<Retry>,
+}
+
+#[derive(Serialize)]
+struct Retry {
+    burst: u32,
+    window: u64,
+    delay: u64,
 }
 
 #[derive(Serialize)]
@@ -39,7 +50,7 @@ struct Timer {
 pub fn render(
     jobs: &[ExportJob],
     options: &ExportOptions,
-    _report: &mut Report,
+    report: &mut Report,
 ) -> Result<Vec<OutputFile>, ExportError> {
     let prefix = options
         .package_name
@@ -78,9 +89,7 @@ pub fn render(
             sources.push(one_line(schedule.source()));
             lines.extend(translated);
         }
-        if lines.iter().any(|l| l.starts_with("OnCalendar=")) {
-            lines.push("Persistent=true".to_owned());
-        }
+        let retry = policies(job, report, &mut lines);
         let unit = unique_name(
             format!("{prefix}-{}", dns_name(&job.name, 200)),
             &mut taken,
@@ -99,6 +108,7 @@ pub fn render(
             working_directory: escape_specifiers(&root),
             exec_start: format!("{} --job {}", exec_word(&scheduler), exec_word(&job.name)),
             runtime_max: job.timeout.map(ceil_secs),
+            retry,
         };
         files.push(OutputFile {
             name: service.clone(),
@@ -118,6 +128,64 @@ pub fn render(
         });
     }
     Ok(files)
+}
+
+/// A run without a timeout is assumed to take at most this long when the retry window is
+/// sized; a longer run lets the window pass and allows more attempts, never fewer.
+const ASSUMED_RUN: Duration = Duration::from_secs(3600);
+
+/// Adds the timer lines of a job's policies and returns the service's retry settings.
+fn policies(job: &ExportJob, report: &mut Report, lines: &mut Vec<String>) -> Option<Retry> {
+    let p = &job.policies;
+    if p.overlap != Overlap::Skip {
+        report.warn(
+            job,
+            "overlap",
+            "a timer never starts a unit that is still running, so a fire during a run is \
+             skipped",
+        );
+    }
+    if let Some(jitter) = p.jitter {
+        lines.push(format!("RandomizedDelaySec={}s", ceil_secs(jitter)));
+    }
+    let has_calendar = lines.iter().any(|l| l.starts_with("OnCalendar="));
+    if let Some(window) = p.catch_up
+        && has_calendar
+    {
+        lines.push("Persistent=true".to_owned());
+        report.warn(
+            job,
+            "catchUp",
+            &format!(
+                "`Persistent=true` runs a missed fire however late it is; the {} window is \
+                 not exported",
+                humantime::format_duration(window)
+            ),
+        );
+    }
+    let retry = p.retry.as_ref()?;
+    if retry.attempts < 2 {
+        return None;
+    }
+    if retry.backoff == Backoff::Exponential && retry.attempts > 2 {
+        report.warn(
+            job,
+            "retry",
+            &format!(
+                "systemd restarts after a fixed `RestartSec=`: exponential backoff is exported \
+                 as a fixed {}",
+                humantime::format_duration(retry.delay)
+            ),
+        );
+    }
+    // The start limit must cover every attempt of one run, or systemd stops counting early.
+    let delays: Duration = (1..retry.attempts).map(|n| retry.delay_after(n)).sum();
+    let runs = job.timeout.unwrap_or(ASSUMED_RUN) * retry.attempts;
+    Some(Retry {
+        burst: retry.attempts,
+        window: ceil_secs(delays + runs),
+        delay: ceil_secs(retry.delay),
+    })
 }
 
 /// The `OnCalendar=` lines of a cron. systemd ANDs a weekday with the date, which is Vixie's

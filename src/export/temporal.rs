@@ -7,6 +7,7 @@ use super::{
     ExportError, ExportJob, ExportOptions, OutputFile, Report, Target, ceil_secs, dns_name,
     one_line, shell_word, unique_name,
 };
+use crate::manifest::policy::Overlap;
 use crate::schedule::{DayRule, ScheduleKind};
 
 pub fn render(
@@ -82,10 +83,26 @@ pub fn render(
             out.push_str(&format!("  {spec} \\\n"));
         }
         out.push_str(&format!(
-            "  --time-zone {} \\\n  --overlap-policy Skip \\\n  --workflow-id {id} \\\n  --task-queue \"$TEMPORAL_TASK_QUEUE\" \\\n  --type \"$TEMPORAL_WORKFLOW_TYPE\" \\\n  --input {}",
+            "  --time-zone {} \\\n  --overlap-policy {} \\\n  --workflow-id {id} \\\n  --task-queue \"$TEMPORAL_TASK_QUEUE\" \\\n  --type \"$TEMPORAL_WORKFLOW_TYPE\" \\\n  --input {}",
             shell_word(job.tz.name()),
+            overlap_policy(job.policies.overlap),
             shell_word(&serde_json::Value::String(job.name.clone()).to_string()),
         ));
+        // Temporal catches up missed fires for a year by default; webstir only within the
+        // window, if any (10s is Temporal's smallest window).
+        let catch_up = job.policies.catch_up.map_or(10, |w| ceil_secs(w).max(10));
+        out.push_str(&format!(" \\\n  --catchup-window {catch_up}s"));
+        if let Some(jitter) = job.policies.jitter {
+            out.push_str(&format!(" \\\n  --jitter {}s", ceil_secs(jitter)));
+        }
+        if job.policies.retry.as_ref().is_some_and(|r| r.attempts > 1) {
+            report.warn(
+                job,
+                "retry",
+                "a schedule starts a workflow once per fire; give the worker's activity a \
+                 retry policy instead",
+            );
+        }
         if let Some(timeout) = job.timeout {
             out.push_str(&format!(
                 " \\\n  --execution-timeout {}s",
@@ -99,4 +116,15 @@ pub fn render(
         contents: out,
         executable: true,
     }])
+}
+
+/// Temporal's name for an overlap policy; `replace` cancels the running workflow, which
+/// gives it the chance to stop cleanly that webstir's grace period gives a run.
+fn overlap_policy(overlap: Overlap) -> &'static str {
+    match overlap {
+        Overlap::Skip => "Skip",
+        Overlap::Allow => "AllowAll",
+        Overlap::Queue => "BufferOne",
+        Overlap::Replace => "CancelOther",
+    }
 }

@@ -20,6 +20,7 @@ temporal schedule create \
   --task-queue "$TEMPORAL_TASK_QUEUE" \
   --type "$TEMPORAL_WORKFLOW_TYPE" \
   --input '"send_daily_reports"' \
+  --catchup-window 10s \
   --execution-timeout 300s
 
 # cleanup: */15 * * * *, @daily
@@ -32,7 +33,8 @@ temporal schedule create \
   --workflow-id demo-cleanup \
   --task-queue "$TEMPORAL_TASK_QUEUE" \
   --type "$TEMPORAL_WORKFLOW_TYPE" \
-  --input '"cleanup"'
+  --input '"cleanup"' \
+  --catchup-window 10s
 
 # tokyo_digest: 30 8 * * 1-5
 temporal schedule create \
@@ -44,6 +46,7 @@ temporal schedule create \
   --task-queue "$TEMPORAL_TASK_QUEUE" \
   --type "$TEMPORAL_WORKFLOW_TYPE" \
   --input '"tokyo_digest"' \
+  --catchup-window 10s \
   --execution-timeout 90s
 
 # heartbeat: rate(5 minutes)
@@ -55,4 +58,5 @@ temporal schedule create \
   --workflow-id demo-heartbeat \
   --task-queue "$TEMPORAL_TASK_QUEUE" \
   --type "$TEMPORAL_WORKFLOW_TYPE" \
-  --input '"heartbeat"'
+  --input '"heartbeat"' \
+  --catchup-window 10s
