@@ -1064,3 +1064,44 @@ fn the_policies_export_passes_the_validators() {
     assert_valid("systemd-analyze verify", &result);
     assert_eq!(text(&result.stderr), "");
 }
+
+#[test]
+fn json_reports_files_warnings_and_skipped_schedules() {
+    let ws = workspace(POLICY_JOBS);
+    let out = export(&ws, &["--target", "crontab", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&ok(&out)).expect("json");
+    assert_eq!(report["target"], "crontab");
+    assert_eq!(report["files"][0]["name"], "crontab");
+    assert!(
+        report["files"][0]["contents"]
+            .as_str()
+            .expect("contents")
+            .contains("--job parallel")
+    );
+    assert_eq!(report["warnings"][0]["job"], "queued");
+    assert_eq!(report["warnings"][0]["policy"], "overlap");
+    assert_eq!(report["warnings"][0]["target"], "crontab");
+    assert_eq!(report["skipped"], serde_json::json!([]));
+
+    let ws = workspace(JOBS);
+    let dir = ws.path("deploy");
+    let out = export(
+        &ws,
+        &[
+            "--target",
+            "crontab",
+            "--json",
+            "--skip-unsupported",
+            "--out",
+            dir.to_str().expect("utf-8"),
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&ok(&out)).expect("json");
+    assert_eq!(
+        report["files"][0]["path"],
+        dir.join("crontab").to_str().expect("utf-8")
+    );
+    assert!(report["files"][0].get("contents").is_none());
+    assert_eq!(report["skipped"][0]["job"], "heartbeat");
+    assert_eq!(report["skipped"][0]["schedule"], "rate(5 minutes)");
+}

@@ -71,6 +71,28 @@ pub struct Args {
     /// systemd: user units (`systemctl --user`) instead of system units
     #[arg(long)]
     pub user: bool,
+
+    /// Print a JSON report on stdout: {target, files: [{name, path} with --out, else {name,
+    /// contents}], warnings, skipped}; warnings and skipped schedules still go to stderr too
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    target: Target,
+    files: Vec<FileReport<'a>>,
+    warnings: &'a [export::Warning],
+    skipped: &'a [export::Unsupported],
+}
+
+#[derive(serde::Serialize)]
+struct FileReport<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contents: Option<&'a str>,
 }
 
 pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
@@ -123,9 +145,33 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
     for skipped in &result.skipped {
         eprintln!("webstir: skipped: {skipped}");
     }
-    match &args.out {
-        Some(dir) => {
-            let written = export::write_files(dir, &result.files)?;
+    let written = match &args.out {
+        Some(dir) => Some(export::write_files(dir, &result.files)?),
+        None => None,
+    };
+    if args.json {
+        let files = result
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| FileReport {
+                name: &file.name,
+                path: written.as_ref().map(|w| w.0[i].clone()),
+                contents: written.is_none().then_some(file.contents.as_str()),
+            })
+            .collect();
+        let report = Report {
+            target: args.target,
+            files,
+            warnings: &result.warnings,
+            skipped: &result.skipped,
+        };
+        let text = serde_json::to_string_pretty(&report).expect("a report of strings serializes");
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    match written {
+        Some(written) => {
             for path in written.0 {
                 println!("wrote {}", path.display());
             }
