@@ -1105,3 +1105,49 @@ fn json_reports_files_warnings_and_skipped_schedules() {
     assert_eq!(report["skipped"][0]["job"], "heartbeat");
     assert_eq!(report["skipped"][0]["schedule"], "rate(5 minutes)");
 }
+
+#[test]
+fn out_is_all_or_nothing_when_one_file_cannot_be_written() {
+    let ws = workspace(JOBS);
+    let dir = ws.path("units");
+    // A folder where the export writes its last unit: nothing at all may be written.
+    fs::create_dir_all(dir.join("demo-warmup.timer")).expect("mkdir");
+    let out = export(
+        &ws,
+        &["--target", "systemd", "--out", dir.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is a folder where the export writes a file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let entries: Vec<_> = fs::read_dir(&dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(entries, ["demo-warmup.timer"]);
+}
+
+#[test]
+fn kubernetes_command_sets_the_containers_entry_point() {
+    let ws = workspace(r#"[{ "name": "nightly", "schedule": "@daily", "timezone": "UTC" }]"#);
+    let yaml = ok(&export(
+        &ws,
+        &[
+            "--target",
+            "kubernetes",
+            "--image",
+            "img:1",
+            "--command",
+            "/srv/app/build/backend/jobs/scheduler",
+        ],
+    ));
+    assert!(
+        yaml.contains(
+            "command: [\"/srv/app/build/backend/jobs/scheduler\"]\n              args: [\"--job\", \"nightly\"]\n"
+        ),
+        "{yaml}"
+    );
+    assert!(yaml.contains("schedule: \"0 0 * * *\""), "{yaml}");
+}
