@@ -569,3 +569,19 @@ fn kubernetes_command_sets_the_containers_entry_point() {
     );
     assert!(yaml.contains("schedule: \"0 0 * * *\""), "{yaml}");
 }
+
+#[test]
+fn a_zone_taken_from_the_exporting_machine_is_a_warning() {
+    // No webstir.toml: `cleanup` fires in the environment's zone (TZ=UTC in these tests).
+    let ws = Ws::new(
+        r#"[{ "name": "cleanup", "schedule": "@daily" }, { "name": "own", "schedule": "@daily", "timezone": "Asia/Tokyo" }]"#,
+    );
+    let out = export(&ws, &["--target", "kubernetes", "--image", "img:1"]);
+    let yaml = ok(&out);
+    assert!(yaml.contains("timeZone: \"UTC\""), "{yaml}");
+    assert_eq!(
+        text(&out.stderr),
+        "webstir: warning: job `cleanup` has no `timezone` and webstir.toml sets none: exported \
+         in this machine's zone, `UTC` (pin one with `webstir config set timezone <zone>`)\n"
+    );
+}

@@ -120,6 +120,9 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
             other => other.into(),
         })?
     };
+    if settings.timezone.is_none() {
+        warn_unpinned_zones(&selected);
+    }
     // A job without a schedule is only started by hand, which only GitHub's dispatch offers.
     let jobs: Vec<ExportJob> = selected
         .into_iter()
@@ -187,6 +190,33 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A job without its own zone, in a workspace whose webstir.toml names none, fires in the zone
+/// of whichever machine runs the scheduler; the export writes this machine's zone, which may
+/// not be the zone meant.
+fn warn_unpinned_zones(jobs: &[&scheduler::PlannedJob]) {
+    let unpinned: Vec<&scheduler::PlannedJob> = jobs
+        .iter()
+        .copied()
+        .filter(|job| {
+            job.spec.timezone.is_none() && job.schedules.iter().any(|s| s.cron().is_some())
+        })
+        .collect();
+    let Some(first) = unpinned.first() else {
+        return;
+    };
+    let names: Vec<String> = unpinned
+        .iter()
+        .map(|j| format!("`{}`", j.spec.name))
+        .collect();
+    eprintln!(
+        "webstir: warning: {} {} no `timezone` and webstir.toml sets none: exported in this \
+         machine's zone, `{}` (pin one with `webstir config set timezone <zone>`)",
+        if names.len() == 1 { "job" } else { "jobs" },
+        names.join(", ") + if names.len() == 1 { " has" } else { " have" },
+        first.tz.name()
+    );
 }
 
 /// Flags that belong to another target are mistakes, not options to ignore silently.
