@@ -6,6 +6,9 @@ mod scheduler_support;
 
 use std::fs;
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 use export_support::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -172,4 +175,143 @@ fn the_policies_export_passes_the_validators() {
     let result = validator("systemd-analyze", &args, Some(&units));
     assert_valid("systemd-analyze verify", &result);
     assert_eq!(text(&result.stderr), "");
+}
+
+/// A stand-in for `gcloud` or `temporal` that records its arguments, one per line, so that the
+/// scripts' quoting is checked by a real shell.
+fn recorder(dir: &Path, program: &str) -> PathBuf {
+    let log = dir.join(format!("{program}.log"));
+    let script = format!(
+        "#!/bin/sh\nfor arg in \"$@\"; do printf '%s\\n' \"$arg\" >> '{}'; done\necho --- >> '{}'\n",
+        log.display(),
+        log.display()
+    );
+    let path = dir.join(program);
+    fs::write(&path, script).expect("write recorder");
+    fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    log
+}
+
+fn run_script(ws: &Ws, script: &str, bin: &Path, env: &[(&str, &str)]) -> Output {
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg(ws.path(script)).env("PATH", path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run sh")
+}
+
+#[test]
+fn the_cloud_scheduler_script_runs_gcloud_with_the_intended_arguments() {
+    let ws = workspace(JOBS);
+    let script = ok(&export(
+        &ws,
+        &["--target", "cloud-scheduler", "--skip-unsupported"],
+    ));
+    ws.file("cloud-scheduler.sh", &script);
+    let bin = ws.path("bin");
+    fs::create_dir_all(&bin).expect("mkdir");
+    let log = recorder(&bin, "gcloud");
+
+    let refused = run_script(&ws, "cloud-scheduler.sh", &bin, &[]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("set WEBSTIR_ENDPOINT"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!log.exists(), "nothing runs without the endpoint");
+
+    let ran = run_script(
+        &ws,
+        "cloud-scheduler.sh",
+        &bin,
+        &[
+            ("WEBSTIR_ENDPOINT", "https://jobs.example.com/run"),
+            ("LOCATION", "europe-west1"),
+        ],
+    );
+    assert_valid("sh cloud-scheduler.sh", &ran);
+    let calls = fs::read_to_string(&log).expect("log");
+    let first: Vec<&str> = calls
+        .split("---\n")
+        .next()
+        .expect("a call")
+        .lines()
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "scheduler",
+            "jobs",
+            "create",
+            "http",
+            "demo-send-daily-reports",
+            "--location=europe-west1",
+            "--schedule=0 9 * * 1-5",
+            "--time-zone=Europe/London",
+            "--uri=https://jobs.example.com/run",
+            "--http-method=POST",
+            "--headers=Content-Type=application/json",
+            "--message-body={\"job\":\"send_daily_reports\"}",
+            "--attempt-deadline=300s",
+        ]
+    );
+    assert_eq!(
+        calls.matches("---").count(),
+        5,
+        "one call per job and schedule: {calls}"
+    );
+}
+
+#[test]
+fn the_temporal_script_runs_temporal_with_the_intended_arguments() {
+    let ws = workspace(JOBS);
+    let script = ok(&export(
+        &ws,
+        &["--target", "temporal", "--skip-unsupported"],
+    ));
+    ws.file("temporal.sh", &script);
+    let bin = ws.path("bin");
+    fs::create_dir_all(&bin).expect("mkdir");
+    let log = recorder(&bin, "temporal");
+    let ran = run_script(&ws, "temporal.sh", &bin, &[("TEMPORAL_TASK_QUEUE", "jobs")]);
+    assert_valid("sh temporal.sh", &ran);
+    let calls = fs::read_to_string(&log).expect("log");
+    let cleanup = calls
+        .split("---\n")
+        .find(|c| c.contains("demo-cleanup"))
+        .expect("the cleanup schedule");
+    assert_eq!(
+        cleanup.lines().collect::<Vec<_>>(),
+        [
+            "schedule",
+            "create",
+            "--schedule-id",
+            "demo-cleanup",
+            "--cron",
+            "*/15 * * * *",
+            "--cron",
+            "0 0 * * *",
+            "--time-zone",
+            "America/New_York",
+            "--overlap-policy",
+            "Skip",
+            "--workflow-id",
+            "demo-cleanup",
+            "--task-queue",
+            "jobs",
+            "--type",
+            "WebstirJob",
+            "--input",
+            "\"cleanup\"",
+            "--catchup-window",
+            "10s",
+        ]
+    );
 }
