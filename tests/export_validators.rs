@@ -1,11 +1,11 @@
 //! `webstir export`'s output checked by each target's own validator, installed by scripts/test:
-//! a missing validator fails the test rather than skipping it.
+//! a missing validator fails the test rather than skipping it. The shell scripts run in a real
+//! `sh` against stand-ins for `gcloud` and `temporal` that record their arguments.
 
 mod export_support;
 mod scheduler_support;
 
 use std::fs;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
