@@ -571,17 +571,28 @@ fn kubernetes_command_sets_the_containers_entry_point() {
 }
 
 #[test]
-fn a_zone_taken_from_the_exporting_machine_is_a_warning() {
-    // No webstir.toml: `cleanup` fires in the environment's zone (TZ=UTC in these tests).
+fn a_job_without_a_zone_is_exported_in_utc_whatever_the_machine() {
     let ws = Ws::new(
         r#"[{ "name": "cleanup", "schedule": "@daily" }, { "name": "own", "schedule": "@daily", "timezone": "Asia/Tokyo" }]"#,
     );
+    // TZ=UTC here: the local watcher agrees with the export, nothing to warn about.
     let out = export(&ws, &["--target", "kubernetes", "--image", "img:1"]);
     let yaml = ok(&out);
     assert!(yaml.contains("timeZone: \"UTC\""), "{yaml}");
+    assert!(yaml.contains("timeZone: \"Asia/Tokyo\""), "{yaml}");
+    assert_eq!(text(&out.stderr), "");
+
+    // Elsewhere the output stays the same, and the difference from the local watcher is said.
+    let out = ws
+        .webstir(&["export", "--target", "kubernetes", "--image", "img:1"])
+        .env("TZ", "Europe/Berlin")
+        .output()
+        .expect("run webstir export");
+    assert_eq!(ok(&out), yaml);
     assert_eq!(
         text(&out.stderr),
         "webstir: warning: job `cleanup` has no `timezone` and webstir.toml sets none: exported \
-         in this machine's zone, `UTC` (pin one with `webstir config set timezone <zone>`)\n"
+         in UTC, while `webstir scheduler` here fires it in `Europe/Berlin` (pin a zone with \
+         `webstir config set timezone <zone>`)\n"
     );
 }

@@ -14,7 +14,7 @@ use crate::settings::Settings;
 const AFTER_HELP: &str = "\
 Every definition runs a job as `scheduler --job <name>` (build/backend/jobs/scheduler, which
 exits non-zero when the job fails), in the job's time zone: its `timezone`, else webstir.toml's,
-else TZ or the system zone, exactly as `webstir scheduler` fires it. A schedule the target
+else UTC, never the target's or this machine's default. A schedule the target
 cannot express is an error naming the job, the schedule and the reason; nothing is written
 unless every selected schedule exports, or --skip-unsupported is given.
 
@@ -104,7 +104,8 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
         &manifest.jobs,
         &PlanOptions {
             default_timeout: settings.timeout,
-            timezone: settings.timezone.clone(),
+            // The output must not depend on the machine that exports it.
+            timezone: Some(settings.timezone.clone().unwrap_or_else(|| "UTC".into())),
             policies: settings.policy_defaults(),
             ..PlanOptions::default()
         },
@@ -192,10 +193,16 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A job without its own zone, in a workspace whose webstir.toml names none, fires in the zone
-/// of whichever machine runs the scheduler; the export writes this machine's zone, which may
-/// not be the zone meant.
+/// A job without its own zone, in a workspace whose webstir.toml names none, is exported in
+/// UTC, while `webstir scheduler` fires it in the zone of the machine it runs on: say so when
+/// this machine's zone is another one.
 fn warn_unpinned_zones(jobs: &[&scheduler::PlannedJob]) {
+    let Ok(local) = crate::schedule::resolve_timezone(None, None) else {
+        return;
+    };
+    if local == chrono_tz::Tz::UTC {
+        return;
+    }
     let unpinned: Vec<&scheduler::PlannedJob> = jobs
         .iter()
         .copied()
@@ -211,12 +218,15 @@ fn warn_unpinned_zones(jobs: &[&scheduler::PlannedJob]) {
         .map(|j| format!("`{}`", j.spec.name))
         .collect();
     eprintln!(
-        "webstir: warning: {} {} no `timezone` and webstir.toml sets none: exported in this \
-         machine's zone, `{}` (pin one with `webstir config set timezone <zone>`)",
+        "webstir: warning: {} {} no `timezone` and webstir.toml sets none: exported in UTC, \
+         while `webstir scheduler` here fires {} in `{}` (pin a zone with `webstir config set \
+         timezone <zone>`)",
         if names.len() == 1 { "job" } else { "jobs" },
         names.join(", ") + if names.len() == 1 { " has" } else { " have" },
-        first.tz.name()
+        if names.len() == 1 { "it" } else { "them" },
+        local.name()
     );
+    debug_assert!(first.tz == chrono_tz::Tz::UTC);
 }
 
 /// Flags that belong to another target are mistakes, not options to ignore silently.
