@@ -142,7 +142,7 @@ impl Workspace {
         if fsutil::is_symlink(&path) {
             return Err(WorkspaceError::Symlink { path });
         }
-        fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| WorkspaceError::io(path, e))
+        fsutil::replace_user_file(&path, text.as_bytes()).map_err(|e| WorkspaceError::io(path, e))
     }
 
     /// Takes the workspace's exclusive lock, blocking until other webstir processes release it.
