@@ -31,6 +31,13 @@ pub enum ScheduleError {
     NeverFires { days: String, months: String },
     #[error("{}", unknown_time_zone_message(.0))]
     UnknownTimeZone(String),
+    /// The `TZ` environment variable names no zone webstir knows. Kept apart from
+    /// [`ScheduleError::UnknownTimeZone`] so that every command says where the name came from.
+    #[error(
+        "TZ: unknown time zone `{0}` (expected an IANA name such as `Europe/London`, or a zone \
+         file such as `:/etc/localtime`)"
+    )]
+    UnknownEnvironmentTimeZone(String),
 }
 
 /// What is wrong with one cron field; shown after the field's name.
