@@ -67,6 +67,67 @@ fn parse_leniently(json: &str) -> Result<Value, ManifestError> {
     Ok(Value::Object(root))
 }
 
+/// The deepest nesting jsonc-parser (which edits the file) is given; it refuses more than 512.
+const JSONC_DEPTH: usize = 400;
+
+/// `text` as jsonc-parser can read it for an edit of `webstir`, with every position unchanged:
+/// lone surrogate escapes replaced (see [`replace_lone_surrogates`]), and the value of any other
+/// top-level member nested deeper than jsonc-parser accepts blanked to `0` and spaces (line
+/// breaks kept). The edit is then made on the original text at the positions found here.
+pub(super) fn readable_for_jsonc(text: &str) -> Cow<'_, str> {
+    let replaced = replace_lone_surrogates(text);
+    if max_depth(&replaced) <= JSONC_DEPTH {
+        return replaced;
+    }
+    let mut de = serde_json::Deserializer::from_str(&replaced);
+    let Ok(members) = de.deserialize_map(MembersVisitor) else {
+        return replaced;
+    };
+    let mut bytes = replaced.as_bytes().to_vec();
+    for (key, raw) in members {
+        let value = raw.get();
+        if key == "webstir" || max_depth(value) <= JSONC_DEPTH {
+            continue;
+        }
+        let start = value.as_ptr() as usize - replaced.as_ptr() as usize;
+        for (i, byte) in bytes[start..start + value.len()].iter_mut().enumerate() {
+            if i == 0 {
+                *byte = b'0';
+            } else if !matches!(byte, b'\n' | b'\r') {
+                *byte = b' ';
+            }
+        }
+    }
+    // Whole values were replaced by ASCII, so the text is still UTF-8.
+    String::from_utf8(bytes).map_or(replaced, Cow::Owned)
+}
+
+/// How deeply arrays and objects nest in `text` (0 for a scalar).
+fn max_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in text.as_bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// The top-level object as (key, raw value) pairs, in order.
 struct MembersVisitor;
 
@@ -89,7 +150,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
 /// `text` with every `\uXXXX` escape of an unpaired surrogate replaced by `\ufffd` (the
 /// replacement character), which has the same length, so positions in errors stay true.
 /// `JSON.parse` keeps such a string as it is; Rust strings cannot hold it.
-fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
+pub(super) fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut lone = Vec::new();
     let mut in_string = false;
@@ -192,6 +253,18 @@ mod tests {
             replace_lone_surrogates(r#""\ud800\ud800\udc00""#),
             r#""\ufffd\ud800\udc00""#
         );
+    }
+
+    #[test]
+    fn deep_members_other_than_webstir_are_blanked_for_jsonc_in_place() {
+        let deep = format!("{}{}", "[".repeat(600), "]".repeat(600));
+        let text = format!("{{\"a\": {deep},\n\"webstir\": {{\"x\": \"\\ud800\"}}}}");
+        let readable = readable_for_jsonc(&text);
+        assert_eq!(readable.len(), text.len());
+        assert!(readable.starts_with("{\"a\": 0 "));
+        assert!(readable.ends_with("\"webstir\": {\"x\": \"\\ufffd\"}}"));
+        assert_eq!(max_depth(&readable), 2);
+        assert_eq!(max_depth(r#"{"a": "[[[", "b": [{}]}"#), 3);
     }
 
     #[test]
