@@ -143,6 +143,7 @@ pub fn add_job(workspace: &Workspace, job: &NewJob) -> Result<AddedJob, Error> {
     let edited = edit::append_job(&text, &entry)?;
     let source = scaffold::render_source(job.name.as_str())?;
     scaffold::preflight(workspace, job.name.as_str())?;
+    workspace.ensure_package_json_writable()?;
 
     let scaffold = Scaffold::create(workspace, job.name.as_str(), &source)?;
     if let Err(e) = workspace.write_package_json(&edited) {
