@@ -136,6 +136,60 @@ fn tz_naming_a_zone_file_is_followed_like_the_c_library_does() {
     );
 }
 
+#[test]
+fn tz_holding_a_posix_rule_works_as_it_does_for_cron() {
+    let out = stdout_of(webstir().env("TZ", "EST5EDT,M3.2.0,M11.1.0").args([
+        "schedule",
+        "30 2 * * *",
+        "--from",
+        "2026-03-07T00:00:00Z",
+        "--count",
+        "2",
+    ]));
+    // The spring-forward day of the US rule: 02:30 does not exist and fires at 03:00 EDT.
+    assert!(
+        out.contains("  2026-03-07T02:30:00-05:00\n  2026-03-08T03:00:00-04:00\n"),
+        "{out}"
+    );
+    let out = stdout_of(webstir().env("TZ", "<+0530>-5:30").args([
+        "schedule",
+        "@daily",
+        "--from",
+        "2026-01-01T00:00:00Z",
+        "--count",
+        "1",
+    ]));
+    assert!(out.contains("  2026-01-02T00:00:00+05:30\n"), "{out}");
+    // A rule no zone follows is an error that says so, never a silent UTC.
+    let stderr = rejected(
+        webstir()
+            .env("TZ", "ABC3XYZ,M2.1.0,M12.1.0")
+            .args(["schedule", "@daily"]),
+        2,
+    );
+    assert!(
+        stderr.contains("no IANA time zone follows the POSIX rule"),
+        "{stderr}"
+    );
+    let fx = Fixture::init();
+    fx.cmd()
+        .args(["add-job", "nightly", "--schedule", "@daily"])
+        .assert()
+        .success();
+    let output = fx
+        .cmd()
+        .env("TZ", "EST5EDT,M3.2.0,M11.1.0")
+        .args(["backend-inspect", "--json"])
+        .output()
+        .expect("spawn");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let next = report["jobs"][0]["nextRun"].as_str().expect("a next run");
+    assert!(
+        next.ends_with("-05:00") || next.ends_with("-04:00"),
+        "{next}"
+    );
+}
+
 // ---- item 9: webstir.toml is the user's file ----
 
 #[test]

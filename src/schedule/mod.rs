@@ -7,6 +7,7 @@ mod describe;
 mod error;
 mod field;
 mod next;
+mod posix_tz;
 mod rate;
 mod timezone;
 

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use chrono_tz::Tz;
 
 use super::error::ScheduleError;
+use super::posix_tz::PosixTz;
 
 /// Parses an IANA time-zone name such as `Europe/London` (exact case first, then any case).
 pub fn parse_timezone(name: &str) -> Result<Tz, ScheduleError> {
@@ -44,7 +45,8 @@ pub fn environment_timezone() -> Result<Tz, ScheduleError> {
 }
 
 /// The zone a `TZ` value names, the way the C library reads it: an IANA name (`Europe/London`),
-/// or, after a `:`, a name or a zone file (`:/etc/localtime`, `:/usr/share/zoneinfo/UTC`).
+/// or, after a `:`, a name or a zone file (`:/etc/localtime`, `:/usr/share/zoneinfo/UTC`), or a
+/// POSIX rule (`EST5EDT,M3.2.0,M11.1.0`), which stands for the IANA zone that follows it.
 fn zone_of_tz_variable(value: &str) -> Result<Tz, ScheduleError> {
     let unknown = || ScheduleError::UnknownEnvironmentTimeZone(value.to_owned());
     let name = value.strip_prefix(':').unwrap_or(value);
@@ -54,7 +56,15 @@ fn zone_of_tz_variable(value: &str) -> Result<Tz, ScheduleError> {
     if name.starts_with('/') {
         return zone_of_file(Path::new(name)).ok_or_else(unknown);
     }
-    parse_timezone(zone_name_of_path(name)).map_err(|_| unknown())
+    if let Ok(tz) = parse_timezone(zone_name_of_path(name)) {
+        return Ok(tz);
+    }
+    match PosixTz::parse(name) {
+        Some(rule) => rule
+            .matching_zone(chrono::Utc::now())
+            .ok_or_else(|| ScheduleError::UnmatchedPosixRule(value.to_owned())),
+        None => Err(unknown()),
+    }
 }
 
 /// The zone of a zone file: its name after `zoneinfo/`, following symbolic links as the C
