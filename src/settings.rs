@@ -11,6 +11,7 @@ use std::time::Duration;
 use toml_edit::Document;
 
 use crate::fsutil;
+use crate::manifest::policy::{self, Backoff, CatchUp, Overlap, PolicySpec, Retry};
 use crate::workspace::Workspace;
 
 mod edit;
@@ -120,6 +121,46 @@ pub const KEYS: &[KeyInfo] = &[
         help: "default IANA time zone for schedules without their own `timezone`",
         default: None,
     },
+    KeyInfo {
+        name: "overlap",
+        help: "default overlap policy: skip, allow, queue or replace (a job's own `overlap` wins)",
+        default: Some("skip"),
+    },
+    KeyInfo {
+        name: "retry",
+        help: "default number of attempts of a failing run, the first included (a job's own `retry` wins)",
+        default: Some("1"),
+    },
+    KeyInfo {
+        name: "retry-delay",
+        help: "wait before the second attempt, with `retry`",
+        default: Some("10s"),
+    },
+    KeyInfo {
+        name: "retry-backoff",
+        help: "how the wait grows between attempts, with `retry`: exponential or fixed",
+        default: Some("exponential"),
+    },
+    KeyInfo {
+        name: "retry-max-delay",
+        help: "longest wait between attempts, with `retry`",
+        default: None,
+    },
+    KeyInfo {
+        name: "jitter",
+        help: "default random delay of 0 up to this duration before each scheduled fire",
+        default: None,
+    },
+    KeyInfo {
+        name: "catch-up",
+        help: "default catch-up window for fires missed while the watcher was stopped, or none",
+        default: Some("none"),
+    },
+    KeyInfo {
+        name: "tenant-concurrency",
+        help: "default number of a job's tenant runs that may run at once",
+        default: Some("1"),
+    },
 ];
 
 /// The validated contents of `webstir.toml`; every field is `None` when not set.
@@ -134,6 +175,14 @@ pub struct Settings {
     /// Each key's value exactly as the file writes it, so that `config get` shows `1w` and not
     /// a reformatted `7days`.
     written: Vec<(&'static str, String)>,
+    pub overlap: Option<Overlap>,
+    pub retry_attempts: Option<u32>,
+    pub retry_delay: Option<Duration>,
+    pub retry_backoff: Option<Backoff>,
+    pub retry_max_delay: Option<Duration>,
+    pub jitter: Option<Duration>,
+    pub catch_up: Option<CatchUp>,
+    pub tenant_concurrency: Option<usize>,
 }
 
 impl Settings {
@@ -215,6 +264,42 @@ impl Settings {
                     crate::schedule::parse_timezone(raw).map_err(|e| invalid(e.to_string()))?;
                 self.timezone = Some(tz.name().to_owned());
             }
+            "overlap" => self.overlap = Some(raw.trim().parse().map_err(invalid)?),
+            "retry" => {
+                self.retry_attempts = Some(
+                    raw.trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=policy::MAX_ATTEMPTS).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "expected a whole number of attempts from 1 to {}",
+                                policy::MAX_ATTEMPTS
+                            ))
+                        })?,
+                );
+            }
+            "retry-delay" => self.retry_delay = Some(parse_duration(raw).map_err(invalid)?),
+            "retry-backoff" => self.retry_backoff = Some(raw.trim().parse().map_err(invalid)?),
+            "retry-max-delay" => {
+                self.retry_max_delay = Some(parse_duration(raw).map_err(invalid)?);
+            }
+            "jitter" => self.jitter = Some(parse_duration(raw).map_err(invalid)?),
+            "catch-up" => self.catch_up = Some(raw.parse().map_err(invalid)?),
+            "tenant-concurrency" => {
+                self.tenant_concurrency = Some(
+                    raw.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=policy::MAX_TENANT_CONCURRENCY).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "expected a whole number from 1 to {}",
+                                policy::MAX_TENANT_CONCURRENCY
+                            ))
+                        })?,
+                );
+            }
             _ => {
                 return Err(SettingsError::UnknownKey {
                     key: key.to_owned(),
@@ -247,27 +332,63 @@ impl Settings {
                 key: key.to_owned(),
             })
     }
+
+    /// The policies this file sets for jobs that do not set their own.
+    pub fn policy_defaults(&self) -> PolicySpec {
+        let retry = self.retry_attempts.map(|attempts| Retry {
+            attempts,
+            backoff: self.retry_backoff.unwrap_or_default(),
+            delay: self.retry_delay.unwrap_or(policy::DEFAULT_RETRY_DELAY),
+            max_delay: self.retry_max_delay,
+        });
+        PolicySpec {
+            overlap: self.overlap,
+            retry,
+            jitter: self.jitter,
+            catch_up: self.catch_up,
+            tenant_concurrency: self.tenant_concurrency,
+        }
+    }
 }
 
 /// The longest duration webstir accepts anywhere (a job's `timeout`, `grace`, flags): a year.
 /// Longer values are certainly typos, and timers far beyond it overflow the clock.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
-/// Parses a duration such as `10s`, `1m 30s` or `500ms`; zero and more than a year
-/// ([`MAX_DURATION`]) are refused.
+/// Parses a duration such as `10s`, `1m 30s` or `500ms`, or a bare number of seconds (`90`,
+/// `1.5`) as systemd reads one; zero and more than a year ([`MAX_DURATION`]) are refused.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(raw.trim()) {
+    /// Why a text is not a duration: a count too large for any duration is the same mistake
+    /// as a duration over the bound, so it gets the same message.
+    enum Bad {
+        Malformed,
+        TooLarge,
+    }
+    let text = raw.trim();
+    let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        match text.parse::<f64>() {
+            Ok(secs) => Duration::try_from_secs_f64(secs).map_err(|_| Bad::TooLarge),
+            Err(_) => Err(Bad::Malformed),
+        }
+    } else {
+        humantime::parse_duration(text).map_err(|e| match e {
+            humantime::DurationError::NumberOverflow => Bad::TooLarge,
+            _ => Bad::Malformed,
+        })
+    };
+    match parsed {
         Ok(d) if d.is_zero() => Err("the duration must be greater than zero".into()),
         Ok(d) if d > MAX_DURATION => Err(too_long()),
         Ok(d) => Ok(d),
-        // humantime says "number is too large" when a count overflows; that is the same
-        // mistake as a duration over the bound, so it gets the same message.
-        Err(humantime::DurationError::NumberOverflow) => Err(too_long()),
-        Err(_) => Err("expected a duration such as `30s`, `5m` or `1h 30m`".into()),
+        Err(Bad::TooLarge) => Err(too_long()),
+        Err(Bad::Malformed) => Err(
+            "expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds".into(),
+        ),
     }
 }
 
-fn too_long() -> String {
+/// The message for a duration over [`MAX_DURATION`].
+pub(crate) fn too_long() -> String {
     "the duration is too long: at most a year (`365d`) is accepted".into()
 }
 
@@ -372,6 +493,14 @@ fn example(key: &str) -> &'static str {
         "timeout" => "5m",
         "log-format" => "json",
         "timezone" => "Europe/London",
+        "overlap" => "queue",
+        "retry" => "3",
+        "retry-delay" => "10s",
+        "retry-backoff" => "fixed",
+        "retry-max-delay" => "5m",
+        "jitter" => "30s",
+        "catch-up" => "6h",
+        "tenant-concurrency" => "4",
         _ => "node",
     }
 }
@@ -416,7 +545,7 @@ mod tests {
         let err = parse("# defaults\ngrace = \"soon\"\n").expect_err("bad duration");
         assert_eq!(
             err.to_string(),
-            "webstir.toml:2:9: `grace`: expected a duration such as `30s`, `5m` or `1h 30m`"
+            "webstir.toml:2:9: `grace`: expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds"
         );
         let err = parse("node = \"node\"\ncolour = \"red\"\n").expect_err("unknown key");
         assert!(

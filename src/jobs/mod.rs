@@ -9,7 +9,7 @@ pub mod scaffold;
 use std::io;
 use std::path::PathBuf;
 
-pub use add::{AddedJob, NewJob, add_job};
+pub use add::{AddedJob, NewJob, PolicyFlags, add_job};
 pub use name::{JobName, MAX_NAME_LEN};
 pub use naming::{canonical_key, to_snake_case};
 
@@ -32,6 +32,8 @@ pub enum JobError {
     EmptyPriority,
     #[error(transparent)]
     InvalidTimezone(crate::schedule::ScheduleError),
+    #[error("{0}")]
+    InvalidPolicy(String),
     #[error("refusing to use `{}`: it is a symbolic link", path.display())]
     Symlink { path: PathBuf },
     #[error("`{}` is not a folder", path.display())]

@@ -6,6 +6,7 @@ pub mod list;
 pub mod log;
 pub mod once;
 pub mod plan;
+pub mod shim_parent;
 pub mod signals;
 pub mod wall_alarm;
 pub mod watch;
@@ -30,6 +31,8 @@ pub enum SchedulerError {
         name: String,
         suggestion: Option<String>,
     },
+    #[error("`{}` is not a job name: {rule}", name.escape_debug())]
+    NotAJobName { name: String, rule: &'static str },
     #[error("job `{job}`: {message}")]
     InvalidJob { job: String, message: String },
     #[error(transparent)]
