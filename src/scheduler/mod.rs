@@ -7,6 +7,7 @@ pub mod log;
 pub mod once;
 pub mod plan;
 pub mod reload;
+pub mod shim_parent;
 pub mod signals;
 pub mod tenants;
 pub mod wall_alarm;
