@@ -13,8 +13,11 @@ use super::plan::PlannedJob;
 use crate::manifest::policy;
 use crate::runner::{self, Failure, RunSpec, RunVars, Stream};
 
-/// Starts the line on which the listing script prints the ids (one JSON array).
-const MARKER: &str = "@@webstir-tenants@@ ";
+/// Starts each line on which the listing script prints an id (as a JSON string).
+const MARKER: &str = "@@webstir-tenant@@ ";
+
+/// Starts the line that ends the list, with the number of ids printed.
+const END_MARKER: &str = "@@webstir-tenants-end@@ ";
 
 /// Where the built provider lives, relative to the workspace root.
 pub const PROVIDER_PATH: &str = "build/backend/tenants.js";
@@ -67,32 +70,76 @@ pub async fn list(
         timeout: Some(job.timeout.unwrap_or(DEFAULT_LIST_TIMEOUT)),
         grace: engine.grace,
     };
-    let listed: Arc<Mutex<Option<String>>> = Arc::default();
+    let listed: Arc<Mutex<Listing>> = Arc::default();
     let log = engine.log;
     let label = RunLabel {
         job: job.spec.name.clone(),
         tenant: None,
     };
     let found = Arc::clone(&listed);
+    let sink_label = label.clone();
     let sink: runner::LineSink = Arc::new(move |stream, line| {
-        if stream == Stream::Stdout
-            && let Some(list) = line.strip_prefix(MARKER)
-        {
-            if let Ok(mut slot) = found.lock() {
-                *slot = Some(list.to_owned());
+        if stream == Stream::Stdout && (line.starts_with(MARKER) || line.starts_with(END_MARKER)) {
+            if let Ok(mut listing) = found.lock() {
+                listing.read(line);
             }
             return;
         }
-        log.output(&label, stream, line);
+        log.output(&sink_label, stream, line);
     });
     let result = runner::run(spec, sink, engine.stop_receiver()).await;
+    for note in &result.notes {
+        engine.log.output_note(&label, schedule, *note);
+    }
     result.outcome.map_err(ProviderError::Failed)?;
-    let text = listed
-        .lock()
-        .ok()
-        .and_then(|mut slot| slot.take())
-        .ok_or(ProviderError::NoList)?;
-    parse_list(&text)
+    let listing = std::mem::take(&mut *listed.lock().map_err(|_| ProviderError::NoList)?);
+    listing.finish()
+}
+
+/// The marked lines of the listing script, as they arrive.
+#[derive(Debug, Default)]
+struct Listing {
+    ids: Vec<String>,
+    /// The count on the end line, once it arrived.
+    end: Option<String>,
+    /// The first marked line that was not what the script writes.
+    garbled: Option<String>,
+}
+
+impl Listing {
+    fn read(&mut self, line: &str) {
+        if let Some(count) = line.strip_prefix(END_MARKER) {
+            self.end = Some(count.to_owned());
+        } else if let Some(id) = line.strip_prefix(MARKER) {
+            match serde_json::from_str::<String>(id) {
+                Ok(id) => self.ids.push(id),
+                Err(_) => {
+                    self.garbled.get_or_insert_with(|| line.to_owned());
+                }
+            }
+        }
+    }
+
+    /// The ids, when the whole list arrived, each checked, none twice.
+    fn finish(self) -> Result<Vec<String>, ProviderError> {
+        let Some(count) = self.end else {
+            return Err(ProviderError::NoList);
+        };
+        if let Some(line) = self.garbled {
+            return Err(ProviderError::Invalid(format!(
+                "an id line is not a JSON string: `{}`",
+                line.chars().take(120).collect::<String>().escape_debug()
+            )));
+        }
+        if count.parse::<usize>().ok() != Some(self.ids.len()) {
+            return Err(ProviderError::Invalid(format!(
+                "{} id(s) arrived of the {count} listed",
+                self.ids.len()
+            )));
+        }
+        policy::check_tenant_list(&self.ids).map_err(ProviderError::Invalid)?;
+        Ok(self.ids)
+    }
 }
 
 /// The built provider, which must resolve to a file inside the workspace.
@@ -107,39 +154,68 @@ fn provider_module(root: &Path) -> Result<PathBuf, ProviderError> {
     }
 }
 
-/// The listing script's JSON array, each id checked, none twice.
-fn parse_list(text: &str) -> Result<Vec<String>, ProviderError> {
-    let ids: Vec<String> = serde_json::from_str(text)
-        .map_err(|e| ProviderError::Invalid(format!("not a JSON array of ids ({e})")))?;
-    policy::check_tenant_list(&ids).map_err(ProviderError::Invalid)?;
-    Ok(ids)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn listing(lines: &[&str]) -> Result<Vec<String>, ProviderError> {
+        let mut listing = Listing::default();
+        for line in lines {
+            listing.read(line);
+        }
+        listing.finish()
+    }
+
     #[test]
     fn a_list_of_ids_is_read_in_order() {
         assert_eq!(
-            parse_list(r#"["acme","globex","42"]"#),
+            listing(&[
+                "@@webstir-tenant@@ \"acme\"",
+                "@@webstir-tenant@@ \"globex\"",
+                "@@webstir-tenant@@ \"42\"",
+                "@@webstir-tenants-end@@ 3",
+            ]),
             Ok(vec!["acme".into(), "globex".into(), "42".into()])
         );
-        assert_eq!(parse_list("[]"), Ok(vec![]));
+        assert_eq!(listing(&["@@webstir-tenants-end@@ 0"]), Ok(vec![]));
     }
 
     #[test]
     fn a_duplicate_or_a_bad_id_fails_the_listing() {
+        let end = "@@webstir-tenants-end@@ 2";
         assert_eq!(
-            parse_list(r#"["acme","acme"]"#),
+            listing(&[
+                "@@webstir-tenant@@ \"acme\"",
+                "@@webstir-tenant@@ \"acme\"",
+                end
+            ]),
             Err(ProviderError::Invalid(
                 "tenant `acme` is listed twice".into()
             ))
         );
-        let Err(ProviderError::Invalid(message)) = parse_list(r#"[" acme"]"#) else {
+        let Err(ProviderError::Invalid(message)) =
+            listing(&["@@webstir-tenant@@ \" acme\"", "@@webstir-tenants-end@@ 1"])
+        else {
             panic!("a padded id must be refused");
         };
         assert!(message.contains("white space"), "{message}");
-        assert!(matches!(parse_list("{}"), Err(ProviderError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_truncated_or_garbled_list_fails_the_listing() {
+        assert_eq!(
+            listing(&["@@webstir-tenant@@ \"acme\""]),
+            Err(ProviderError::NoList)
+        );
+        assert_eq!(
+            listing(&["@@webstir-tenant@@ \"acme\"", "@@webstir-tenants-end@@ 2"]),
+            Err(ProviderError::Invalid(
+                "1 id(s) arrived of the 2 listed".into()
+            ))
+        );
+        assert!(matches!(
+            listing(&["@@webstir-tenant@@ acme", "@@webstir-tenants-end@@ 1"]),
+            Err(ProviderError::Invalid(m)) if m.starts_with("an id line is not a JSON string")
+        ));
     }
 }
