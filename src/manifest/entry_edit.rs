@@ -2,9 +2,10 @@
 //! `webstir.moduleManifest.jobs`, or changing its `name`. Every byte outside the edit stays as
 //! the user wrote it.
 //!
-//! Removal is the inverse of `add-job`'s splice: a later entry goes with the separator before
-//! it (`,` and the line break and indentation up to it), the first entry with the separator
-//! after it, and an only entry leaves `[]`. Blank lines and comments elsewhere stay put.
+//! Removal is the inverse of `add-job`: an entry on lines of its own leaves with exactly those
+//! lines (and, when it is the last, the comma after the entry before it), so blank lines
+//! around it stay; an entry sharing a line goes with the separator before it (the first: after
+//! it); an only entry leaves `[]`.
 
 use jsonc_parser::ast;
 use jsonc_parser::common::Ranged;
@@ -34,21 +35,45 @@ pub fn remove_entry(text: &str, index: usize) -> Result<String, ManifestError> {
             return Err(shape_error("the job entry to remove is gone"));
         };
         let range = target.range();
-        let (start, end) = if index > 0 {
-            (elements[index - 1].range().end, range.end)
-        } else if let Some(next) = elements.get(1) {
-            (range.start, next.range().start)
-        } else {
+        let previous_end = index.checked_sub(1).map(|i| elements[i].range().end);
+        let next_start = elements.get(index + 1).map(|e| e.range().start);
+        let (open, close) = (jobs.range.start + 1, jobs.range.end - 1);
+        if previous_end.is_none() && next_start.is_none() {
             // The only entry: `[` up to `]` empties, unless something other than whitespace
             // (a comment in a hand-written file) sits there, which then stays.
-            let (open, close) = (jobs.range.start + 1, jobs.range.end - 1);
             let only_space = json[open..range.start].trim().is_empty()
                 && json[range.end..close].trim().is_empty();
-            if only_space {
+            let (start, end) = if only_space {
                 (open, close)
             } else {
                 (range.start, range.end)
-            }
+            };
+            return Ok(format!("{}{}", &json[..start], &json[end..]));
+        }
+        if let Some((line_start, line_end)) = own_lines(json, range.start, range.end) {
+            // An entry on lines of its own leaves with exactly those lines; a last entry also
+            // takes the comma after the entry before it.
+            return Ok(match (previous_end, next_start) {
+                (Some(previous_end), None) => {
+                    let gap = &json[previous_end..line_start];
+                    let comma = previous_end + gap.find(',').unwrap_or(gap.len());
+                    let after_comma = (comma + 1).min(line_start);
+                    format!(
+                        "{}{}{}",
+                        &json[..comma],
+                        &json[after_comma..line_start],
+                        &json[line_end..]
+                    )
+                }
+                _ => format!("{}{}", &json[..line_start], &json[line_end..]),
+            });
+        }
+        // On a shared line: a later entry goes with the separator before it, the first with
+        // the separator after it.
+        let (start, end) = match (previous_end, next_start) {
+            (Some(previous_end), _) => (previous_end, range.end),
+            (None, Some(next_start)) => (range.start, next_start),
+            (None, None) => (range.start, range.end),
         };
         Ok(format!("{}{}", &json[..start], &json[end..]))
     })?;
@@ -103,6 +128,26 @@ pub fn rename_entry(text: &str, index: usize, new_name: &str) -> Result<String, 
     Ok(format!("{bom}{edited}"))
 }
 
+/// When `start..end` fills its lines (only indentation before it, only a comma after it), the
+/// range of those whole lines, line break included.
+fn own_lines(json: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let line_start = json[..start].rfind('\n').map_or(0, |i| i + 1);
+    if !json[line_start..start]
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+    {
+        return None;
+    }
+    let rest = &json[end..];
+    let trimmed = rest.trim_start_matches([' ', '\t']);
+    let trimmed = trimmed.strip_prefix(',').unwrap_or(trimmed);
+    let trimmed = trimmed.trim_start_matches([' ', '\t']);
+    let after = trimmed
+        .strip_prefix("\r\n")
+        .or_else(|| trimmed.strip_prefix('\n'))?;
+    Some((line_start, json.len() - after.len()))
+}
+
 fn jobs_of(value: &Value) -> &[Value] {
     value
         .pointer("/webstir/moduleManifest/jobs")
@@ -149,9 +194,10 @@ mod tests {
         let b = ",\n        {\n          \"name\": \"b\"\n        }";
         let c = ",\n\n        {\n          \"name\": \"c\"\n        }";
         let full = doc(&format!("{a}{b}{c}\n      "));
+        // Blank lines around the removed entry stay where they were.
         assert_eq!(
             remove_entry(&full, 2).expect("last"),
-            doc(&format!("{a}{b}\n      "))
+            doc(&format!("{a}{b}\n\n      "))
         );
         assert_eq!(
             remove_entry(&full, 1).expect("middle"),
@@ -159,7 +205,7 @@ mod tests {
         );
         assert_eq!(
             remove_entry(&full, 0).expect("first"),
-            doc(&format!("\n        {}{c}\n      ", &b[10..]))
+            doc(&format!("\n{}{c}\n      ", &b[2..]))
         );
         let only = doc(&format!("{a}\n      "));
         assert_eq!(remove_entry(&only, 0).expect("only"), doc(""));
