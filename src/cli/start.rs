@@ -1,6 +1,5 @@
 //! `webstir start` and `webstir dev`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -94,7 +93,7 @@ fn run(args: Common, ctx: &Context, dev: bool) -> Result<ExitCode, Error> {
             .or(settings.grace)
             .unwrap_or(Duration::from_secs(10)),
         without_jobs: args.without_jobs,
-        exe: PathBuf::from(exe),
+        exe,
     };
     let mut on_event = |event| render(event, options.without_jobs);
     let outcome = if dev {
