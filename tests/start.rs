@@ -221,3 +221,63 @@ fn a_failing_job_watcher_stops_the_server_and_its_status_says_so() {
     );
     assert!(gone(server), "the server is stopped");
 }
+
+#[test]
+fn a_server_that_cannot_start_is_an_error_and_starts_no_watcher() {
+    let ws = built_workspace("");
+    let output = ws
+        .webstir(&["start", "--node", "/nonexistent/node"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "webstir: error: could not start the server (`/nonexistent/node`): No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn a_server_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let ws = built_workspace("process.on('SIGTERM', () => console.log('ignoring SIGTERM'));");
+    let port = free_port().to_string();
+    let mut run = ws.spawn_webstir(
+        &["start", "--without-jobs", "--grace", "1s"],
+        &[("PORT", &port)],
+    );
+    let server = pid_of(&run.wait_for("the server", |l| {
+        l.starts_with("webstir: started the server")
+    }));
+    run.wait_for("the server listening", |l| {
+        l.starts_with("[server] listening")
+    });
+    let asked = std::time::Instant::now();
+    run.signal(libc::SIGTERM);
+    run.wait_for("the server's handler", |l| l == "[server] ignoring SIGTERM");
+    let done = run.finish();
+    assert_eq!(done.code, Some(0));
+    assert!(
+        asked.elapsed() >= Duration::from_millis(900),
+        "waited out the grace period"
+    );
+    assert!(gone(server), "killed after the grace period");
+}
+
+#[test]
+fn dev_starts_a_crashed_server_again_after_the_next_build() {
+    let ws = Ws::new("[]");
+    ws.file(
+        "src/backend/index.ts",
+        "console.log('crashing');\nprocess.exit(4);\n",
+    );
+    let port = free_port().to_string();
+    let mut run = ws.spawn_webstir(&["dev", "--without-jobs"], &[("PORT", &port)]);
+    run.wait_for("the crash report", |l| {
+        l == "webstir: the server exited with status 4; it starts again after the next build"
+    });
+    ws.file("src/backend/index.ts", &server_source("fixed", ""));
+    run.wait_for("the fixed server", |l| {
+        l == format!("[server] listening on {port} (fixed)")
+    });
+    run.signal(libc::SIGINT);
+    assert_eq!(run.finish().code, Some(0));
+}

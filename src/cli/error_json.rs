@@ -42,9 +42,21 @@ pub fn render(error: &Error) -> Value {
         ),
         other => (None, None, None, other.to_string()),
     };
+    object(code(error), &message, file.as_deref(), line, column)
+}
+
+/// The error object from its parts, for a command that reports an error of its own area
+/// (`build --watch` goes on after a failed build).
+pub fn object(
+    code: &str,
+    message: &str,
+    file: Option<&str>,
+    line: Option<usize>,
+    column: Option<usize>,
+) -> Value {
     json!({
         "error": {
-            "code": code(error),
+            "code": code,
             "message": message,
             "file": file,
             "line": line,

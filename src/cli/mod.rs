@@ -33,6 +33,7 @@ Examples:
   webstir backend-inspect --json
   webstir schedule \"*/15 9-17 * * MON-FRI\" --timezone Europe/London
   webstir build && node build/backend/jobs/scheduler.js --watch
+  webstir remove-job nightly --dry-run && PORT=3000 webstir dev
 
 Exit status: 0 success, 1 failure, 2 usage error.";
 

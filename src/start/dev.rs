@@ -69,11 +69,11 @@ pub fn dev(
             .watch(&out_dir, RecursiveMode::Recursive)
             .map_err(|e| watch_error(&out_dir, e))?;
 
+        let mut server = Some(spawn_server(workspace, options, on_event)?);
         let mut jobs = match options.without_jobs {
             true => None,
             false => Some(spawn_jobs(workspace, options, on_event)?),
         };
-        let mut server = Some(spawn_server(workspace, options, on_event)?);
         loop {
             tokio::select! {
                 signal = signals.recv() => {

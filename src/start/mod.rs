@@ -39,8 +39,12 @@ pub enum StartError {
         path.display()
     )]
     NotBuilt { path: PathBuf },
-    #[error("could not start the {}: {source}", role.label())]
-    Spawn { role: Role, source: io::Error },
+    #[error("could not start the {} (`{program}`): {source}", role.label())]
+    Spawn {
+        role: Role,
+        program: String,
+        source: io::Error,
+    },
     #[error("could not supervise the {}: {source}", role.label())]
     Wait { role: Role, source: io::Error },
     #[error("could not start supervising: {0}")]
@@ -111,11 +115,12 @@ pub fn start(
     }
     runtime()?.block_on(async {
         let mut signals = Signals::install()?;
+        // The server first: if it cannot start, there is no point in watching jobs.
+        let mut server = spawn_server(workspace, options, on_event)?;
         let mut jobs = match options.without_jobs {
             true => None,
             false => Some(spawn_jobs(workspace, options, on_event)?),
         };
-        let mut server = spawn_server(workspace, options, on_event)?;
         loop {
             tokio::select! {
                 signal = signals.recv() => {
@@ -193,8 +198,13 @@ fn spawn(
     workspace: &Workspace,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Supervised, StartError> {
-    let child = Supervised::spawn(role, program, args, workspace.root())
-        .map_err(|source| StartError::Spawn { role, source })?;
+    let child = Supervised::spawn(role, program, args, workspace.root()).map_err(|source| {
+        StartError::Spawn {
+            role,
+            program: program.to_string_lossy().into_owned(),
+            source,
+        }
+    })?;
     on_event(Event::Started {
         role,
         pid: child.pid(),
