@@ -11,6 +11,7 @@ use std::time::Duration;
 use toml_edit::{Document, DocumentMut, Item, value};
 
 use crate::fsutil;
+use crate::manifest::policy::{self, Backoff, CatchUp, Overlap, PolicySpec, Retry};
 use crate::workspace::Workspace;
 
 pub const SETTINGS_FILE: &str = "webstir.toml";
@@ -112,6 +113,46 @@ pub const KEYS: &[KeyInfo] = &[
         help: "default IANA time zone for schedules without their own `timezone`",
         default: None,
     },
+    KeyInfo {
+        name: "overlap",
+        help: "default overlap policy: skip, allow, queue or replace (a job's own `overlap` wins)",
+        default: Some("skip"),
+    },
+    KeyInfo {
+        name: "retry",
+        help: "default number of attempts of a failing run, the first included (a job's own `retry` wins)",
+        default: Some("1"),
+    },
+    KeyInfo {
+        name: "retry-delay",
+        help: "wait before the second attempt, with `retry`",
+        default: Some("10s"),
+    },
+    KeyInfo {
+        name: "retry-backoff",
+        help: "how the wait grows between attempts, with `retry`: exponential or fixed",
+        default: Some("exponential"),
+    },
+    KeyInfo {
+        name: "retry-max-delay",
+        help: "longest wait between attempts, with `retry`",
+        default: None,
+    },
+    KeyInfo {
+        name: "jitter",
+        help: "default random delay of 0 up to this duration before each scheduled fire",
+        default: None,
+    },
+    KeyInfo {
+        name: "catch-up",
+        help: "default catch-up window for fires missed while the watcher was stopped, or none",
+        default: Some("none"),
+    },
+    KeyInfo {
+        name: "tenant-concurrency",
+        help: "default number of a job's tenant runs that may run at once",
+        default: Some("1"),
+    },
 ];
 
 /// The validated contents of `webstir.toml`; every field is `None` when not set.
@@ -122,6 +163,14 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     pub log_format: Option<LogFormat>,
     pub timezone: Option<String>,
+    pub overlap: Option<Overlap>,
+    pub retry_attempts: Option<u32>,
+    pub retry_delay: Option<Duration>,
+    pub retry_backoff: Option<Backoff>,
+    pub retry_max_delay: Option<Duration>,
+    pub jitter: Option<Duration>,
+    pub catch_up: Option<CatchUp>,
+    pub tenant_concurrency: Option<usize>,
 }
 
 impl Settings {
@@ -202,6 +251,42 @@ impl Settings {
                 crate::schedule::parse_timezone(raw).map_err(|e| invalid(e.to_string()))?;
                 self.timezone = Some(raw.to_owned());
             }
+            "overlap" => self.overlap = Some(raw.trim().parse().map_err(invalid)?),
+            "retry" => {
+                self.retry_attempts = Some(
+                    raw.trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=policy::MAX_ATTEMPTS).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "expected a whole number of attempts from 1 to {}",
+                                policy::MAX_ATTEMPTS
+                            ))
+                        })?,
+                );
+            }
+            "retry-delay" => self.retry_delay = Some(parse_duration(raw).map_err(invalid)?),
+            "retry-backoff" => self.retry_backoff = Some(raw.trim().parse().map_err(invalid)?),
+            "retry-max-delay" => {
+                self.retry_max_delay = Some(parse_duration(raw).map_err(invalid)?);
+            }
+            "jitter" => self.jitter = Some(parse_duration(raw).map_err(invalid)?),
+            "catch-up" => self.catch_up = Some(raw.parse().map_err(invalid)?),
+            "tenant-concurrency" => {
+                self.tenant_concurrency = Some(
+                    raw.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=policy::MAX_TENANT_CONCURRENCY).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "expected a whole number from 1 to {}",
+                                policy::MAX_TENANT_CONCURRENCY
+                            ))
+                        })?,
+                );
+            }
             _ => {
                 return Err(SettingsError::UnknownKey {
                     key: key.to_owned(),
@@ -223,17 +308,61 @@ impl Settings {
                 .map(|d| humantime::format_duration(d).to_string()),
             "log-format" => self.log_format.map(|f| f.to_string()),
             "timezone" => self.timezone.clone(),
+            "overlap" => self.overlap.map(|o| o.to_string()),
+            "retry" => self.retry_attempts.map(|n| n.to_string()),
+            "retry-delay" => self.retry_delay.map(format_duration),
+            "retry-backoff" => self.retry_backoff.map(|b| b.as_str().to_owned()),
+            "retry-max-delay" => self.retry_max_delay.map(format_duration),
+            "jitter" => self.jitter.map(format_duration),
+            "catch-up" => self.catch_up.map(|c| match c.window() {
+                Some(window) => format_duration(window),
+                None => "none".to_owned(),
+            }),
+            "tenant-concurrency" => self.tenant_concurrency.map(|n| n.to_string()),
             _ => None,
+        }
+    }
+
+    /// The policies this file sets for jobs that do not set their own.
+    pub fn policy_defaults(&self) -> PolicySpec {
+        let retry = self.retry_attempts.map(|attempts| Retry {
+            attempts,
+            backoff: self.retry_backoff.unwrap_or_default(),
+            delay: self.retry_delay.unwrap_or(policy::DEFAULT_RETRY_DELAY),
+            max_delay: self.retry_max_delay,
+        });
+        PolicySpec {
+            overlap: self.overlap,
+            retry,
+            jitter: self.jitter,
+            catch_up: self.catch_up,
+            tenant_concurrency: self.tenant_concurrency,
         }
     }
 }
 
-/// Parses a duration such as `10s`, `1m 30s` or `500ms`; zero is refused.
+fn format_duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+/// Parses a duration such as `10s`, `1m 30s` or `500ms`, or a bare number of seconds (`90`,
+/// `1.5`) as systemd reads one; zero is refused.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(raw.trim()) {
+    let text = raw.trim();
+    let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        text.parse::<f64>()
+            .ok()
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .ok_or(())
+    } else {
+        humantime::parse_duration(text).map_err(drop)
+    };
+    match parsed {
         Ok(d) if d.is_zero() => Err("the duration must be greater than zero".into()),
         Ok(d) => Ok(d),
-        Err(_) => Err("expected a duration such as `30s`, `5m` or `1h 30m`".into()),
+        Err(()) => Err(
+            "expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds".into(),
+        ),
     }
 }
 
@@ -393,7 +522,7 @@ mod tests {
         let err = parse("# defaults\ngrace = \"soon\"\n").expect_err("bad duration");
         assert_eq!(
             err.to_string(),
-            "webstir.toml:2:9: `grace`: expected a duration such as `30s`, `5m` or `1h 30m`"
+            "webstir.toml:2:9: `grace`: expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds"
         );
         let err = parse("node = \"node\"\ncolour = \"red\"\n").expect_err("unknown key");
         assert!(

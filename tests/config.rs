@@ -68,14 +68,24 @@ fn list_shows_values_and_defaults() {
          grace = \"5s\"\n\
          timeout is not set\n\
          log-format = \"text\"\n\
-         timezone is not set\n",
+         timezone is not set\n\
+         overlap = \"skip\" (default)\n\
+         retry = \"1\" (default)\n\
+         retry-delay = \"10s\" (default)\n\
+         retry-backoff = \"exponential\" (default)\n\
+         retry-max-delay is not set\n\
+         jitter is not set\n\
+         catch-up = \"none\" (default)\n\
+         tenant-concurrency = \"1\" (default)\n",
     );
     let out = ws.webstir(&["config", "list", "--json"]).assert().success();
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
     assert_eq!(
         json,
         serde_json::json!({
-            "node": "node", "grace": "5s", "timeout": null, "log-format": "text", "timezone": null
+            "node": "node", "grace": "5s", "timeout": null, "log-format": "text", "timezone": null,
+            "overlap": "skip", "retry": "1", "retry-delay": "10s", "retry-backoff": "exponential",
+            "retry-max-delay": null, "jitter": null, "catch-up": "none", "tenant-concurrency": "1"
         })
     );
 }
@@ -87,11 +97,11 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
     for (args, message) in [
         (
             &["config", "set", "colour", "red"][..],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency)\n",
         ),
         (
             &["config", "set", "grace", "soon"],
-            "webstir: error: invalid value `soon` for `grace`: expected a duration such as `30s`, `5m` or `1h 30m`\n",
+            "webstir: error: invalid value `soon` for `grace`: expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds\n",
         ),
         (
             &["config", "set", "log-format", "xml"],
@@ -99,7 +109,7 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
         ),
         (
             &["config", "get", "colour"],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency)\n",
         ),
     ] {
         ws.webstir(args).assert().code(2).stderr(message);
@@ -120,7 +130,7 @@ fn a_broken_file_is_reported_with_line_and_column_and_left_alone() {
     ws.scheduler(&["--all"])
         .assert()
         .code(1)
-        .stderr("webstir: error: webstir.toml:3:9: `grace`: expected a duration such as `30s`, `5m` or `1h 30m`\n");
+        .stderr("webstir: error: webstir.toml:3:9: `grace`: expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds\n");
     ws.webstir(&["config", "set", "node", "/usr/bin/node"])
         .assert()
         .code(1);

@@ -54,7 +54,9 @@ fn json_lists_the_jobs_metadata() {
     let ws = Ws::new(
         r#"[
       { "name": "cleanup", "description": "Removes stale sessions", "priority": 5, "timezone": "Europe/London", "timeout": "30s" },
-      { "name": "fanout", "schedule": "@reboot", "tenants": ["a", "b"], "priority": "high" }
+      { "name": "fanout", "schedule": "@reboot", "tenants": ["a", "b"], "priority": "high",
+        "overlap": "queue", "retry": { "attempts": 3, "delay": 30, "maxDelay": "10m" }, "jitter": "5s",
+        "catchUp": "6h", "tenantConcurrency": 2 }
     ]"#,
     );
     let out = ws.scheduler(&["--json"]).assert().success();
@@ -66,12 +68,15 @@ fn json_lists_the_jobs_metadata() {
             {
                 "name": "cleanup", "schedule": null, "description": "Removes stale sessions",
                 "priority": 5, "timezone": "Europe/London", "timeout": "30s", "tenants": [],
-                "nextRun": null
+                "overlap": "skip", "retry": null, "jitter": null, "catchUp": "none",
+                "tenantConcurrency": 1, "nextRun": null
             },
             {
                 "name": "fanout", "schedule": "@reboot", "description": null,
                 "priority": "high", "timezone": "UTC", "timeout": null, "tenants": ["a", "b"],
-                "nextRun": null
+                "overlap": "queue",
+                "retry": { "attempts": 3, "backoff": "exponential", "delay": "30s", "maxDelay": "10m" },
+                "jitter": "5s", "catchUp": "6h", "tenantConcurrency": 2, "nextRun": null
             }
         ])
     );

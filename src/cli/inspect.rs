@@ -119,12 +119,13 @@ fn render_job(job: &JobReport) -> String {
     if let Some(timezone) = &spec.timezone {
         details.push(format!("timezone: {timezone}"));
     }
-    if let Some(timeout) = &spec.timeout {
-        details.push(format!("timeout: {timeout}"));
+    if let Some(timeout) = spec.timeout {
+        details.push(format!("timeout: {}", humantime::format_duration(timeout)));
     }
-    if !spec.tenants.is_empty() {
-        details.push(format!("tenants: {}", spec.tenants.join(" ")));
+    if !spec.tenants.is_none() {
+        details.push(format!("tenants: {}", spec.tenants));
     }
+    details.extend(spec.policies.details());
     if details.is_empty() {
         spec.name.clone()
     } else {

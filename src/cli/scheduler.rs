@@ -12,7 +12,7 @@ use clap::Parser;
 
 use super::Context;
 use crate::Error;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, policy};
 use crate::scheduler::{self, Log, Mode, PlanOptions, PlannedJob, SchedulerError};
 use crate::settings::{self, LogFormat, Settings};
 use crate::workspace::Workspace;
@@ -186,6 +186,10 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
                 .into(),
         ));
     }
+    if let Some(ids) = &args.tenants {
+        policy::check_tenant_list(ids)
+            .map_err(|reason| Error::Usage(format!("--tenants: {reason}")))?;
+    }
     let settings = Settings::load(workspace)?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
@@ -196,6 +200,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             default_timeout: settings.timeout,
             timezone: args.timezone.clone().or(settings.timezone.clone()),
             tenants: args.tenants.clone(),
+            policies: settings.policy_defaults(),
         },
     )?;
 
@@ -224,6 +229,9 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             Err(SchedulerError::JobNotFound { name, suggestion }) => {
                 log.not_found(&name, suggestion.as_deref());
                 return Err(Error::Reported);
+            }
+            Err(bad @ SchedulerError::NotAJobName { .. }) => {
+                return Err(Error::Usage(bad.to_string()));
             }
             Err(other) => return Err(other.into()),
         }
@@ -263,11 +271,12 @@ fn print_lines(lines: impl IntoIterator<Item = String>) {
     }
 }
 
+/// One id of `--tenants`, by the rule manifest tenants follow (white space around an id typed
+/// after a comma is forgiven).
 fn parse_tenant(raw: &str) -> Result<String, String> {
     let tenant = raw.trim();
-    if tenant.is_empty() {
-        return Err("tenant ids must not be empty (example: --tenants acme,globex)".into());
-    }
+    policy::check_tenant_id(tenant)
+        .map_err(|reason| format!("{reason} (example: --tenants acme,globex)"))?;
     Ok(tenant.to_owned())
 }
 

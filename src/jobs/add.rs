@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::changes::{Changes, package_json_diff};
 use super::scaffold::{self, Scaffold};
 use super::{JobError, JobName, canonical_key};
 use crate::Error;
+use crate::manifest::policy::{self, Backoff, DYNAMIC_TENANTS, Overlap};
 use crate::manifest::{Manifest, Priority, edit};
 use crate::schedule::{self, Schedule};
 use crate::workspace::Workspace;
@@ -22,6 +23,87 @@ pub struct NewJob {
     pub description: Option<String>,
     pub priority: Option<Priority>,
     pub timezone: Option<String>,
+    /// `timeout`, the policy keys and `tenants`, in the order they are written.
+    pub policies: Vec<(&'static str, Value)>,
+}
+
+/// The run policies `add-job` can set, as typed on the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyFlags {
+    pub timeout: Option<String>,
+    pub overlap: Option<Overlap>,
+    pub retry: Option<u32>,
+    pub retry_delay: Option<String>,
+    pub retry_backoff: Option<Backoff>,
+    pub retry_max_delay: Option<String>,
+    pub jitter: Option<String>,
+    pub catch_up: Option<String>,
+    /// Tenant ids, or the one word `dynamic`.
+    pub tenants: Option<Vec<String>>,
+    pub tenant_concurrency: Option<u64>,
+}
+
+impl PolicyFlags {
+    /// The manifest keys these flags write, checked by the same reader that reads the
+    /// manifest, so that add-job never writes what backend-inspect or the scheduler refuses.
+    pub fn entry(&self) -> Result<Vec<(&'static str, Value)>, JobError> {
+        let text = |v: &Option<String>| v.as_ref().map(|s| Value::String(s.clone()));
+        let retry_parts = [
+            self.retry_delay.is_some(),
+            self.retry_backoff.is_some(),
+            self.retry_max_delay.is_some(),
+        ];
+        if self.retry.is_none() && retry_parts.contains(&true) {
+            return Err(JobError::InvalidPolicy(
+                "--retry-delay, --retry-backoff and --retry-max-delay need --retry <ATTEMPTS>"
+                    .into(),
+            ));
+        }
+        let retry = self.retry.map(|attempts| {
+            let mut retry = Map::new();
+            retry.insert("attempts".into(), Value::from(attempts));
+            if let Some(backoff) = self.retry_backoff {
+                retry.insert("backoff".into(), Value::from(backoff.as_str()));
+            }
+            if let Some(delay) = &self.retry_delay {
+                retry.insert("delay".into(), Value::from(delay.clone()));
+            }
+            if let Some(max) = &self.retry_max_delay {
+                retry.insert("maxDelay".into(), Value::from(max.clone()));
+            }
+            Value::Object(retry)
+        });
+        let tenants = self.tenants.as_ref().map(|ids| match ids.as_slice() {
+            [one] if one == DYNAMIC_TENANTS => Value::from(DYNAMIC_TENANTS),
+            _ => Value::Array(ids.iter().cloned().map(Value::String).collect()),
+        });
+        let entry: Vec<(&'static str, Value)> = [
+            ("timeout", text(&self.timeout)),
+            ("overlap", self.overlap.map(|o| Value::from(o.as_str()))),
+            ("retry", retry),
+            ("jitter", text(&self.jitter)),
+            ("catchUp", text(&self.catch_up)),
+            ("tenants", tenants),
+            (
+                "tenantConcurrency",
+                self.tenant_concurrency.map(Value::from),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| (key, v)))
+        .collect();
+        let fields: Map<String, Value> = entry
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let invalid = |p: policy::KeyProblem| JobError::InvalidPolicy(p.message);
+        policy::read_timeout(&fields).map_err(invalid)?;
+        policy::read_tenants(&fields).map_err(invalid)?;
+        if let Some(problem) = policy::read_policies(&fields).1.into_iter().next() {
+            return Err(invalid(problem));
+        }
+        Ok(entry)
+    }
 }
 
 impl NewJob {
@@ -50,7 +132,15 @@ impl NewJob {
             description,
             priority,
             timezone,
+            policies: Vec::new(),
         })
+    }
+
+    /// Adds the policy flags' keys to the entry, refusing any value the manifest reader
+    /// would refuse.
+    pub fn with_policies(mut self, flags: &PolicyFlags) -> Result<NewJob, JobError> {
+        self.policies = flags.entry()?;
+        Ok(self)
     }
 
     /// The manifest entry, keys in the order they are written.
@@ -75,6 +165,7 @@ impl NewJob {
         if let Some(timezone) = &self.timezone {
             entry.push(("timezone", Value::String(timezone.clone())));
         }
+        entry.extend(self.policies.iter().cloned());
         entry
     }
 }

@@ -14,7 +14,7 @@ pub mod scaffold;
 use std::io;
 use std::path::PathBuf;
 
-pub use add::{AddedJob, NewJob, add_job, add_job_with};
+pub use add::{AddedJob, NewJob, PolicyFlags, add_job, add_job_with};
 pub use changes::Changes;
 pub use name::{JobName, MAX_NAME_LEN};
 pub use naming::{canonical_key, closest, to_snake_case};
@@ -58,6 +58,8 @@ pub enum JobError {
     EmptyPriority,
     #[error(transparent)]
     InvalidTimezone(crate::schedule::ScheduleError),
+    #[error("{0}")]
+    InvalidPolicy(String),
     #[error("refusing to use `{}`: it is a symbolic link", path.display())]
     Symlink { path: PathBuf },
     #[error("`{}` is not a folder", path.display())]

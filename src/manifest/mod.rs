@@ -4,9 +4,11 @@
 pub mod edit;
 pub mod entry_edit;
 pub mod inspect;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -15,6 +17,7 @@ use crate::jobs::MAX_NAME_LEN;
 use crate::jobs::canonical_key;
 use crate::jobs::name::check_unsafe;
 use crate::schedule::Schedule;
+use policy::{PolicySpec, Tenants};
 
 /// JSON Schema (2020-12) of `webstir.moduleManifest`.
 pub const SCHEMA: &str = include_str!("../../schemas/module-manifest.schema.json");
@@ -28,6 +31,11 @@ pub const JOB_KEYS: &[&str] = &[
     "timezone",
     "timeout",
     "tenants",
+    "tenantConcurrency",
+    "overlap",
+    "retry",
+    "jitter",
+    "catchUp",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -100,23 +108,33 @@ impl fmt::Display for Priority {
     }
 }
 
-/// One job as the manifest declares it.
+/// One job as the manifest declares it, every value checked by the one reader that
+/// `backend-inspect`, `add-job` and the scheduler share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JobSpec {
     pub name: String,
     /// Every schedule of the job, as written (`schedule` may be a string or an array).
     pub schedules: Vec<String>,
+    /// The schedules that parse, in the order written; read once, used by every command.
+    #[serde(skip)]
+    pub parsed: Vec<Schedule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
-    /// A duration such as `30s` or `5m` after which a run is killed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tenants: Vec<String>,
+    /// After this long a run is stopped (`"30s"`, `"5m"`, or a number of seconds).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "policy::optional_duration_text"
+    )]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Tenants::is_none")]
+    pub tenants: Tenants,
+    #[serde(flatten)]
+    pub policies: PolicySpec,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -148,13 +166,6 @@ impl fmt::Display for Diagnostic {
             None => write!(f, "{level}: {}", self.message),
         }
     }
-}
-
-/// Whether a list field also takes a lone string (`"schedule": "@daily"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Single {
-    Allowed,
-    Refused,
 }
 
 /// What `package.json` says about the workspace and its jobs.
@@ -346,7 +357,7 @@ impl Manifest {
         let schedules = self.string_list(
             fields,
             &name,
-            ("schedule", Single::Allowed),
+            "schedule",
             "invalid-schedule",
             "`schedule` must be a string or an array of strings",
         );
@@ -361,13 +372,15 @@ impl Manifest {
                 "`schedule` is an empty array; give at least one schedule or leave the key out",
             );
         }
+        let mut parsed = Vec::with_capacity(schedules.len());
         for schedule in &schedules {
-            if let Err(e) = Schedule::parse(schedule) {
-                self.error(
+            match Schedule::parse(schedule) {
+                Ok(p) => parsed.push(p),
+                Err(e) => self.error(
                     "invalid-schedule",
                     Some(&name),
                     format!("schedule `{schedule}`: {e}"),
-                );
+                ),
             }
         }
         let description = self.string_field(fields, &name, "description");
@@ -384,15 +397,13 @@ impl Manifest {
         {
             self.error("invalid-timezone", Some(&name), e.to_string());
         }
-        let timeout = self.string_field(fields, &name, "timeout");
-        if let Some(t) = &timeout
-            && humantime::parse_duration(t).is_err()
-        {
-            self.error(
-                "invalid-timeout",
-                Some(&name),
-                format!("`timeout` `{t}` is not a duration (examples: 30s, 5m, 1h 30m)"),
-            );
+        let timeout = policy::read_timeout(fields).unwrap_or_else(|p| {
+            self.error(p.code, Some(&name), p.message);
+            None
+        });
+        let (policies, problems) = policy::read_policies(fields);
+        for p in problems {
+            self.error(p.code, Some(&name), p.message);
         }
         let priority = match fields.get("priority") {
             None | Some(Value::Null) => None,
@@ -407,36 +418,35 @@ impl Manifest {
                 None
             }
         };
-        let tenants = self.string_list(
-            fields,
-            &name,
-            ("tenants", Single::Refused),
-            "invalid-tenants",
-            "`tenants` must be an array of strings",
-        );
+        let tenants = policy::read_tenants(fields).unwrap_or_else(|p| {
+            self.error(p.code, Some(&name), p.message);
+            Tenants::None
+        });
         Some(JobSpec {
             name,
             schedules,
+            parsed,
             description,
             priority,
             timezone,
             timeout,
             tenants,
+            policies,
         })
     }
 
-    /// A field holding an array of strings (or, where `single` allows, one string), as a list.
+    /// A field holding an array of strings or one string, as a list.
     fn string_list(
         &mut self,
         fields: &Map<String, Value>,
         job: &str,
-        (key, single): (&str, Single),
+        key: &str,
         code: &'static str,
         message: &str,
     ) -> Vec<String> {
         match fields.get(key) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) if single == Single::Allowed => vec![s.clone()],
+            Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_owned))

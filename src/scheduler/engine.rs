@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::log::{Log, RunLabel};
 use super::once::MANUAL;
 use super::plan::PlannedJob;
+use crate::manifest::policy::Tenants;
 use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
 /// The shared context of a scheduler run.
@@ -65,10 +66,23 @@ impl Engine {
     /// `schedule` (the expression that fired, or `manual`).
     pub async fn run_job(&self, job: &PlannedJob, schedule: &str, args: &[String]) -> JobOutcome {
         let mut outcome = JobOutcome::default();
-        let tenants: Vec<Option<&str>> = if job.tenants.is_empty() {
-            vec![None]
-        } else {
-            job.tenants.iter().map(|t| Some(t.as_str())).collect()
+        let tenants: Vec<Option<&str>> = match &job.tenants {
+            Tenants::None => vec![None],
+            Tenants::Static(ids) => ids.iter().map(|t| Some(t.as_str())).collect(),
+            Tenants::Dynamic => {
+                let label = RunLabel {
+                    job: job.spec.name.clone(),
+                    tenant: None,
+                };
+                self.log.not_started(
+                    &label,
+                    schedule,
+                    "`\"tenants\": \"dynamic\"` needs the tenant provider, which this build does not have yet",
+                );
+                outcome.runs += 1;
+                outcome.failed.push(label.to_string());
+                return outcome;
+            }
         };
         for tenant in tenants {
             if self.stopping() {

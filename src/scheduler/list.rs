@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::plan::PlannedJob;
 use crate::manifest::Priority;
+use crate::manifest::policy::{Policies, Tenants};
 use crate::schedule;
 
 /// One job as `--json` shows it.
@@ -21,7 +22,11 @@ pub struct ListEntry {
     /// The time zone cron and macro schedules are evaluated in.
     pub timezone: String,
     pub timeout: Option<String>,
-    pub tenants: Vec<String>,
+    /// `[]`, the tenant ids, or `"dynamic"`.
+    pub tenants: Tenants,
+    /// The effective policies: overlap, retry, jitter, catchUp, tenantConcurrency.
+    #[serde(flatten)]
+    pub policies: Policies,
     /// The earliest next fire time of the job's cron and macro schedules (RFC 3339, in the
     /// job's zone).
     pub next_run: Option<String>,
@@ -75,6 +80,7 @@ fn entry(job: &PlannedJob, now: DateTime<Utc>) -> ListEntry {
             .timeout
             .map(|d| humantime::format_duration(d).to_string()),
         tenants: job.tenants.clone(),
+        policies: job.policies.clone(),
         next_run,
     }
 }

@@ -30,6 +30,8 @@ pub enum SchedulerError {
         name: String,
         suggestion: Option<String>,
     },
+    #[error("`{}` is not a job name: {rule}", name.escape_debug())]
+    NotAJobName { name: String, rule: &'static str },
     #[error("job `{job}`: {message}")]
     InvalidJob { job: String, message: String },
     #[error(transparent)]

@@ -7,7 +7,9 @@ use chrono_tz::Tz;
 
 use super::SchedulerError;
 use crate::jobs::canonical_key;
+use crate::jobs::name::check_unsafe;
 use crate::manifest::JobSpec;
+use crate::manifest::policy::{Policies, PolicySpec, Tenants};
 use crate::schedule::{self, Schedule};
 
 /// A job ready to run.
@@ -18,8 +20,10 @@ pub struct PlannedJob {
     /// The zone its cron and macro schedules are evaluated in.
     pub tz: Tz,
     pub timeout: Option<Duration>,
-    /// One run per tenant; empty means a single run without a tenant.
-    pub tenants: Vec<String>,
+    /// Whom it runs for: no tenant, a list, or the tenant provider's list at each fire.
+    pub tenants: Tenants,
+    /// The policies its runs follow: the job's, else webstir.toml's, else the defaults.
+    pub policies: Policies,
 }
 
 /// What the command line and `webstir.toml` add to the manifest.
@@ -33,51 +37,39 @@ pub struct PlanOptions {
     pub timezone: Option<String>,
     /// `--tenants`: replaces the jobs' own tenants.
     pub tenants: Option<Vec<String>>,
+    /// Policies from webstir.toml, for jobs that do not set their own.
+    pub policies: PolicySpec,
 }
 
-/// Plans every job of the manifest.
+/// Plans every job of a manifest that [`Manifest::require_valid`] accepted: its values were
+/// checked when it was read, so only the time zone is left to resolve.
+///
+/// [`Manifest::require_valid`]: crate::manifest::Manifest::require_valid
 pub fn plan(jobs: &[JobSpec], options: &PlanOptions) -> Result<Vec<PlannedJob>, SchedulerError> {
     jobs.iter().map(|spec| plan_one(spec, options)).collect()
 }
 
 fn plan_one(spec: &JobSpec, options: &PlanOptions) -> Result<PlannedJob, SchedulerError> {
-    let schedules = spec
-        .schedules
-        .iter()
-        .map(|s| {
-            Schedule::parse(s).map_err(|e| SchedulerError::InvalidJob {
-                job: spec.name.clone(),
-                message: format!("schedule `{s}`: {e}"),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let tz = schedule::resolve_timezone(spec.timezone.as_deref(), options.timezone.as_deref())
         .map_err(|e| SchedulerError::InvalidJob {
             job: spec.name.clone(),
             message: e.to_string(),
         })?;
-    let own_timeout = spec
-        .timeout
-        .as_deref()
-        .map(|t| {
-            crate::settings::parse_duration(t).map_err(|reason| SchedulerError::InvalidJob {
-                job: spec.name.clone(),
-                message: format!("`timeout` `{t}`: {reason}"),
-            })
-        })
-        .transpose()?;
+    let tenants = match &options.tenants {
+        Some(ids) if !ids.is_empty() => Tenants::Static(ids.clone()),
+        Some(_) => Tenants::None,
+        None => spec.tenants.clone(),
+    };
     Ok(PlannedJob {
         spec: spec.clone(),
-        schedules,
+        schedules: spec.parsed.clone(),
         tz,
         timeout: options
             .timeout_override
-            .or(own_timeout)
+            .or(spec.timeout)
             .or(options.default_timeout),
-        tenants: options
-            .tenants
-            .clone()
-            .unwrap_or_else(|| spec.tenants.clone()),
+        tenants,
+        policies: spec.policies.resolve(&options.policies),
     })
 }
 
@@ -90,6 +82,10 @@ pub fn select<'a>(
     names
         .iter()
         .map(|name| {
+            check_unsafe(name).map_err(|rule| SchedulerError::NotAJobName {
+                name: name.clone(),
+                rule,
+            })?;
             let key = canonical_key(name);
             jobs.iter()
                 .find(|j| canonical_key(&j.spec.name) == key)

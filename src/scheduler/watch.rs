@@ -278,28 +278,24 @@ fn instant_for(wall: DateTime<Utc>) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::JobSpec;
     use crate::runner::JobEnv;
-    use crate::schedule::Schedule;
     use crate::scheduler::log::Log;
     use crate::settings::LogFormat;
 
     fn job(schedule: &str) -> PlannedJob {
-        PlannedJob {
-            spec: JobSpec {
-                name: "j".into(),
-                schedules: vec![schedule.into()],
-                description: None,
-                priority: None,
-                timezone: None,
-                timeout: None,
-                tenants: Vec::new(),
-            },
-            schedules: vec![Schedule::parse(schedule).expect("schedule")],
-            tz: chrono_tz::Tz::UTC,
-            timeout: None,
-            tenants: Vec::new(),
-        }
+        let text = format!(
+            r#"{{"webstir": {{"moduleManifest": {{"jobs": [{{"name": "j", "schedule": "{schedule}"}}]}}}}}}"#
+        );
+        let manifest = crate::manifest::Manifest::from_package_json(&text)
+            .and_then(crate::manifest::Manifest::require_valid)
+            .expect("a valid manifest");
+        let options = super::super::PlanOptions {
+            timezone: Some("UTC".into()),
+            ..Default::default()
+        };
+        super::super::plan(&manifest.jobs, &options)
+            .expect("planned")
+            .remove(0)
     }
 
     fn engine() -> Engine {
