@@ -267,3 +267,53 @@ fn json_reports_what_was_removed_and_kept() {
             .contains("-          \"name\": \"cleanup\"")
     );
 }
+
+#[test]
+fn two_removals_of_one_job_at_once_remove_it_once() {
+    let fx = Fixture::init();
+    stdout_of(fx.cmd().args(["add-job", "a"]));
+    stdout_of(fx.cmd().args(["add-job", "b"]));
+    let root = fx.root.clone();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let root = root.clone();
+            thread::spawn(move || {
+                webstir_in(&root)
+                    .args(["remove-job", "a"])
+                    .output()
+                    .expect("spawn")
+                    .status
+                    .code()
+            })
+        })
+        .collect();
+    let mut codes: Vec<Option<i32>> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(2), Some(2), Some(2)]);
+    assert_eq!(fx.jobs(), [serde_json::json!({"name": "b"})]);
+}
+
+#[test]
+fn an_entry_with_nested_policies_leaves_whole() {
+    let fx = Fixture::init();
+    stdout_of(fx.cmd().args(["add-job", "first"]));
+    let before = fx.package_json();
+    stdout_of(fx.cmd().args([
+        "add-job",
+        "billing",
+        "--schedule",
+        "@hourly",
+        "--retry",
+        "3",
+        "--retry-delay",
+        "30s",
+    ]));
+    stdout_of(fx.cmd().args(["add-job", "last"]));
+    let with_last = fx.package_json();
+    stdout_of(fx.cmd().args(["remove-job", "last"]));
+    stdout_of(fx.cmd().args(["remove-job", "billing"]));
+    assert_eq!(fx.package_json(), before, "after:\n{with_last}");
+}
