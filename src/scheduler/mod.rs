@@ -6,6 +6,7 @@ pub mod list;
 pub mod log;
 pub mod once;
 pub mod plan;
+pub mod shim_parent;
 pub mod signals;
 pub mod wall_alarm;
 pub mod watch;
