@@ -93,6 +93,15 @@ fn bash_loads_the_completions_and_completes_commands_and_job_names() {
         complete_in_bash(&fx.root, &["webstir", "scheduler", "--job", "no"]),
         ["notify_users"]
     );
+    // --workspace on the line wins over the current folder.
+    let root = fx.root.display().to_string();
+    assert_eq!(
+        complete_in_bash(
+            fx.temp.path(),
+            &["webstir", "--workspace", &root, "remove-job", "c"]
+        ),
+        ["cleanup"]
+    );
     // Outside any workspace there are no job names, and no error either.
     assert!(complete_in_bash(fx.temp.path(), &["webstir", "remove-job", "n"]).is_empty());
 }

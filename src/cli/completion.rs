@@ -5,7 +5,7 @@
 //! `WEBSTIR_COMPLETE=<shell>` set, so job names come from the workspace's manifest at the time
 //! of the Tab press, not from when the script was generated.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -31,8 +31,8 @@ Examples:
   echo 'eval (webstir completions elvish | slurp)' >> ~/.config/elvish/rc.elv
 
 Subcommands and flags complete, and so do job names after `remove-job`, `rename-job` and
-`scheduler --job`, read from the manifest of the workspace in the current folder (or
-WEBSTIR_WORKSPACE) when Tab is pressed.";
+`scheduler --job`, read from the manifest of the workspace (--workspace on the line, else
+WEBSTIR_WORKSPACE, else the current folder) when Tab is pressed.";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Shell {
@@ -82,11 +82,27 @@ pub fn job_names() -> ArgValueCompleter {
     ArgValueCompleter::new(complete_job_name)
 }
 
+/// The `--workspace DIR` (or `--workspace=DIR`) typed on the line being completed. The shell
+/// passes that line to this process after `--`, so its words are in our own arguments.
+fn workspace_in_line(args: impl Iterator<Item = OsString>) -> Option<OsString> {
+    let mut words = args.skip_while(|a| a != "--").skip(1);
+    let mut found = None;
+    while let Some(word) = words.next() {
+        if word == "--workspace" {
+            found = words.next().filter(|w| !w.is_empty()).or(found);
+        } else if let Some(dir) = word.to_str().and_then(|w| w.strip_prefix("--workspace=")) {
+            found = Some(OsString::from(dir));
+        }
+    }
+    found
+}
+
 fn complete_job_name(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(current) = current.to_str() else {
         return Vec::new();
     };
-    let explicit = std::env::var_os("WEBSTIR_WORKSPACE").filter(|v| !v.is_empty());
+    let explicit = workspace_in_line(std::env::args_os())
+        .or_else(|| std::env::var_os("WEBSTIR_WORKSPACE").filter(|v| !v.is_empty()));
     // A shell completion must never fail loudly: no workspace or a broken manifest simply
     // offers no names.
     let Ok(workspace) = Workspace::locate(explicit.as_deref().map(std::path::Path::new)) else {
@@ -110,4 +126,32 @@ fn complete_job_name(current: &OsStr) -> Vec<CompletionCandidate> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_flag_is_read_off_the_completed_line() {
+        let line = |words: &[&str]| {
+            workspace_in_line(
+                ["webstir", "--"]
+                    .iter()
+                    .chain(words)
+                    .map(|w| OsString::from(*w)),
+            )
+        };
+        assert_eq!(
+            line(&["webstir", "--workspace", "/srv/app", "remove-job", "n"]),
+            Some("/srv/app".into())
+        );
+        assert_eq!(
+            line(&["webstir", "--workspace=../app", "remove-job", "n"]),
+            Some("../app".into())
+        );
+        assert_eq!(line(&["webstir", "remove-job", "n"]), None);
+        // The word being completed may be the flag's empty value itself.
+        assert_eq!(line(&["webstir", "remove-job", "--workspace", ""]), None);
+    }
 }

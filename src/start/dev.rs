@@ -70,9 +70,10 @@ pub fn dev(
             .map_err(|e| watch_error(&out_dir, e))?;
 
         let mut server = Some(spawn_server(workspace, options, on_event)?);
-        let mut jobs = match options.without_jobs {
-            true => None,
-            false => Some(spawn_jobs(workspace, options, on_event)?),
+        let mut jobs = if options.without_jobs {
+            None
+        } else {
+            Some(spawn_jobs(workspace, options, on_event)?)
         };
         loop {
             tokio::select! {

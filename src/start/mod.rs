@@ -117,9 +117,10 @@ pub fn start(
         let mut signals = Signals::install()?;
         // The server first: if it cannot start, there is no point in watching jobs.
         let mut server = spawn_server(workspace, options, on_event)?;
-        let mut jobs = match options.without_jobs {
-            true => None,
-            false => Some(spawn_jobs(workspace, options, on_event)?),
+        let mut jobs = if options.without_jobs {
+            None
+        } else {
+            Some(spawn_jobs(workspace, options, on_event)?)
         };
         loop {
             tokio::select! {
