@@ -317,3 +317,22 @@ fn an_entry_with_nested_policies_leaves_whole() {
     stdout_of(fx.cmd().args(["remove-job", "billing"]));
     assert_eq!(fx.package_json(), before, "after:\n{with_last}");
 }
+
+#[test]
+fn a_hand_edited_name_with_a_path_in_it_never_reaches_outside_the_jobs_folders() {
+    let fx = Fixture::with_package_json(
+        "{\"webstir\": {\"moduleManifest\": {\"jobs\": [{\"name\": \"../victim\"}]}}}",
+    );
+    fs::create_dir_all(fx.root.join("src/backend/victim")).expect("mkdir");
+    fs::write(fx.root.join("src/backend/victim/keep.ts"), "x").expect("write");
+    let out = stdout_of(fx.cmd().args(["remove-job", "victim", "--delete-source"]));
+    assert_eq!(
+        out,
+        "Removed job `../victim` from webstir.moduleManifest.jobs in package.json\n"
+    );
+    assert_eq!(
+        fx.package_json(),
+        "{\"webstir\": {\"moduleManifest\": {\"jobs\": []}}}"
+    );
+    assert!(fx.root.join("src/backend/victim/keep.ts").is_file());
+}

@@ -6,12 +6,18 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::JobError;
+use super::name::check_unsafe;
 use super::scaffold::relative;
 use crate::workspace::Workspace;
 
-/// `src/backend/jobs/<name>` and `build/backend/jobs/<name>`.
-pub fn job_folders(workspace: &Workspace, name: &str) -> [PathBuf; 2] {
-    [
+/// `src/backend/jobs/<name>` and `build/backend/jobs/<name>`; none for a name that is not a
+/// plain folder name (a hand-edited `"../x"`), so that no folder outside `jobs/` is ever
+/// touched on its behalf.
+pub fn job_folders(workspace: &Workspace, name: &str) -> Vec<PathBuf> {
+    if check_unsafe(name).is_err() {
+        return Vec::new();
+    }
+    vec![
         workspace.jobs_src_dir().join(name),
         workspace.jobs_build_dir().join(name),
     ]
