@@ -281,3 +281,24 @@ fn dev_starts_a_crashed_server_again_after_the_next_build() {
     run.signal(libc::SIGINT);
     assert_eq!(run.finish().code, Some(0));
 }
+
+#[test]
+fn dev_without_a_server_runs_the_jobs_and_starts_the_server_once_one_is_built() {
+    let ws = Ws::new(TICK_JOB);
+    ws.file(
+        "src/backend/jobs/tick/index.ts",
+        "export async function run(): Promise<void> {\n  console.log('tick');\n}\n",
+    );
+    let port = free_port().to_string();
+    let mut run = ws.spawn_webstir(&["dev"], &[("PORT", &port)]);
+    run.wait_for("the notice", |l| {
+        l == "webstir: build/backend/index.js does not exist; the server starts once a build writes it"
+    });
+    run.wait_for("a job run", |l| l == "[jobs] [tick] tick");
+    ws.file("src/backend/index.ts", &server_source("late", ""));
+    run.wait_for("the server", |l| {
+        l == format!("[server] listening on {port} (late)")
+    });
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.finish().code, Some(0));
+}

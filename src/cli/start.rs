@@ -131,6 +131,10 @@ fn render(event: Event, without_jobs: bool) {
             "webstir: the server {}; it starts again after the next build",
             child::describe(status)
         ),
+        Event::NoServer => eprintln!(
+            "webstir: {} does not exist; the server starts once a build writes it",
+            start::SERVER_ENTRY
+        ),
         Event::Restarting => eprintln!("webstir: the build output changed; restarting the server"),
         Event::Stopping { signal } => eprintln!("webstir: {signal}: stopping"),
         Event::Ended { role, status } => {

@@ -1,6 +1,7 @@
 //! `webstir dev`: `build --watch`, the job watcher and the server, with the server restarted
 //! whenever the build output it runs changes. A server that crashes is started again on the
-//! next build instead of ending the session, since the fix is usually one save away.
+//! next build instead of ending the session, since the fix is usually one save away; a
+//! workspace without a server runs its jobs and starts the server once a build writes one.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -13,6 +14,7 @@ use super::{
     Event, Options, Outcome, Role, SERVER_ENTRY, Signals, StartError, runtime, spawn, spawn_jobs,
     spawn_server, stop_all, wait_some,
 };
+use crate::build::scheduler_files::SCHEDULER_SHIM;
 use crate::workspace::Workspace;
 
 /// Quiet time after the last change before the server restarts: a build writes many files.
@@ -39,7 +41,10 @@ pub fn dev(
         let mut build = spawn(Role::Build, &exe, &build_args, workspace, on_event)?;
 
         let entry = workspace.root().join(SERVER_ENTRY);
-        while !entry.is_file() {
+        // The first build is done enough once it has written the server or the scheduler shim
+        // (a workspace may have jobs and no server).
+        let shim = workspace.jobs_build_dir().join(SCHEDULER_SHIM);
+        while !entry.is_file() && !shim.is_file() {
             tokio::select! {
                 signal = signals.recv() => {
                     on_event(Event::Stopping { signal });
@@ -69,7 +74,13 @@ pub fn dev(
             .watch(&out_dir, RecursiveMode::Recursive)
             .map_err(|e| watch_error(&out_dir, e))?;
 
-        let mut server = Some(spawn_server(workspace, options, on_event)?);
+        // Checked after the watcher is in place, so a server written meanwhile is not missed.
+        let mut server = if entry.is_file() {
+            Some(spawn_server(workspace, options, on_event)?)
+        } else {
+            on_event(Event::NoServer);
+            None
+        };
         let mut jobs = if options.without_jobs {
             None
         } else {
@@ -107,8 +118,8 @@ pub fn dev(
                 Some(()) = changes.recv() => {
                     // Let the build finish writing before restarting.
                     while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, changes.recv()).await {}
-                    on_event(Event::Restarting);
                     if let Some(mut old) = server.take() {
+                        on_event(Event::Restarting);
                         let _ = old.stop(options.grace).await;
                     }
                     if entry.is_file() {

@@ -88,6 +88,8 @@ pub enum Event {
     ServerEnded {
         status: ExitStatus,
     },
+    /// `dev`: the first build wrote no server entry; the server starts once one is built.
+    NoServer,
     /// `dev`: the build output changed and the server restarts.
     Restarting,
     Stopping {
