@@ -62,22 +62,20 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
             renamed.to
         );
     }
-    let verb = if args.dry_run {
-        "Would rename"
-    } else {
-        "Renamed"
-    };
     if args.dry_run {
+        // The diff and file operations first, then what would happen, as remove-job does.
         changes::print_text(&renamed.changes, true);
-    }
-    println!(
-        "{verb} job `{}` to `{}` in package.json",
-        renamed.from, renamed.to
-    );
-    if !args.dry_run {
-        changes::print_text(&renamed.changes, false);
-    } else {
+        println!(
+            "Would rename job `{}` to `{}` in package.json",
+            renamed.from, renamed.to
+        );
         changes::print_dry_run_footer();
+    } else {
+        println!(
+            "Renamed job `{}` to `{}` in package.json",
+            renamed.from, renamed.to
+        );
+        changes::print_text(&renamed.changes, false);
     }
     Ok(ExitCode::SUCCESS)
 }
