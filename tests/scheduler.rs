@@ -354,10 +354,11 @@ fn timeout_flag_kills_the_whole_process_group() {
     ws.job("slow", SLOW_WITH_GRANDCHILD);
     let started = Instant::now();
     let out = ws
-        .scheduler(&["--job", "slow", "--timeout", "1s"])
+        // Long enough for Node to start and print its pids on a loaded machine.
+        .scheduler(&["--job", "slow", "--timeout", "8s"])
         .assert()
         .code(1)
-        .stderr("[jobs] slow failed: timed out after 1s\n");
+        .stderr("[jobs] slow failed: timed out after 8s\n");
     // Far below the job's own 60 s: the limit, not the job, ended the run.
     assert!(started.elapsed() < Duration::from_secs(40));
     let stdout = lines(&out.get_output().stdout);

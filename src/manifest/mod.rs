@@ -13,9 +13,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::jobs::MAX_NAME_LEN;
 use crate::jobs::canonical_key;
-use crate::jobs::name::check_unsafe;
+use crate::jobs::name::check_manifest_name;
 use crate::schedule::Schedule;
 use policy::{PolicySpec, Tenants};
 
@@ -324,22 +323,12 @@ impl Manifest {
             return None;
         };
         let name = name.to_owned();
-        let count = name.chars().count();
-        let broken = check_unsafe(&name).map_err(str::to_owned).and_then(|()| {
-            if count > MAX_NAME_LEN {
-                Err(format!(
-                    "it has {count} characters, more than the {MAX_NAME_LEN} allowed"
-                ))
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(rule) = broken {
+        if let Err(rule) = check_manifest_name(&name) {
             self.error(
                 "invalid-name",
                 None,
                 format!(
-                    "jobs[{index}] has the name `{}`, which cannot be a folder name: {rule}",
+                    "jobs[{index}] has the name `{}`, which `webstir add-job` refuses: {rule}",
                     name.escape_debug()
                 ),
             );
