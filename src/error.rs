@@ -21,6 +21,8 @@ pub enum Error {
     #[error(transparent)]
     Start(#[from] crate::start::StartError),
     #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
     Template(#[from] crate::templates::TemplateError),
     /// An I/O failure outside any one area (writing a generated file, standard output).
     #[error("{context}: {source}")]
@@ -42,6 +44,7 @@ impl Error {
             Error::Usage(_) => ExitCode::from(2),
             // Naming a job that is not there is invalid input, like a bad flag.
             Error::Job(crate::jobs::JobError::NotFound { .. }) => ExitCode::from(2),
+            Error::Export(e) if e.is_usage() => ExitCode::from(2),
             _ => ExitCode::from(1),
         }
     }

