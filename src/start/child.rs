@@ -141,7 +141,10 @@ async fn forward(stream: impl AsyncRead + Unpin, role: Role, to_stderr: bool) {
 }
 
 fn write_line(out: &mut impl Write, prefix: &str, line: &[u8]) -> io::Result<()> {
-    out.write_all(prefix.as_bytes())?;
+    // The watcher already labels its own events `[jobs] `: one label is enough.
+    if !line.starts_with(prefix.as_bytes()) {
+        out.write_all(prefix.as_bytes())?;
+    }
     out.write_all(line)?;
     out.flush()
 }
