@@ -13,6 +13,7 @@ pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod settings;
+pub mod store;
 pub mod templates;
 pub mod workspace;
 

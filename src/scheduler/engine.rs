@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::fire::{Attempt, Fire};
 use super::log::{Log, RunLabel};
 use super::once::MANUAL;
 use super::plan::PlannedJob;
+use super::retry::{self, Ended, Tried};
 use crate::manifest::policy::Tenants;
-use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
+use crate::runner::{self, Failure, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
 /// The shared context of a scheduler run.
 #[derive(Debug)]
@@ -58,13 +60,22 @@ impl Engine {
         (engine, stop_tx)
     }
 
-    fn stopping(&self) -> bool {
-        *self.stop.borrow() != StopRequest::None
+    /// The scheduler-wide stop switch, for runs that have no switch of their own.
+    pub fn stop_switch(&self) -> watch::Receiver<StopRequest> {
+        self.stop.clone()
     }
 
-    /// Runs `job` once (once per tenant, one after the other, when it has tenants) for
-    /// `schedule` (the expression that fired, or `manual`).
-    pub async fn run_job(&self, job: &PlannedJob, schedule: &str, args: &[String]) -> JobOutcome {
+    /// Runs `job` once (once per tenant, one after the other, when it has tenants) for `fire`,
+    /// each tenant's run retried as the job's retry policy says. `stop` stops these runs.
+    pub async fn run_job(
+        &self,
+        job: &PlannedJob,
+        fire: &Fire,
+        args: &[String],
+        stop: &watch::Receiver<StopRequest>,
+    ) -> JobOutcome {
+        let schedule = fire.schedule.as_str();
+        let stopping = || *stop.borrow() != StopRequest::None;
         let mut outcome = JobOutcome::default();
         let tenants: Vec<Option<&str>> = match &job.tenants {
             Tenants::None => vec![None],
@@ -85,7 +96,7 @@ impl Engine {
             }
         };
         for tenant in tenants {
-            if self.stopping() {
+            if stopping() {
                 break;
             }
             let label = RunLabel {
@@ -93,27 +104,56 @@ impl Engine {
                 tenant: tenant.map(str::to_owned),
             };
             outcome.runs += 1;
-            if !self.run_one(job, &label, schedule, args).await {
+            if !self.run_one(job, &label, fire, args, stop).await {
                 outcome.failed.push(label.to_string());
             }
         }
         outcome
     }
 
+    /// One tenant's run of a fire, with its retries; true when it succeeded.
     async fn run_one(
         &self,
         job: &PlannedJob,
         label: &RunLabel,
-        schedule: &str,
+        fire: &Fire,
         args: &[String],
+        stop: &watch::Receiver<StopRequest>,
     ) -> bool {
+        let ended = retry::with_retries(
+            job.policies.retry.as_ref(),
+            stop,
+            |attempt| self.attempt(job, label, fire, args, stop, attempt),
+            |next, delay| self.log.retrying(label, &fire.schedule, next, delay),
+        )
+        .await;
+        match ended {
+            Ended::Succeeded => true,
+            Ended::Failed => false,
+            Ended::Cancelled(failed) => {
+                self.log.retry_cancelled(label, &fire.schedule, failed);
+                false
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        job: &PlannedJob,
+        label: &RunLabel,
+        fire: &Fire,
+        args: &[String],
+        stop: &watch::Receiver<StopRequest>,
+        attempt: Attempt,
+    ) -> Tried {
+        let schedule = fire.schedule.as_str();
         // A manual run still shows when the job normally runs, as `--list` does.
         let shown = if schedule == MANUAL && !job.spec.schedules.is_empty() {
             job.spec.schedules.join(", ")
         } else {
             schedule.to_owned()
         };
-        self.log.running(label, &shown, schedule);
+        self.log.running(label, &shown, fire, attempt);
         let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
             Ok(module) => module,
             Err(error) => {
@@ -122,9 +162,10 @@ impl Engine {
                     schedule,
                     &self.module_error_message(&job.spec.name, &error),
                 );
-                return false;
+                return Tried::FailedForGood;
             }
         };
+        let fire_time = fire.due_text();
         let spec = RunSpec {
             node: self.node.clone(),
             runner: self.runner.clone(),
@@ -134,6 +175,8 @@ impl Engine {
                 job: &job.spec.name,
                 schedule,
                 tenant: label.tenant.as_deref(),
+                fire_time: &fire_time,
+                attempt: attempt.number,
             }),
             cwd: self.root.clone(),
             timeout: job.timeout,
@@ -143,16 +186,27 @@ impl Engine {
         let sink_label = label.clone();
         let sink: runner::LineSink =
             Arc::new(move |stream, line| log.output(&sink_label, stream, line));
-        let result = runner::run(spec, sink, self.stop.clone()).await;
+        let result = runner::run(spec, sink, stop.clone()).await;
         match &result.outcome {
             Ok(()) => {
-                self.log.completed(label, schedule, result.duration);
-                true
+                self.log
+                    .completed(label, schedule, result.duration, attempt);
+                Tried::Succeeded
             }
             Err(failure) => {
-                self.log
-                    .failed(label, schedule, failure, result.duration, result.exit_code);
-                false
+                let retryable = is_retryable(failure);
+                // A failure no retry can fix is the run's last word, whatever attempt it was.
+                let last = !retryable || attempt.is_last();
+                self.log.failed(
+                    label,
+                    schedule,
+                    failure,
+                    result.duration,
+                    result.exit_code,
+                    attempt,
+                    last,
+                );
+                if retryable { Tried::Failed } else { Tried::FailedForGood }
             }
         }
     }
@@ -181,5 +235,17 @@ impl Engine {
             .unwrap_or(path)
             .display()
             .to_string()
+    }
+}
+
+/// Whether another attempt might succeed: a failure of the job's own run, not of its setup
+/// (Node missing, module unloadable) nor a stop the scheduler asked for.
+fn is_retryable(failure: &Failure) -> bool {
+    match failure {
+        Failure::Threw(_) | Failure::Exit(_) | Failure::Signal(_) | Failure::TimedOut(_) => true,
+        Failure::Spawn { .. }
+        | Failure::NoRunExport(_)
+        | Failure::Import(_)
+        | Failure::Stopped(_) => false,
     }
 }
