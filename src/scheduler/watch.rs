@@ -88,7 +88,7 @@ impl Queue {
     ) {
         let (at, wall) = match when {
             When::At(at) => (at + delay, None),
-            When::Wall(wall) => (instant_for(wall) + delay, Some(wall)),
+            When::Wall(wall) => (instant_for(wall + delay), Some(wall)),
         };
         self.seq += 1;
         self.heap.push(Reverse(Due {
@@ -116,7 +116,9 @@ impl Queue {
             .into_iter()
             .map(|Reverse(mut due)| {
                 if let Some(wall) = due.wall {
-                    due.at = instant_for(wall) + due.delay;
+                    // The jittered time as a whole: a due time already past but a start still
+                    // ahead must stay ahead, not move forward by the jitter at every re-aim.
+                    due.at = instant_for(wall + due.delay);
                 }
                 due
             })
@@ -498,6 +500,21 @@ mod tests {
         // The alarm aims at the jittered start, or it would wake early and spin.
         assert_eq!(queue.earliest_wall(), Some(soon + chrono::Duration::seconds(7)));
         assert_eq!(Queue::default().earliest_wall(), None);
+    }
+
+    /// Regression: a cron time already past whose jittered start was still ahead moved forward
+    /// by the jitter at every re-aim, so the watcher spun on the alarm and never started it.
+    #[test]
+    fn re_aiming_keeps_a_jittered_start_where_it_was() {
+        let mut queue = Queue::default();
+        let jitter = Duration::from_secs(5);
+        queue.push(When::Wall(Utc::now() - chrono::Duration::seconds(1)), jitter, 0, 0);
+        let latest = Instant::now() + Duration::from_secs(4);
+        for _ in 0..3 {
+            queue.reaim();
+            let Reverse(due) = queue.heap.peek().expect("queued");
+            assert!(due.at <= latest + Duration::from_millis(500), "moved forward");
+        }
     }
 
     #[test]
