@@ -458,9 +458,7 @@ fn tenants_run_in_isolation_with_their_id() {
     );
     let stderr = lines(&out.get_output().stderr);
     assert!(
-        stderr.contains(
-            &"[jobs] per-tenant for tenant bad failed: tenant bad broke".to_owned()
-        )
+        stderr.contains(&"[jobs] per-tenant for tenant bad failed: tenant bad broke".to_owned())
     );
     assert_eq!(
         stderr.last().map(String::as_str),

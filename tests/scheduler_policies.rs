@@ -116,7 +116,8 @@ fn a_retry_that_succeeds_completes_the_run() {
     assert!(
         stdout
             .iter()
-            .any(|l| l.starts_with("[jobs] flaky completed in ") && l.ends_with("ms (attempt 2 of 3)")),
+            .any(|l| l.starts_with("[jobs] flaky completed in ")
+                && l.ends_with("ms (attempt 2 of 3)")),
         "{stdout:?}"
     );
     assert!(stderr.contains(&"[jobs] flaky attempt 1 of 3 failed: kaboom".to_owned()));
@@ -164,7 +165,10 @@ fn retries_apply_to_watched_runs_and_a_stop_cuts_the_wait_short() {
     watcher.signal(libc::SIGTERM);
     let done = watcher.finish();
     assert_eq!(done.code, Some(0));
-    assert!(asked.elapsed() < Duration::from_secs(20), "the wait was cut short");
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "the wait was cut short"
+    );
     assert!(
         done.stderr.contains(
             &"[jobs] flaky failed: not retrying after attempt 1 of 3, the run was stopped"
@@ -194,7 +198,10 @@ fn retry_events_in_json() {
     let first = named("attempt-failed");
     assert_eq!(first.len(), 1, "{events:?}");
     assert_eq!(first[0]["level"], "warn");
-    assert_eq!((first[0]["attempt"].as_u64(), first[0]["attempts"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (first[0]["attempt"].as_u64(), first[0]["attempts"].as_u64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(first[0]["error"], "kaboom");
     let retrying = named("retrying");
     assert_eq!(retrying[0]["delay_ms"], 100);
@@ -204,7 +211,11 @@ fn retry_events_in_json() {
     assert_eq!(failed[0]["attempt"], 2);
     let started = named("started");
     assert_eq!(started.len(), 2);
-    assert!(started.iter().all(|e| e["fire_time"] == started[0]["fire_time"]));
+    assert!(
+        started
+            .iter()
+            .all(|e| e["fire_time"] == started[0]["fire_time"])
+    );
 }
 
 /// Regression: a thrown `Error` was reported as `failed: Error: kaboom`; Webstir's own
@@ -219,7 +230,11 @@ fn a_thrown_error_is_reported_by_its_message() {
     let out = ws.scheduler(&["--job", "nightly"]).assert().code(1);
     let stderr = lines(&out.get_output().stderr);
     assert_eq!(stderr[0], "[nightly] Error: kaboom");
-    assert!(stderr.iter().any(|l| l.starts_with("[nightly]     at run (")));
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("[nightly]     at run ("))
+    );
     assert_eq!(
         stderr.last().map(String::as_str),
         Some("[jobs] nightly failed: kaboom")
@@ -258,7 +273,11 @@ fn overlap_allow_runs_side_by_side() {
     );
     watcher.signal(libc::SIGTERM);
     let done = watcher.finish();
-    assert!(!done.stderr.iter().any(|l| l.contains("skipping")), "{:?}", done.stderr);
+    assert!(
+        !done.stderr.iter().any(|l| l.contains("skipping")),
+        "{:?}",
+        done.stderr
+    );
 }
 
 #[test]
@@ -330,7 +349,9 @@ fn overlap_replace_stops_the_running_one_then_starts_and_leaves_other_jobs_alone
     watcher.wait_for("the replacement", |l| {
         l == "[jobs] replacing slow; stopping the active run (SIGTERM, 20s grace) (overlap policy: replace)"
     });
-    watcher.wait_for("the first run stopped", |l| l == format!("[slow] term {first_pid}"));
+    watcher.wait_for("the first run stopped", |l| {
+        l == format!("[slow] term {first_pid}")
+    });
     let second = watcher.wait_for("the second run", |l| l.starts_with("[slow] start "));
     assert_ne!(second, first);
     watcher.signal(libc::SIGTERM);
@@ -348,7 +369,11 @@ fn overlap_replace_stops_the_running_one_then_starts_and_leaves_other_jobs_alone
             .any(|l| l.starts_with("[bystander] term")),
         "{all:?}"
     );
-    assert!(done.stdout.iter().any(|l| l.starts_with("[bystander] term")));
+    assert!(
+        done.stdout
+            .iter()
+            .any(|l| l.starts_with("[bystander] term"))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,7 +399,10 @@ fn jitter_delays_each_fire_by_at_most_its_value() {
     watcher.finish();
     // Never before the due time; never much after due time + jitter (the slack is for a busy
     // machine, and is far below the jitter itself).
-    assert!(delays.iter().all(|d| (0..=1500 + 400).contains(d)), "{delays:?}");
+    assert!(
+        delays.iter().all(|d| (0..=1500 + 400).contains(d)),
+        "{delays:?}"
+    );
     // Spread out: without jitter every start is within milliseconds of its due time, and 16
     // uniform draws all below 300 ms would happen once in 10^11.
     assert!(delays.iter().any(|d| *d > 300), "{delays:?}");
@@ -440,10 +468,20 @@ fn catch_up_runs_once_for_the_latest_missed_due_time_and_not_again() {
     let first = watch_until_marker(&ws, &["nightly"]);
     let due = midnight.to_rfc3339_opts(SecondsFormat::AutoSi, true);
     let line = format!("[jobs] running nightly (catch-up for {due})");
-    assert_eq!(count(&first, |l| l.starts_with("[jobs] running nightly")), 1, "{first:?}");
+    assert_eq!(
+        count(&first, |l| l.starts_with("[jobs] running nightly")),
+        1,
+        "{first:?}"
+    );
     assert!(first.contains(&line), "{first:?}");
-    assert!(first.contains(&format!("[nightly] fire {due} attempt 1")), "{first:?}");
-    assert_eq!(store(&ws).last_fire("nightly").expect("read"), Some(midnight));
+    assert!(
+        first.contains(&format!("[nightly] fire {due} attempt 1")),
+        "{first:?}"
+    );
+    assert_eq!(
+        store(&ws).last_fire("nightly").expect("read"),
+        Some(midnight)
+    );
 
     let second = watch_until_marker(&ws, &[]);
     assert_eq!(count(&second, |l| l.contains("catch-up")), 0, "{second:?}");
@@ -459,7 +497,10 @@ fn a_first_start_records_a_baseline_and_does_not_catch_up() {
     let before = Utc::now();
     let out = watch_until_marker(&ws, &[]);
     assert_eq!(count(&out, |l| l.contains("catch-up")), 0, "{out:?}");
-    let baseline = store(&ws).last_fire("nightly").expect("read").expect("a baseline");
+    let baseline = store(&ws)
+        .last_fire("nightly")
+        .expect("read")
+        .expect("a baseline");
     assert!(baseline >= before - chrono::Duration::seconds(1) && baseline <= Utc::now());
     assert!(ws.path(".webstir/state.db").is_file());
 }
@@ -469,7 +510,10 @@ fn catch_up_honours_the_edge_of_its_window() {
     // A daily time 30 minutes ago (to the minute): a 20-minute window misses it, a 40-minute
     // window catches it up. Each side has ten minutes of margin.
     let due = Utc::now() - chrono::Duration::minutes(30);
-    let due = due.with_second(0).and_then(|d| d.with_nanosecond(0)).expect("whole minute");
+    let due = due
+        .with_second(0)
+        .and_then(|d| d.with_nanosecond(0))
+        .expect("whole minute");
     let schedule = format!("{} {} * * *", due.minute(), due.hour());
     for (window, expected) in [("20m", 0), ("40m", 1)] {
         let ws = Ws::new(&format!(
@@ -484,7 +528,8 @@ fn catch_up_honours_the_edge_of_its_window() {
         let out = watch_until_marker(&ws, also);
         let shown = due.to_rfc3339_opts(SecondsFormat::AutoSi, true);
         assert_eq!(
-            count(&out, |l| l == format!("[jobs] running daily (catch-up for {shown})")),
+            count(&out, |l| l
+                == format!("[jobs] running daily (catch-up for {shown})")),
             expected,
             "window {window}: {out:?}"
         );
@@ -496,11 +541,16 @@ fn a_stopped_watcher_catches_up_once_however_many_fires_it_missed() {
     let ws = Ws::new(r#"[{ "name": "tick", "schedule": "* * * * * *", "catchUp": "1h" }]"#);
     ws.job("tick", NIGHTLY_JOB);
     let mut watcher = ws.spawn_scheduler(&["--watch"]);
-    watcher.wait_for("a scheduled run", |l| l.starts_with("[jobs] tick completed"));
+    watcher.wait_for("a scheduled run", |l| {
+        l.starts_with("[jobs] tick completed")
+    });
     watcher.signal(libc::SIGTERM);
     let done = watcher.finish();
     assert_eq!(count(&done.stdout, |l| l.contains("catch-up")), 0);
-    let last = store(&ws).last_fire("tick").expect("read").expect("recorded");
+    let last = store(&ws)
+        .last_fire("tick")
+        .expect("read")
+        .expect("recorded");
 
     // Three or more due times pass while nothing watches.
     std::thread::sleep(Duration::from_millis(3500));
@@ -510,9 +560,14 @@ fn a_stopped_watcher_catches_up_once_however_many_fires_it_missed() {
         .rsplit_once("catch-up for ")
         .and_then(|(_, rest)| rest.strip_suffix(')'))
         .expect("a due time"));
-    assert!(due >= last + chrono::Duration::seconds(3), "{due} after {last}");
+    assert!(
+        due >= last + chrono::Duration::seconds(3),
+        "{due} after {last}"
+    );
     // Let a few regular fires happen too, then stop.
-    watcher.wait_for("a regular run", |l| l.starts_with("[jobs] running tick (schedule:"));
+    watcher.wait_for("a regular run", |l| {
+        l.starts_with("[jobs] running tick (schedule:")
+    });
     watcher.signal(libc::SIGTERM);
     let done = watcher.finish();
     assert_eq!(
@@ -531,7 +586,10 @@ fn a_state_folder_linked_out_of_the_workspace_refuses_to_start() {
     std::os::unix::fs::symlink(outside.path(), ws.path(".webstir")).expect("link");
     let out = ws.scheduler(&["--watch"]).assert().code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(stderr.contains("symbolic link that leads outside the workspace"), "{stderr}");
+    assert!(
+        stderr.contains("symbolic link that leads outside the workspace"),
+        "{stderr}"
+    );
     assert!(!outside.path().join("state.db").exists());
     assert!(out.get_output().stdout.is_empty());
 }

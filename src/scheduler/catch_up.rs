@@ -71,7 +71,9 @@ pub fn missed_due(
     now: DateTime<Utc>,
 ) -> Option<(usize, DateTime<Utc>)> {
     let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-    let opens = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let opens = now
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     // Both bounds exclude: a due time at `last` already fired, one at `opens` is too old.
     let after = opens.max(last);
     schedules
@@ -173,7 +175,10 @@ mod tests {
         let nightly = schedules(&["0 0 * * *"]);
         let now = at("2026-12-01T06:00:00Z");
         let recorded = at("2026-12-01T00:00:00Z");
-        assert_eq!(missed_due(&nightly, Tz::UTC, HOUR * 24, recorded, now), None);
+        assert_eq!(
+            missed_due(&nightly, Tz::UTC, HOUR * 24, recorded, now),
+            None
+        );
     }
 
     #[test]

@@ -197,16 +197,13 @@ impl Engine {
                 let retryable = is_retryable(failure);
                 // A failure no retry can fix is the run's last word, whatever attempt it was.
                 let last = !retryable || attempt.is_last();
-                self.log.failed(
-                    label,
-                    schedule,
-                    failure,
-                    result.duration,
-                    result.exit_code,
-                    attempt,
-                    last,
-                );
-                if retryable { Tried::Failed } else { Tried::FailedForGood }
+                self.log
+                    .failed(label, schedule, failure, &result, attempt, last);
+                if retryable {
+                    Tried::Failed
+                } else {
+                    Tried::FailedForGood
+                }
             }
         }
     }

@@ -134,7 +134,12 @@ mod tests {
 
     #[test]
     fn an_idle_job_always_starts() {
-        for policy in [Overlap::Skip, Overlap::Allow, Overlap::Queue, Overlap::Replace] {
+        for policy in [
+            Overlap::Skip,
+            Overlap::Allow,
+            Overlap::Queue,
+            Overlap::Replace,
+        ] {
             assert_eq!(decide(policy, 0, false), Decision::Start, "{policy}");
         }
     }

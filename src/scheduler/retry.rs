@@ -106,7 +106,9 @@ mod tests {
                 Some(&retry(3)),
                 &stop,
                 |a| {
-                    tried.borrow_mut().push((a.number, tokio::time::Instant::now()));
+                    tried
+                        .borrow_mut()
+                        .push((a.number, tokio::time::Instant::now()));
                     async { Tried::Failed }
                 },
                 |next, delay| waits.borrow_mut().push((next.number, delay.as_secs())),
@@ -132,15 +134,24 @@ mod tests {
                 |a| {
                     *count.borrow_mut() += 1;
                     async move {
-                        if a.number == 2 { Tried::Succeeded } else { Tried::Failed }
+                        if a.number == 2 {
+                            Tried::Succeeded
+                        } else {
+                            Tried::Failed
+                        }
                     }
                 },
                 |_, _| {},
             )
             .await;
             assert_eq!((ended, *count.borrow()), (Ended::Succeeded, 2));
-            let ended = with_retries(Some(&retry(5)), &stop, |_| async { Tried::FailedForGood }, |_, _| {})
-                .await;
+            let ended = with_retries(
+                Some(&retry(5)),
+                &stop,
+                |_| async { Tried::FailedForGood },
+                |_, _| {},
+            )
+            .await;
             assert_eq!(ended, Ended::Failed);
         });
     }

@@ -180,7 +180,13 @@ pub async fn watch(
     }
     for owed in &memory.owed {
         let delay = jitter_of(&jobs[owed.job]);
-        queue.add(When::At(start), delay, owed.job, owed.schedule, Some(owed.due));
+        queue.add(
+            When::At(start),
+            delay,
+            owed.job,
+            owed.schedule,
+            Some(owed.due),
+        );
     }
     let fires = memory.fires;
 
@@ -495,10 +501,18 @@ mod tests {
         let soon = Utc::now() + chrono::Duration::minutes(5);
         let no_jitter = Duration::ZERO;
         queue.push(When::At(now), no_jitter, 0, 0);
-        queue.push(When::Wall(soon + chrono::Duration::hours(1)), no_jitter, 1, 0);
+        queue.push(
+            When::Wall(soon + chrono::Duration::hours(1)),
+            no_jitter,
+            1,
+            0,
+        );
         queue.push(When::Wall(soon), Duration::from_secs(7), 2, 0);
         // The alarm aims at the jittered start, or it would wake early and spin.
-        assert_eq!(queue.earliest_wall(), Some(soon + chrono::Duration::seconds(7)));
+        assert_eq!(
+            queue.earliest_wall(),
+            Some(soon + chrono::Duration::seconds(7))
+        );
         assert_eq!(Queue::default().earliest_wall(), None);
     }
 
@@ -508,12 +522,20 @@ mod tests {
     fn re_aiming_keeps_a_jittered_start_where_it_was() {
         let mut queue = Queue::default();
         let jitter = Duration::from_secs(5);
-        queue.push(When::Wall(Utc::now() - chrono::Duration::seconds(1)), jitter, 0, 0);
+        queue.push(
+            When::Wall(Utc::now() - chrono::Duration::seconds(1)),
+            jitter,
+            0,
+            0,
+        );
         let latest = Instant::now() + Duration::from_secs(4);
         for _ in 0..3 {
             queue.reaim();
             let Reverse(due) = queue.heap.peek().expect("queued");
-            assert!(due.at <= latest + Duration::from_millis(500), "moved forward");
+            assert!(
+                due.at <= latest + Duration::from_millis(500),
+                "moved forward"
+            );
         }
     }
 

@@ -69,19 +69,18 @@ impl SqliteStore {
     fn migrate(&self) -> Result<(), StoreError> {
         self.db(self.conn.busy_timeout(BUSY_TIMEOUT))?;
         // `journal_mode` answers with a row, so it is queried rather than executed.
-        self.db(
-            self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0)),
-        )?;
+        self.db(self.conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }))?;
         self.db(self.conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
         ))?;
-        let found: Option<i64> = self.db(
-            self.conn
+        let found: Option<i64> =
+            self.db(self
+                .conn
                 .query_row("SELECT max(version) FROM schema_version", [], |row| {
                     row.get(0)
-                }),
-        )?;
+                }))?;
         match found {
             Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
                 path: self.path.clone(),
@@ -104,15 +103,14 @@ impl SqliteStore {
 
 impl FireLog for SqliteStore {
     fn last_fire(&self, job: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let text: Option<String> = self.db(
-            self.conn
-                .query_row(
-                    "SELECT last_due FROM job_fires WHERE job = ?1",
-                    params![job],
-                    |row| row.get(0),
-                )
-                .optional(),
-        )?;
+        let text: Option<String> = self.db(self
+            .conn
+            .query_row(
+                "SELECT last_due FROM job_fires WHERE job = ?1",
+                params![job],
+                |row| row.get(0),
+            )
+            .optional())?;
         // A value this version cannot read counts as no record: catch-up then starts over
         // from a fresh baseline rather than refusing to watch.
         Ok(text
@@ -176,7 +174,10 @@ mod tests {
         let root = tempfile::tempdir().expect("temp dir");
         std::os::unix::fs::symlink(outside.path(), root.path().join(STATE_DIR)).expect("link");
         let error = SqliteStore::open(root.path()).expect_err("refused");
-        assert!(matches!(error, StoreError::OutsideWorkspace { .. }), "{error}");
+        assert!(
+            matches!(error, StoreError::OutsideWorkspace { .. }),
+            "{error}"
+        );
         assert!(!outside.path().join(DATABASE_FILE).exists());
     }
 
@@ -190,6 +191,9 @@ mod tests {
             .expect("bump");
         drop(store);
         let error = SqliteStore::open(dir.path()).expect_err("refused");
-        assert!(matches!(error, StoreError::NewerSchema { found: 99, .. }), "{error}");
+        assert!(
+            matches!(error, StoreError::NewerSchema { found: 99, .. }),
+            "{error}"
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::fire::{Attempt, Fire};
-use crate::runner::{Failure, Stream};
+use crate::runner::{Failure, RunResult, Stream};
 use crate::settings::LogFormat;
 
 /// Target of the scheduler's tracing events; the JSON layer writes only these.
@@ -159,7 +159,10 @@ impl Log {
         };
         let message = match attempt.of {
             1 => format!("running {label} ({what})"),
-            of => format!("running {label} ({what}; attempt {} of {of})", attempt.number),
+            of => format!(
+                "running {label} ({what}; attempt {} of {of})",
+                attempt.number
+            ),
         };
         let mut event = Event::new(Level::Info, "started", message)
             .run(label, &fire.schedule)
@@ -169,7 +172,13 @@ impl Log {
         self.emit(event);
     }
 
-    pub fn completed(&self, label: &RunLabel, schedule: &str, duration: Duration, attempt: Attempt) {
+    pub fn completed(
+        &self,
+        label: &RunLabel,
+        schedule: &str,
+        duration: Duration,
+        attempt: Attempt,
+    ) {
         let ms = duration.as_millis() as u64;
         let message = format!("{label} completed in {ms}ms{}", attempt_suffix(attempt));
         let mut event = Event::new(Level::Info, "completed", message)
@@ -187,14 +196,16 @@ impl Log {
         label: &RunLabel,
         schedule: &str,
         failure: &Failure,
-        duration: Duration,
-        exit_status: Option<i32>,
+        result: &RunResult,
         attempt: Attempt,
         last: bool,
     ) {
         let message = match attempt.of {
             1 => format!("{label} failed: {failure}"),
-            of => format!("{label} attempt {} of {of} failed: {failure}", attempt.number),
+            of => format!(
+                "{label} attempt {} of {of} failed: {failure}",
+                attempt.number
+            ),
         };
         let (level, name) = if last {
             (Level::Error, "failed")
@@ -204,8 +215,8 @@ impl Log {
         let mut event = Event::new(level, name, message)
             .run(label, schedule)
             .attempt(attempt);
-        event.duration_ms = Some(duration.as_millis() as u64);
-        event.exit_status = exit_status;
+        event.duration_ms = Some(result.duration.as_millis() as u64);
+        event.exit_status = result.exit_code;
         event.error = Some(failure.to_string());
         self.emit(event);
     }
@@ -261,9 +272,8 @@ impl Log {
     }
 
     pub fn queued(&self, label: &RunLabel, schedule: &str) {
-        let message = format!(
-            "queuing {label}; it runs when the active run ends (overlap policy: queue)"
-        );
+        let message =
+            format!("queuing {label}; it runs when the active run ends (overlap policy: queue)");
         self.emit(Event::new(Level::Info, "queued", message).run(label, schedule));
     }
 
