@@ -187,6 +187,9 @@ impl Engine {
         let sink: runner::LineSink =
             Arc::new(move |stream, line| log.output(&sink_label, stream, line));
         let result = runner::run(spec, sink, stop.clone()).await;
+        for note in &result.notes {
+            self.log.output_note(label, schedule, *note);
+        }
         match &result.outcome {
             Ok(()) => {
                 self.log

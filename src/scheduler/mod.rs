@@ -11,6 +11,7 @@ pub mod once;
 pub mod overlap;
 pub mod plan;
 pub mod retry;
+pub mod shim_parent;
 pub mod signals;
 pub mod wall_alarm;
 pub mod watch;

@@ -78,6 +78,12 @@ impl Ws {
 
     /// Starts `webstir scheduler <args>` in the background, its output read line by line.
     pub fn spawn_scheduler(&self, args: &[&str]) -> Running {
+        Running::start(self.scheduler_command(args))
+    }
+
+    /// `webstir scheduler <args>` as a plain command (clean environment, stdin empty, stdout
+    /// and stderr piped), for tests that read its output their own way.
+    pub fn scheduler_command(&self, args: &[&str]) -> StdCommand {
         let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("webstir"));
         cmd.arg("--workspace")
             .arg(self.root())
@@ -90,7 +96,7 @@ impl Ws {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        Running::start(cmd)
+        cmd
     }
 }
 
