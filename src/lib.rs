@@ -14,6 +14,7 @@ pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod settings;
+pub mod start;
 pub mod store;
 pub mod templates;
 pub mod workspace;

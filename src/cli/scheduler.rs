@@ -66,7 +66,7 @@ pub struct Args {
 
     /// Run this job once (repeatable); `send-email`, `SendEmail` and `send_email` are the same
     /// job. With --watch, watch only this job
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = super::completion::job_names())]
     pub job: Vec<String>,
 
     /// Run every job once, in manifest order (what the scheduler does with no flag)
