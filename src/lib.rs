@@ -15,6 +15,7 @@ pub mod schedule;
 pub mod scheduler;
 pub mod settings;
 pub mod start;
+pub mod store;
 pub mod templates;
 pub mod workspace;
 

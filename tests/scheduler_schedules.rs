@@ -115,7 +115,7 @@ fn a_failing_scheduled_job_runs_again_at_its_next_time() {
     );
     let mut running = ws.spawn_scheduler(&["--watch"]);
     for _ in 0..2 {
-        running.wait_for("a failure", |l| l == "[jobs] flaky failed: Error: again");
+        running.wait_for("a failure", |l| l == "[jobs] flaky failed: again");
     }
     running.signal(libc::SIGTERM);
     assert_eq!(running.finish().code, Some(0));

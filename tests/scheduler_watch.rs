@@ -88,7 +88,7 @@ fn a_failed_reboot_job_is_reported() {
     );
     let out = ws.scheduler(&["--watch"]).assert().code(1);
     let stderr = lines(&out.get_output().stderr);
-    assert!(stderr.contains(&"[jobs] warm-up failed: Error: cold".to_owned()));
+    assert!(stderr.contains(&"[jobs] warm-up failed: cold".to_owned()));
     let stdout = lines(&out.get_output().stdout);
     assert_eq!(
         stdout.last().map(String::as_str),

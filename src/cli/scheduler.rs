@@ -23,9 +23,11 @@ macro_rules! after_help {
         concat!(
             "Jobs are the built modules build/backend/jobs/<name>/index.js (or .mjs); each run is a
 Node.js child process in its own process group, with the real environment, then .env.local,
-then .env (real variables win), plus WEBSTIR_JOB, WEBSTIR_SCHEDULE and, per tenant,
-WEBSTIR_TENANT_ID. Defaults for --node, --grace, --timeout, --log-format and --timezone can be
-set in webstir.toml (see `webstir config`); flags win.
+then .env (real variables win), plus WEBSTIR_JOB, WEBSTIR_SCHEDULE, WEBSTIR_FIRE_TIME (the due
+time of the fire), WEBSTIR_ATTEMPT and, per tenant, WEBSTIR_TENANT_ID. Defaults for --node,
+--grace, --timeout, --log-format and --timezone can be set in webstir.toml (see `webstir
+config`); flags win. Each job's overlap, retry, jitter and catchUp policies (in the manifest or
+webstir.toml) are followed: see docs/policies.md.
 
 Examples:
   ",

@@ -37,6 +37,10 @@ pub struct RunVars<'a> {
     /// The schedule that fired, or `manual`.
     pub schedule: &'a str,
     pub tenant: Option<&'a str>,
+    /// The due time the run fired for (RFC 3339, UTC); a manual run's start time.
+    pub fire_time: &'a str,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
 }
 
 impl JobEnv {
@@ -59,6 +63,8 @@ impl JobEnv {
         let mut vars = self.vars.clone();
         vars.insert("WEBSTIR_JOB".into(), run.job.into());
         vars.insert("WEBSTIR_SCHEDULE".into(), run.schedule.into());
+        vars.insert("WEBSTIR_FIRE_TIME".into(), run.fire_time.into());
+        vars.insert("WEBSTIR_ATTEMPT".into(), run.attempt.to_string().into());
         match run.tenant {
             Some(tenant) => vars.insert("WEBSTIR_TENANT_ID".into(), tenant.into()),
             None => vars.remove(&OsString::from("WEBSTIR_TENANT_ID")),

@@ -17,7 +17,7 @@ pub enum Failure {
         node: String,
         message: String,
     },
-    /// The job's `run` threw or rejected; the message is `Name: message`.
+    /// The job's `run` threw or rejected; the error's message.
     Threw(String),
     /// The module exports neither `run` nor a default function.
     NoRunExport(String),

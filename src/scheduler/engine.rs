@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::fire::{Attempt, Fire};
 use super::log::{Log, RunLabel};
 use super::once::MANUAL;
 use super::plan::PlannedJob;
+use super::retry::{self, Ended, Tried};
 use super::tenants;
 use crate::manifest::policy::Tenants;
-use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
+use crate::runner::{self, Failure, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
 /// The shared context of a scheduler run.
 #[derive(Debug)]
@@ -62,8 +64,9 @@ impl Engine {
         (engine, stop_tx)
     }
 
-    fn stopping(&self) -> bool {
-        *self.stop.borrow() != StopRequest::None
+    /// The scheduler-wide stop switch, for runs that have no switch of their own.
+    pub fn stop_switch(&self) -> watch::Receiver<StopRequest> {
+        self.stop.clone()
     }
 
     /// The script that lists a job's tenants, installed beside the runner script.
@@ -71,20 +74,22 @@ impl Engine {
         self.runner.with_file_name(runner::TENANTS_FILE_NAME)
     }
 
-    /// The stop switch, for child processes the engine starts besides runs.
-    pub(super) fn stop_receiver(&self) -> watch::Receiver<StopRequest> {
-        self.stop.clone()
-    }
-
     /// Runs `job` once (once per tenant when it has tenants, up to its `tenantConcurrency` at
-    /// a time, each run isolated from the others' failures) for `schedule` (the expression
-    /// that fired, or `manual`).
-    pub async fn run_job(&self, job: &PlannedJob, schedule: &str, args: &[String]) -> JobOutcome {
+    /// a time, each run isolated from the others' failures) for `fire`, each tenant's run
+    /// retried as the job's retry policy says. `stop` stops these runs.
+    pub async fn run_job(
+        &self,
+        job: &PlannedJob,
+        fire: &Fire,
+        args: &[String],
+        stop: &watch::Receiver<StopRequest>,
+    ) -> JobOutcome {
+        let schedule = fire.schedule.as_str();
         let mut outcome = JobOutcome::default();
         let tenants: Vec<Option<String>> = match &job.tenants {
             Tenants::None => vec![None],
             Tenants::Static(ids) => ids.iter().cloned().map(Some).collect(),
-            Tenants::Dynamic => match tenants::list(self, job, schedule).await {
+            Tenants::Dynamic => match tenants::list(self, job, fire, stop).await {
                 Ok(ids) => {
                     self.log.tenants_listed(&job.spec.name, schedule, &ids);
                     ids.into_iter().map(Some).collect()
@@ -105,7 +110,7 @@ impl Engine {
             tenant,
         });
         let limit = job.policies.tenant_concurrency.max(1);
-        for (label, ok) in self.run_labels(job, labels, limit, schedule, args).await {
+        for (label, ok) in self.run_labels(job, labels, limit, fire, args, stop).await {
             outcome.runs += 1;
             if !ok {
                 outcome.failed.push(label.to_string());
@@ -115,27 +120,29 @@ impl Engine {
     }
 
     /// Runs one run per label, at most `limit` at once, in label order as slots free up; no
-    /// new run starts once the scheduler is stopping. Returns each started run's success, in
-    /// the order the runs ended.
+    /// new run starts once `stop` is set. Returns each started run's success, in the order
+    /// the runs ended.
     async fn run_labels(
         &self,
         job: &PlannedJob,
         labels: impl Iterator<Item = RunLabel>,
         limit: usize,
-        schedule: &str,
+        fire: &Fire,
         args: &[String],
+        stop: &watch::Receiver<StopRequest>,
     ) -> Vec<(RunLabel, bool)> {
         type Run<'a> = Pin<Box<dyn Future<Output = (RunLabel, bool)> + Send + 'a>>;
+        let stopping = || *stop.borrow() != StopRequest::None;
         let mut labels = labels.peekable();
         let mut active: Vec<Run<'_>> = Vec::new();
         let mut ended = Vec::new();
         // A hand-rolled join: the runs borrow the engine, so they cannot be spawned as tasks.
         std::future::poll_fn(|cx| {
             loop {
-                while active.len() < limit && !self.stopping() {
+                while active.len() < limit && !stopping() {
                     let Some(label) = labels.next() else { break };
                     active.push(Box::pin(async move {
-                        let ok = self.run_one(job, &label, schedule, args).await;
+                        let ok = self.run_one(job, &label, fire, args, stop).await;
                         (label, ok)
                     }));
                 }
@@ -149,7 +156,7 @@ impl Engine {
                         i += 1;
                     }
                 }
-                if active.is_empty() && (labels.peek().is_none() || self.stopping()) {
+                if active.is_empty() && (labels.peek().is_none() || stopping()) {
                     return Poll::Ready(());
                 }
                 // A run that ended frees a slot: fill it now rather than at the next wake.
@@ -162,20 +169,49 @@ impl Engine {
         ended
     }
 
+    /// One tenant's run of a fire, with its retries; true when it succeeded.
     async fn run_one(
         &self,
         job: &PlannedJob,
         label: &RunLabel,
-        schedule: &str,
+        fire: &Fire,
         args: &[String],
+        stop: &watch::Receiver<StopRequest>,
     ) -> bool {
+        let ended = retry::with_retries(
+            job.policies.retry.as_ref(),
+            stop,
+            |attempt| self.attempt(job, label, fire, args, stop, attempt),
+            |next, delay| self.log.retrying(label, &fire.schedule, next, delay),
+        )
+        .await;
+        match ended {
+            Ended::Succeeded => true,
+            Ended::Failed => false,
+            Ended::Cancelled(failed) => {
+                self.log.retry_cancelled(label, &fire.schedule, failed);
+                false
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        job: &PlannedJob,
+        label: &RunLabel,
+        fire: &Fire,
+        args: &[String],
+        stop: &watch::Receiver<StopRequest>,
+        attempt: Attempt,
+    ) -> Tried {
+        let schedule = fire.schedule.as_str();
         // A manual run still shows when the job normally runs, as `--list` does.
         let shown = if schedule == MANUAL && !job.spec.schedules.is_empty() {
             job.spec.schedules.join(", ")
         } else {
             schedule.to_owned()
         };
-        self.log.running(label, &shown, schedule);
+        self.log.running(label, &shown, fire, attempt);
         let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
             Ok(module) => module,
             Err(error) => {
@@ -184,9 +220,10 @@ impl Engine {
                     schedule,
                     &self.module_error_message(&job.spec.name, &error),
                 );
-                return false;
+                return Tried::FailedForGood;
             }
         };
+        let fire_time = fire.due_text();
         let spec = RunSpec {
             node: self.node.clone(),
             runner: self.runner.clone(),
@@ -196,6 +233,8 @@ impl Engine {
                 job: &job.spec.name,
                 schedule,
                 tenant: label.tenant.as_deref(),
+                fire_time: &fire_time,
+                attempt: attempt.number,
             }),
             cwd: self.root.clone(),
             timeout: job.timeout,
@@ -205,19 +244,27 @@ impl Engine {
         let sink_label = label.clone();
         let sink: runner::LineSink =
             Arc::new(move |stream, line| log.output(&sink_label, stream, line));
-        let result = runner::run(spec, sink, self.stop.clone()).await;
+        let result = runner::run(spec, sink, stop.clone()).await;
         for note in &result.notes {
             self.log.output_note(label, schedule, *note);
         }
         match &result.outcome {
             Ok(()) => {
-                self.log.completed(label, schedule, result.duration);
-                true
+                self.log
+                    .completed(label, schedule, result.duration, attempt);
+                Tried::Succeeded
             }
             Err(failure) => {
+                let retryable = is_retryable(failure);
+                // A failure no retry can fix is the run's last word, whatever attempt it was.
+                let last = !retryable || attempt.is_last();
                 self.log
-                    .failed(label, schedule, failure, result.duration, result.exit_code);
-                false
+                    .failed(label, schedule, failure, &result, attempt, last);
+                if retryable {
+                    Tried::Failed
+                } else {
+                    Tried::FailedForGood
+                }
             }
         }
     }
@@ -246,5 +293,17 @@ impl Engine {
             .unwrap_or(path)
             .display()
             .to_string()
+    }
+}
+
+/// Whether another attempt might succeed: a failure of the job's own run, not of its setup
+/// (Node missing, module unloadable) nor a stop the scheduler asked for.
+fn is_retryable(failure: &Failure) -> bool {
+    match failure {
+        Failure::Threw(_) | Failure::Exit(_) | Failure::Signal(_) | Failure::TimedOut(_) => true,
+        Failure::Spawn { .. }
+        | Failure::NoRunExport(_)
+        | Failure::Import(_)
+        | Failure::Stopped(_) => false,
     }
 }

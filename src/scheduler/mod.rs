@@ -1,12 +1,17 @@
 //! The scheduler: runs the manifest's jobs once (`--job`, `--all`) or on their schedules
 //! (`--watch`), each run in a Node.js child process (see [`crate::runner`]).
 
+pub mod catch_up;
 pub mod engine;
+pub mod fire;
+pub mod jitter;
 pub mod list;
 pub mod log;
 pub mod once;
+pub mod overlap;
 pub mod plan;
 pub mod reload;
+pub mod retry;
 pub mod shim_parent;
 pub mod signals;
 pub mod tenants;
@@ -45,6 +50,8 @@ pub enum SchedulerError {
     Runtime(std::io::Error),
     #[error("could not listen for SIGINT/SIGTERM: {0}")]
     Signals(std::io::Error),
+    #[error("catch-up needs the scheduler's state: {0}")]
+    State(#[from] crate::store::StoreError),
 }
 
 /// How to run: once (the given jobs, or all) or watching their schedules.
@@ -102,6 +109,10 @@ pub fn run(
         Mode::Once { .. } => jobs,
     };
     let env = JobEnv::load(workspace.root())?;
+    let memory = match mode {
+        Mode::Watch { .. } => remember(workspace, &jobs)?,
+        Mode::Once { .. } => watch::Memory::default(),
+    };
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();
     // Before the runtime starts its threads: the sentinel is forked.
@@ -138,13 +149,38 @@ pub fn run(
                         })
                         .ok()
                 });
-                watch::watch(Arc::new(engine), jobs, alarm, &mut signals, &stop, reloader).await
+                watch::watch(
+                    Arc::new(engine),
+                    jobs,
+                    alarm,
+                    &mut signals,
+                    &stop,
+                    memory,
+                    reloader,
+                )
+                .await
             }
         };
         Ok::<_, SchedulerError>(summary)
     })?;
     runner::reaper::reap_orphans(Duration::from_millis(200));
     Ok(summary)
+}
+
+/// Opens the state store when a watched job catches up, and works out what is owed since the
+/// last watcher stopped. Before anything runs: a store that cannot be used stops the start.
+fn remember(workspace: &Workspace, jobs: &[PlannedJob]) -> Result<watch::Memory, SchedulerError> {
+    if !jobs.iter().any(catch_up::tracked) {
+        return Ok(watch::Memory::default());
+    }
+    let store = crate::store::SqliteStore::open(workspace.root())?;
+    let now = chrono::Utc::now();
+    let owed = catch_up::owed(jobs, &store, now)?;
+    Ok(watch::Memory {
+        fires: Some(Box::new(store)),
+        owed,
+        as_of: Some(now),
+    })
 }
 
 /// The runner script (and the tenant listing script beside it): installed in

@@ -5,6 +5,7 @@ use tokio::sync::watch;
 
 use super::Summary;
 use super::engine::Engine;
+use super::fire::Fire;
 use super::plan::PlannedJob;
 use super::signals::Signals;
 use crate::runner::StopRequest;
@@ -24,7 +25,10 @@ pub async fn run_once(
         if summary.signal.is_some() {
             break;
         }
-        let run = engine.run_job(job, MANUAL, args);
+        // Manual runs are not jittered: someone is waiting for them.
+        let fire = Fire::manual(chrono::Utc::now());
+        let switch = engine.stop_switch();
+        let run = engine.run_job(job, &fire, args, &switch);
         tokio::pin!(run);
         let outcome = loop {
             tokio::select! {

@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::engine::Engine;
+use super::fire::Fire;
 use super::log::RunLabel;
 use super::plan::PlannedJob;
 use crate::manifest::policy;
-use crate::runner::{self, Failure, RunSpec, RunVars, Stream};
+use crate::runner::{self, Failure, RunSpec, RunVars, StopRequest, Stream};
 
 /// Starts each line on which the listing script prints an id (as a JSON string).
 const MARKER: &str = "@@webstir-tenant@@ ";
@@ -51,8 +54,11 @@ pub enum ProviderError {
 pub async fn list(
     engine: &Engine,
     job: &PlannedJob,
-    schedule: &str,
+    fire: &Fire,
+    stop: &watch::Receiver<StopRequest>,
 ) -> Result<Vec<String>, ProviderError> {
+    let schedule = fire.schedule.as_str();
+    let fire_time = fire.due_text();
     let provider = provider_module(&engine.root)?;
     let module = runner::find_module(&engine.root, &engine.jobs_dir, &job.spec.name)
         .map_err(|e| ProviderError::Module(engine.module_error_message(&job.spec.name, &e)))?;
@@ -65,6 +71,8 @@ pub async fn list(
             job: &job.spec.name,
             schedule,
             tenant: None,
+            fire_time: &fire_time,
+            attempt: 1,
         }),
         cwd: engine.root.clone(),
         timeout: Some(job.timeout.unwrap_or(DEFAULT_LIST_TIMEOUT)),
@@ -87,7 +95,7 @@ pub async fn list(
         }
         log.output(&sink_label, stream, line);
     });
-    let result = runner::run(spec, sink, engine.stop_receiver()).await;
+    let result = runner::run(spec, sink, stop.clone()).await;
     for note in &result.notes {
         engine.log.output_note(&label, schedule, *note);
     }

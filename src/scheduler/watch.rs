@@ -1,27 +1,46 @@
 //! `--watch`: a timer queue over every schedule of the watched jobs. The loop sleeps until the
-//! earliest due time (no polling; a wall-clock alarm re-aims it when the system clock is set), starts due jobs without waiting for them, skips a job that
-//! is still running when it is due again, and on SIGINT/SIGTERM stops scheduling, stops the
-//! running jobs (SIGTERM, grace period, SIGKILL) and returns.
+//! earliest due time (no polling; a wall-clock alarm re-aims it when the system clock is set),
+//! delays each fire by the job's jitter, starts due jobs without waiting for them, follows the
+//! job's overlap policy when it is still running (see [`super::overlap`]), makes up for fires
+//! missed while it was not running (see [`super::catch_up`]), and on SIGINT/SIGTERM stops
+//! scheduling, stops the running jobs (SIGTERM, grace period, SIGKILL) and returns.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
-use tokio::task::{self, JoinSet};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::Summary;
+use super::catch_up::{self, CatchUpFire};
 use super::engine::{Engine, JobOutcome};
-use super::log::Log;
+use super::fire::Fire;
+use super::jitter;
+use super::log::{Log, RunLabel};
+use super::overlap::{self, Decision, Runs};
 use super::plan::PlannedJob;
 use super::reload::{self, Diff, Reloader};
 use super::signals::Signals;
 use super::wall_alarm::WallAlarm;
 use crate::runner::StopRequest;
 use crate::schedule::ScheduleKind;
+use crate::store::FireLog;
+
+/// What the watcher remembers across restarts, and what it owes from the last time.
+#[derive(Default)]
+pub struct Memory {
+    /// Where fires of jobs with a catch-up window are recorded; `None` when no job has one.
+    pub fires: Option<Box<dyn FireLog>>,
+    /// Fires missed while no watcher ran, to run once on start.
+    pub owed: Vec<CatchUpFire>,
+    /// The time `owed` was worked out at; the schedules are armed from the same instant, so
+    /// that no due time falls between the two.
+    pub as_of: Option<DateTime<Utc>>,
+}
 
 /// One pending fire of one schedule of one job.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,6 +52,19 @@ struct Due {
     schedule: usize,
     /// The wall-clock fire time of a cron or macro schedule.
     wall: Option<DateTime<Utc>>,
+    /// The jitter added to the due time (`at` includes it).
+    delay: Duration,
+    /// The missed due time this entry makes up for.
+    catch_up: Option<DateTime<Utc>>,
+}
+
+/// Where a new queue entry is due.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// A monotonic instant (rates, `@reboot`, catch-ups).
+    At(Instant),
+    /// A cron or macro time on the wall clock.
+    Wall(DateTime<Utc>),
 }
 
 #[derive(Default)]
@@ -42,7 +74,23 @@ struct Queue {
 }
 
 impl Queue {
-    fn push(&mut self, at: Instant, job: usize, schedule: usize, wall: Option<DateTime<Utc>>) {
+    /// Adds a fire of schedule `schedule` of job `job`, `delay` (its jitter) after `when`.
+    fn push(&mut self, when: When, delay: Duration, job: usize, schedule: usize) {
+        self.add(when, delay, job, schedule, None);
+    }
+
+    fn add(
+        &mut self,
+        when: When,
+        delay: Duration,
+        job: usize,
+        schedule: usize,
+        catch_up: Option<DateTime<Utc>>,
+    ) {
+        let (at, wall) = match when {
+            When::At(at) => (at + delay, None),
+            When::Wall(wall) => (instant_for(wall + delay), Some(wall)),
+        };
         self.seq += 1;
         self.heap.push(Reverse(Due {
             at,
@@ -50,12 +98,17 @@ impl Queue {
             job,
             schedule,
             wall,
+            delay,
+            catch_up,
         }));
     }
 
-    /// The earliest wall-clock fire time of a cron or macro entry.
+    /// The earliest wall-clock time at which a cron or macro entry starts (jitter included).
     fn earliest_wall(&self) -> Option<DateTime<Utc>> {
-        self.heap.iter().filter_map(|Reverse(due)| due.wall).min()
+        self.heap
+            .iter()
+            .filter_map(|Reverse(due)| due.wall.map(|wall| wall + due.delay))
+            .min()
     }
 
     /// Re-derives the monotonic due time of wall-clock entries from the current clock.
@@ -64,7 +117,9 @@ impl Queue {
             .into_iter()
             .map(|Reverse(mut due)| {
                 if let Some(wall) = due.wall {
-                    due.at = instant_for(wall);
+                    // The jittered time as a whole: a due time already past but a start still
+                    // ahead must stay ahead, not move forward by the jitter at every re-aim.
+                    due.at = instant_for(wall + due.delay);
                 }
                 due
             })
@@ -88,6 +143,9 @@ pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
     scheduled
 }
 
+/// A fire waiting behind a job's active run (overlap `queue` or `replace`).
+type Waiting = Fire;
+
 /// Runs the watcher until a signal arrives or, when every schedule is `@reboot`, until those
 /// runs are done. `alarm` wakes it at cron and macro times and when the system clock is set.
 pub async fn watch(
@@ -96,6 +154,7 @@ pub async fn watch(
     alarm: WallAlarm,
     signals: &mut Signals,
     stop: &watch::Sender<StopRequest>,
+    memory: Memory,
     mut reloader: Option<Reloader>,
 ) -> Summary {
     // Replaced whole at a reload; runs in progress keep the plan they started with.
@@ -109,21 +168,33 @@ pub async fn watch(
         .all(|s| s.kind() == ScheduleKind::Reboot);
     let mut queue = Queue::default();
     let start = Instant::now();
+    let now = memory.as_of.unwrap_or_else(Utc::now);
     for (j, job) in jobs.iter().enumerate() {
         for (s, schedule) in job.schedules.iter().enumerate() {
             match schedule.kind() {
-                ScheduleKind::Reboot | ScheduleKind::Rate => queue.push(start, j, s, None),
+                ScheduleKind::Reboot | ScheduleKind::Rate => {
+                    queue.push(When::At(start), jitter_of(job), j, s)
+                }
                 ScheduleKind::Cron | ScheduleKind::Macro => {
-                    arm_wall(&mut queue, job, j, s, Utc::now(), &engine)
+                    arm_wall(&mut queue, job, j, s, now, &engine)
                 }
             }
         }
     }
+    for owed in &memory.owed {
+        let delay = jitter_of(&jobs[owed.job]);
+        queue.add(
+            When::At(start),
+            delay,
+            owed.job,
+            owed.schedule,
+            Some(owed.due),
+        );
+    }
+    let fires = memory.fires;
 
     let mut summary = Summary::default();
-    // The job each run task is running; keyed by task so that a task that panicked frees its
-    // job too, rather than leaving it skipped as overlapping forever.
-    let mut running: HashMap<task::Id, usize> = HashMap::new();
+    let mut runs: Runs<Waiting> = Runs::default();
     let mut tasks: JoinSet<JobOutcome> = JoinSet::new();
     // Said once: the watcher still works without the alarm, only less well.
     let mut alarm_failed = false;
@@ -159,40 +230,67 @@ pub async fn watch(
                 while queue.heap.peek().is_some_and(|Reverse(due)| due.at <= Instant::now()) {
                     let Some(Reverse(due)) = queue.heap.pop() else { break };
                     let job = &jobs[due.job];
-                    let schedule = &job.schedules[due.schedule];
-                    // Two schedules of one job due together make one run, not a skip.
-                    if !started_now.contains(&due.job) {
-                        if running.values().any(|&j| j == due.job) {
-                            engine.log.skipped(
-                                &super::log::RunLabel { job: job.spec.name.clone(), tenant: None },
-                                schedule.source(),
+                    let fire = fire_of(job, &due);
+                    if let Some(fires) = &fires
+                        && catch_up::tracked(job)
+                        && (due.wall.is_some() || due.catch_up.is_some())
+                    {
+                        // Recorded as the fire starts, so that a crash mid-run is not caught
+                        // up again on the next start.
+                        if let Err(error) = fires.record_fire(&job.spec.name, fire.due) {
+                            engine.log.notice(
+                                "state",
+                                Some(&job.spec.name),
+                                &format!("could not record the fire of {}: {error}", job.spec.name),
                             );
-                        } else {
-                            started_now.insert(due.job);
-                            let engine = Arc::clone(&engine);
-                            let jobs = Arc::clone(&jobs);
-                            let (j, s) = (due.job, due.schedule);
-                            let handle = tasks.spawn(async move {
-                                let job = &jobs[j];
-                                engine.run_job(job, job.schedules[s].source(), &[]).await
-                            });
-                            running.insert(handle.id(), j);
+                        }
+                    }
+                    // Two schedules of one job due together make one run, not an overlap.
+                    if started_now.insert(due.job) {
+                        let label = RunLabel { job: job.spec.name.clone(), tenant: None };
+                        let decision = overlap::decide(
+                            job.policies.overlap,
+                            runs.active(due.job),
+                            runs.is_waiting(due.job),
+                        );
+                        match decision {
+                            Decision::Start => {
+                                start_run(&engine, &jobs, &mut tasks, &mut runs, due.job, fire);
+                            }
+                            Decision::Skip => engine.log.skipped(&label, &fire.schedule),
+                            Decision::QueueFull => {
+                                engine.log.skipped_queue_full(&label, &fire.schedule);
+                            }
+                            Decision::Queue => {
+                                engine.log.queued(&label, &fire.schedule);
+                                runs.wait(due.job, fire);
+                            }
+                            Decision::Replace => {
+                                engine.log.replacing(&label, &fire.schedule, engine.grace);
+                                runs.stop_job(due.job, StopRequest::Graceful);
+                                runs.wait(due.job, fire);
+                            }
                         }
                     }
                     rearm(&mut queue, job, &due, &engine);
                 }
             }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                running.remove(&done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id));
+                let id = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
                 if let Ok((_, outcome)) = done {
                     summary.runs += outcome.runs;
                     summary.failed.extend(outcome.failed);
+                }
+                if let Some(j) = runs.finished(id)
+                    && let Some(fire) = runs.take_ready(j)
+                {
+                    start_run(&engine, &jobs, &mut tasks, &mut runs, j, fire);
                 }
             }
             (why, reread) = reload::next_plan(&mut reloader) => match reread {
                 Ok(new) => {
                     let diff = Diff::between(&jobs, &new);
-                    follow(&mut queue, &mut running, &diff, &new, &engine);
+                    follow(&mut queue, &mut runs, &diff, &new, &engine);
                     engine.log.reloaded(&diff.summary(), &diff.details(&new), why);
                     jobs = Arc::new(new);
                 }
@@ -203,6 +301,7 @@ pub async fn watch(
                 summary.signal = Some(signal);
                 summary.watched_until_stopped = true;
                 let _ = stop.send(StopRequest::Graceful);
+                runs.stop_all(StopRequest::Graceful);
                 loop {
                     tokio::select! {
                         done = tasks.join_next() => match done {
@@ -216,6 +315,7 @@ pub async fn watch(
                         signal = signals.recv() => {
                             engine.log.killing_runs(signal);
                             let _ = stop.send(StopRequest::Immediate);
+                            runs.stop_all(StopRequest::Immediate);
                         }
                     }
                 }
@@ -227,10 +327,11 @@ pub async fn watch(
 /// Follows a re-read manifest: timers of unchanged jobs stay as they are (renumbered), those
 /// of removed and changed jobs go, new and changed jobs are armed (a new job as at start; a
 /// changed rate starts its rhythm afresh, one interval from now). Runs in progress go on; a
-/// changed job's run still counts as its run for overlap.
+/// changed job's run still counts as its run for overlap, and a removed job's waiting fire is
+/// dropped.
 fn follow(
     queue: &mut Queue,
-    running: &mut HashMap<task::Id, usize>,
+    runs: &mut Runs<Waiting>,
     diff: &Diff,
     new: &[PlannedJob],
     engine: &Engine,
@@ -242,10 +343,7 @@ fn follow(
             queue.heap.push(Reverse(due));
         }
     }
-    for job in running.values_mut() {
-        // A removed job's run finishes without a job to block.
-        *job = renumber(*job).unwrap_or(usize::MAX);
-    }
+    runs.renumber(renumber);
     let now = Instant::now();
     for (j, job) in new.iter().enumerate().filter(|(j, _)| diff.arms(*j)) {
         let added = diff.added.contains(&j);
@@ -253,10 +351,10 @@ fn follow(
             match schedule.kind() {
                 // @reboot means the scheduler's start, which is over.
                 ScheduleKind::Reboot => {}
-                ScheduleKind::Rate if added => queue.push(now, j, s, None),
+                ScheduleKind::Rate if added => queue.push(When::At(now), jitter_of(job), j, s),
                 ScheduleKind::Rate => {
                     if let Some(interval) = schedule.interval().filter(|i| !i.is_zero()) {
-                        queue.push(now + interval, j, s, None);
+                        queue.push(When::At(now + interval), jitter_of(job), j, s);
                     }
                 }
                 ScheduleKind::Cron | ScheduleKind::Macro => {
@@ -267,7 +365,48 @@ fn follow(
     }
 }
 
+/// Starts a run of job `j` for `fire` with its own stop switch, without waiting for it.
+fn start_run(
+    engine: &Arc<Engine>,
+    jobs: &Arc<Vec<PlannedJob>>,
+    tasks: &mut JoinSet<JobOutcome>,
+    runs: &mut Runs<Waiting>,
+    j: usize,
+    fire: Fire,
+) {
+    let (switch, stop) = Runs::<Waiting>::switch();
+    let engine = Arc::clone(engine);
+    let jobs = Arc::clone(jobs);
+    let handle = tasks.spawn(async move { engine.run_job(&jobs[j], &fire, &[], &stop).await });
+    runs.started(handle.id(), j, switch);
+}
+
+/// The fire a queue entry stands for: a cron or macro fire is due at its wall-clock time; a
+/// rate or `@reboot` fire at the (unjittered) instant it came due.
+fn fire_of(job: &PlannedJob, due: &Due) -> Fire {
+    let schedule = job.schedules[due.schedule].source().to_owned();
+    let when = due.catch_up.or(due.wall).unwrap_or_else(|| {
+        let late = Instant::now().saturating_duration_since(due.at) + due.delay;
+        let late = chrono::Duration::from_std(late).unwrap_or_default();
+        // Milliseconds are as precise as a monotonic-to-wall conversion can honestly be.
+        let at = Utc::now() - late;
+        DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
+    });
+    Fire {
+        schedule,
+        due: when,
+        catch_up: due.catch_up.is_some(),
+    }
+}
+
+fn jitter_of(job: &PlannedJob) -> Duration {
+    jitter::random_delay(job.policies.jitter)
+}
+
 fn rearm(queue: &mut Queue, job: &PlannedJob, due: &Due, engine: &Engine) {
+    if due.catch_up.is_some() {
+        return;
+    }
     let schedule = &job.schedules[due.schedule];
     match schedule.kind() {
         ScheduleKind::Reboot => {}
@@ -276,12 +415,14 @@ fn rearm(queue: &mut Queue, job: &PlannedJob, due: &Due, engine: &Engine) {
                 return;
             };
             let now = Instant::now();
-            let mut next = due.at + interval;
+            // The rhythm follows the due times, not the jittered start times.
+            let base = due.at.checked_sub(due.delay).unwrap_or(due.at);
+            let mut next = base + interval;
             // Fell behind (a suspended machine): resume the rhythm from now, no catch-up burst.
             while next <= now {
                 next += interval;
             }
-            queue.push(next, due.job, due.schedule, None);
+            queue.push(When::At(next), jitter_of(job), due.job, due.schedule);
         }
         ScheduleKind::Cron | ScheduleKind::Macro => {
             let after = due.wall.map_or_else(Utc::now, |w| w.max(Utc::now()));
@@ -302,7 +443,7 @@ fn arm_wall(
     match schedule.next_after(after, job.tz) {
         Some(next) => {
             let wall = next.with_timezone(&Utc);
-            queue.push(instant_for(wall), j, s, Some(wall));
+            queue.push(When::Wall(wall), jitter_of(job), j, s);
         }
         None => engine.log.notice(
             "never-fires",
@@ -372,6 +513,8 @@ mod tests {
             job: 0,
             schedule: 0,
             wall: None,
+            delay: Duration::ZERO,
+            catch_up: None,
         }
     }
 
@@ -379,9 +522,9 @@ mod tests {
     fn queue_pops_earliest_first_and_ties_in_manifest_order() {
         let mut queue = Queue::default();
         let now = Instant::now();
-        queue.push(now + Duration::from_secs(5), 0, 0, None);
-        queue.push(now, 2, 0, None);
-        queue.push(now, 1, 0, None);
+        queue.push(When::At(now + Duration::from_secs(5)), Duration::ZERO, 0, 0);
+        queue.push(When::At(now), Duration::ZERO, 2, 0);
+        queue.push(When::At(now), Duration::ZERO, 1, 0);
         let order: Vec<usize> =
             std::iter::from_fn(|| queue.heap.pop().map(|Reverse(d)| d.job)).collect();
         assert_eq!(order, [2, 1, 0]);
@@ -409,11 +552,44 @@ mod tests {
         let mut queue = Queue::default();
         let now = Instant::now();
         let soon = Utc::now() + chrono::Duration::minutes(5);
-        queue.push(now, 0, 0, None);
-        queue.push(now, 1, 0, Some(soon + chrono::Duration::hours(1)));
-        queue.push(now, 2, 0, Some(soon));
-        assert_eq!(queue.earliest_wall(), Some(soon));
+        let no_jitter = Duration::ZERO;
+        queue.push(When::At(now), no_jitter, 0, 0);
+        queue.push(
+            When::Wall(soon + chrono::Duration::hours(1)),
+            no_jitter,
+            1,
+            0,
+        );
+        queue.push(When::Wall(soon), Duration::from_secs(7), 2, 0);
+        // The alarm aims at the jittered start, or it would wake early and spin.
+        assert_eq!(
+            queue.earliest_wall(),
+            Some(soon + chrono::Duration::seconds(7))
+        );
         assert_eq!(Queue::default().earliest_wall(), None);
+    }
+
+    /// Regression: a cron time already past whose jittered start was still ahead moved forward
+    /// by the jitter at every re-aim, so the watcher spun on the alarm and never started it.
+    #[test]
+    fn re_aiming_keeps_a_jittered_start_where_it_was() {
+        let mut queue = Queue::default();
+        let jitter = Duration::from_secs(5);
+        queue.push(
+            When::Wall(Utc::now() - chrono::Duration::seconds(1)),
+            jitter,
+            0,
+            0,
+        );
+        let latest = Instant::now() + Duration::from_secs(4);
+        for _ in 0..3 {
+            queue.reaim();
+            let Reverse(due) = queue.heap.peek().expect("queued");
+            assert!(
+                due.at <= latest + Duration::from_millis(500),
+                "moved forward"
+            );
+        }
     }
 
     #[test]

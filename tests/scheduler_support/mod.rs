@@ -122,6 +122,8 @@ const ENV_TO_CLEAR: &[&str] = &[
     "WEBSTIR_JOB",
     "WEBSTIR_SCHEDULE",
     "WEBSTIR_TENANT_ID",
+    "WEBSTIR_FIRE_TIME",
+    "WEBSTIR_ATTEMPT",
 ];
 
 fn clean_env(cmd: &mut Command) {

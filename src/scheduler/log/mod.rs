@@ -4,8 +4,9 @@
 //! Text mode: scheduler lines start with `[jobs] `; a job's own output lines are prefixed with
 //! `[<job>] ` (`[<job>@<tenant>] ` for a tenant's run) and keep their stream. JSON mode: every
 //! event, job output included, is one object on stdout with `time`, `level`, `event`,
-//! `message` and, where they apply, `job`, `tenant`, `schedule`, `duration_ms`, `exit_status`,
-//! `error`, `stream`, `signal` and `suggestion`.
+//! `message` and, where they apply, `job`, `tenant`, `schedule`, `fire_time`, `catch_up`,
+//! `attempt`, `attempts`, `delay_ms`, `duration_ms`, `exit_status`, `error`, `stream`,
+//! `signal` and `suggestion`. Event names are stable; docs/scheduler.md lists them.
 //!
 //! When stdout goes away (`scheduler --watch | head -3`) the scheduler keeps running: it says
 //! so once on stderr and writes what would have gone to stdout to stderr from then on.
@@ -17,7 +18,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::runner::{Failure, OutputNote, Stream};
+use super::fire::{Attempt, Fire};
+use crate::runner::{Failure, OutputNote, RunResult, Stream};
 use crate::settings::LogFormat;
 
 /// Target of the scheduler's tracing events; the JSON layer writes only these.
@@ -68,6 +70,11 @@ struct Event<'a> {
     job: Option<&'a str>,
     tenant: Option<&'a str>,
     schedule: Option<&'a str>,
+    fire_time: Option<String>,
+    catch_up: Option<bool>,
+    attempt: Option<u32>,
+    attempts: Option<u32>,
+    delay_ms: Option<u64>,
     duration_ms: Option<u64>,
     exit_status: Option<i32>,
     error: Option<String>,
@@ -86,6 +93,11 @@ impl<'a> Event<'a> {
             job: None,
             tenant: None,
             schedule: None,
+            fire_time: None,
+            catch_up: None,
+            attempt: None,
+            attempts: None,
+            delay_ms: None,
             duration_ms: None,
             exit_status: None,
             error: None,
@@ -100,6 +112,24 @@ impl<'a> Event<'a> {
         self.tenant = label.tenant.as_deref();
         self.schedule = Some(schedule);
         self
+    }
+
+    /// Attempt numbers, shown only for jobs that retry.
+    fn attempt(mut self, attempt: Attempt) -> Event<'a> {
+        if attempt.of > 1 {
+            self.attempt = Some(attempt.number);
+            self.attempts = Some(attempt.of);
+        }
+        self
+    }
+}
+
+/// ` (attempt 2 of 3)` for jobs that retry, else nothing.
+fn attempt_suffix(attempt: Attempt) -> String {
+    if attempt.of > 1 {
+        format!(" (attempt {} of {})", attempt.number, attempt.of)
+    } else {
+        String::new()
     }
 }
 
@@ -123,35 +153,103 @@ impl Log {
         self.emit(Event::new(Level::Info, "no-jobs", message));
     }
 
-    /// A run starts; `shown` is the job's schedule as the line shows it, `schedule` what fired
+    /// A run starts; `shown` is the job's schedule as the line shows it, `fire` what fired
     /// it (`manual` for `--job` and `--all`).
-    pub fn running(&self, label: &RunLabel, shown: &str, schedule: &str) {
-        let message = format!("running {label} (schedule: {shown})");
-        self.emit(Event::new(Level::Info, "started", message).run(label, schedule));
+    pub fn running(&self, label: &RunLabel, shown: &str, fire: &Fire, attempt: Attempt) {
+        let what = if fire.catch_up {
+            format!("catch-up for {}", fire.due_text())
+        } else {
+            format!("schedule: {shown}")
+        };
+        let message = match attempt.of {
+            1 => format!("running {label} ({what})"),
+            of => format!(
+                "running {label} ({what}; attempt {} of {of})",
+                attempt.number
+            ),
+        };
+        let mut event = Event::new(Level::Info, "started", message)
+            .run(label, &fire.schedule)
+            .attempt(attempt);
+        event.fire_time = Some(fire.due_text());
+        event.catch_up = fire.catch_up.then_some(true);
+        self.emit(event);
     }
 
-    pub fn completed(&self, label: &RunLabel, schedule: &str, duration: Duration) {
+    pub fn completed(
+        &self,
+        label: &RunLabel,
+        schedule: &str,
+        duration: Duration,
+        attempt: Attempt,
+    ) {
         let ms = duration.as_millis() as u64;
-        let message = format!("{label} completed in {ms}ms");
-        let mut event = Event::new(Level::Info, "completed", message).run(label, schedule);
+        let message = format!("{label} completed in {ms}ms{}", attempt_suffix(attempt));
+        let mut event = Event::new(Level::Info, "completed", message)
+            .run(label, schedule)
+            .attempt(attempt);
         event.duration_ms = Some(ms);
         event.exit_status = Some(0);
         self.emit(event);
     }
 
+    /// An attempt failed: the run's failure (`failed`) when it is the `last` attempt, else a
+    /// warning (`attempt-failed`) followed by a retry.
     pub fn failed(
         &self,
         label: &RunLabel,
         schedule: &str,
         failure: &Failure,
-        duration: Duration,
-        exit_status: Option<i32>,
+        result: &RunResult,
+        attempt: Attempt,
+        last: bool,
     ) {
-        let message = format!("{label} failed: {failure}");
-        let mut event = Event::new(Level::Error, "failed", message).run(label, schedule);
-        event.duration_ms = Some(duration.as_millis() as u64);
-        event.exit_status = exit_status;
+        let message = match attempt.of {
+            1 => format!("{label} failed: {failure}"),
+            of => format!(
+                "{label} attempt {} of {of} failed: {failure}",
+                attempt.number
+            ),
+        };
+        let (level, name) = if last {
+            (Level::Error, "failed")
+        } else {
+            (Level::Warn, "attempt-failed")
+        };
+        let mut event = Event::new(level, name, message)
+            .run(label, schedule)
+            .attempt(attempt);
+        event.duration_ms = Some(result.duration.as_millis() as u64);
+        event.exit_status = result.exit_code;
         event.error = Some(failure.to_string());
+        self.emit(event);
+    }
+
+    /// The wait before attempt `next`.
+    pub fn retrying(&self, label: &RunLabel, schedule: &str, next: Attempt, delay: Duration) {
+        let message = format!(
+            "retrying {label} in {} (attempt {} of {})",
+            humantime::format_duration(delay),
+            next.number,
+            next.of
+        );
+        let mut event = Event::new(Level::Warn, "retrying", message)
+            .run(label, schedule)
+            .attempt(next);
+        event.delay_ms = Some(delay.as_millis() as u64);
+        self.emit(event);
+    }
+
+    /// The scheduler was told to stop (or the run was replaced) while waiting to retry: the
+    /// failed attempt stands as the run's failure.
+    pub fn retry_cancelled(&self, label: &RunLabel, schedule: &str, failed: Attempt) {
+        let message = format!(
+            "{label} failed: not retrying after attempt {} of {}, the run was stopped",
+            failed.number, failed.of
+        );
+        let event = Event::new(Level::Error, "failed", message)
+            .run(label, schedule)
+            .attempt(failed);
         self.emit(event);
     }
 
@@ -167,6 +265,28 @@ impl Log {
         let message =
             format!("skipping {label}; previous run is still active (overlap policy: skip)");
         self.emit(Event::new(Level::Warn, "skipped", message).run(label, schedule));
+    }
+
+    /// Overlap `queue` with a run already waiting: this fire is dropped.
+    pub fn skipped_queue_full(&self, label: &RunLabel, schedule: &str) {
+        let message = format!(
+            "skipping {label}; a run is already queued behind the active one (overlap policy: queue)"
+        );
+        self.emit(Event::new(Level::Warn, "skipped", message).run(label, schedule));
+    }
+
+    pub fn queued(&self, label: &RunLabel, schedule: &str) {
+        let message =
+            format!("queuing {label}; it runs when the active run ends (overlap policy: queue)");
+        self.emit(Event::new(Level::Info, "queued", message).run(label, schedule));
+    }
+
+    pub fn replacing(&self, label: &RunLabel, schedule: &str, grace: Duration) {
+        let message = format!(
+            "replacing {label}; stopping the active run (SIGTERM, {} grace) (overlap policy: replace)",
+            humantime::format_duration(grace)
+        );
+        self.emit(Event::new(Level::Warn, "replacing", message).run(label, schedule));
     }
 
     /// One line the job printed.
@@ -341,6 +461,11 @@ impl Log {
                     job = event.job,
                     tenant = event.tenant,
                     schedule = event.schedule,
+                    fire_time = event.fire_time.as_deref(),
+                    catch_up = event.catch_up,
+                    attempt = event.attempt,
+                    attempts = event.attempts,
+                    delay_ms = event.delay_ms,
                     stream = event.stream,
                     duration_ms = event.duration_ms,
                     exit_status = event.exit_status,
