@@ -7,6 +7,7 @@ pub mod build;
 pub mod cli;
 pub mod error;
 pub mod fsutil;
+pub mod http;
 pub mod jobs;
 pub mod manifest;
 pub mod runner;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::log::{Log, RunLabel};
+use super::observer::{Observer, RunEventKind};
 use super::once::MANUAL;
 use super::plan::PlannedJob;
 use crate::manifest::policy::Tenants;
@@ -24,6 +25,8 @@ pub struct Engine {
     pub env: JobEnv,
     pub grace: Duration,
     pub log: Log,
+    /// Who else hears of each run (the `--http` server); see [`Engine::set_observer`].
+    pub observer: Observer,
     stop: watch::Receiver<StopRequest>,
 }
 
@@ -53,9 +56,21 @@ impl Engine {
             env,
             grace,
             log,
+            observer: Observer::default(),
             stop,
         };
         (engine, stop_tx)
+    }
+
+    /// Reports every run event to `observer` from now on, next to the log line.
+    pub fn set_observer(&mut self, observer: Observer) {
+        self.observer = observer;
+    }
+
+    /// Tells the observer about `label`'s run.
+    pub fn notify(&self, label: &RunLabel, schedule: &str, kind: RunEventKind) {
+        self.observer
+            .notify(&label.job, label.tenant.as_deref(), schedule, kind);
     }
 
     fn stopping(&self) -> bool {
@@ -78,6 +93,11 @@ impl Engine {
                     &label,
                     schedule,
                     "`\"tenants\": \"dynamic\"` needs the tenant provider, which this build does not have yet",
+                );
+                self.notify(
+                    &label,
+                    schedule,
+                    not_started("the tenant provider is not available"),
                 );
                 outcome.runs += 1;
                 outcome.failed.push(label.to_string());
@@ -114,14 +134,13 @@ impl Engine {
             schedule.to_owned()
         };
         self.log.running(label, &shown, schedule);
+        self.notify(label, schedule, RunEventKind::Started);
         let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
             Ok(module) => module,
             Err(error) => {
-                self.log.not_started(
-                    label,
-                    schedule,
-                    &self.module_error_message(&job.spec.name, &error),
-                );
+                let message = self.module_error_message(&job.spec.name, &error);
+                self.log.not_started(label, schedule, &message);
+                self.notify(label, schedule, not_started(&message));
                 return false;
             }
         };
@@ -144,6 +163,15 @@ impl Engine {
         let sink: runner::LineSink =
             Arc::new(move |stream, line| log.output(&sink_label, stream, line));
         let result = runner::run(spec, sink, self.stop.clone()).await;
+        self.notify(
+            label,
+            schedule,
+            RunEventKind::Finished {
+                duration: result.duration,
+                error: result.outcome.as_ref().err().map(ToString::to_string),
+                exit_status: result.exit_code,
+            },
+        );
         match &result.outcome {
             Ok(()) => {
                 self.log.completed(label, schedule, result.duration);
@@ -181,5 +209,14 @@ impl Engine {
             .unwrap_or(path)
             .display()
             .to_string()
+    }
+}
+
+/// The end of a run that never started.
+fn not_started(reason: &str) -> RunEventKind {
+    RunEventKind::Finished {
+        duration: Duration::ZERO,
+        error: Some(reason.to_owned()),
+        exit_status: None,
     }
 }

@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod list;
 pub mod log;
+pub mod observer;
 pub mod once;
 pub mod plan;
 pub mod signals;
@@ -42,6 +43,11 @@ pub enum SchedulerError {
     Runtime(std::io::Error),
     #[error("could not listen for SIGINT/SIGTERM: {0}")]
     Signals(std::io::Error),
+    #[error("could not serve HTTP on {addr}: {source}")]
+    Http {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// How to run: once (the given jobs, or all) or watching their schedules.
@@ -59,6 +65,8 @@ pub enum Mode {
 pub struct Options {
     pub node: OsString,
     pub grace: Duration,
+    /// `--http`: serve metrics and a status page while watching.
+    pub http: Option<crate::http::HttpConfig>,
 }
 
 /// What happened: how many runs, which failed, and the signal that ended it, if any.
@@ -112,7 +120,7 @@ pub fn run(
         .map_err(SchedulerError::Runtime)?;
     let summary = runtime.block_on(async {
         let mut signals = signals::Signals::install().map_err(SchedulerError::Signals)?;
-        let (engine, stop) = Engine::new(
+        let (mut engine, stop) = Engine::new(
             workspace.root(),
             runner,
             options.node.clone(),
@@ -124,7 +132,37 @@ pub fn run(
             Mode::Once { args } => once::run_once(&engine, &jobs, &args, &mut signals, &stop).await,
             Mode::Watch => {
                 let alarm = wall_alarm::WallAlarm::new().map_err(SchedulerError::Runtime)?;
-                watch::watch(Arc::new(engine), jobs, alarm, &mut signals, &stop).await
+                let server = match &options.http {
+                    Some(config) => {
+                        let status = Arc::new(crate::http::Status::new(
+                            Arc::new(jobs.clone()),
+                            stop.subscribe(),
+                        ));
+                        engine.set_observer(observer::Observer::new(status.clone()));
+                        Some((config, status))
+                    }
+                    None => None,
+                };
+                let engine = Arc::new(engine);
+                let server = match server {
+                    Some((config, status)) => {
+                        let server =
+                            crate::http::Server::start(config, status, Arc::clone(&engine))
+                                .await
+                                .map_err(|source| SchedulerError::Http {
+                                    addr: config.addr,
+                                    source,
+                                })?;
+                        engine.log.serving(&format!("http://{}", server.addr));
+                        Some(server)
+                    }
+                    None => None,
+                };
+                let summary = watch::watch(engine, jobs, alarm, &mut signals, &stop).await;
+                if let Some(server) = server {
+                    server.shutdown().await;
+                }
+                summary
             }
         };
         Ok::<_, SchedulerError>(summary)

@@ -160,10 +160,9 @@ pub async fn watch(
                     // Two schedules of one job due together make one run, not a skip.
                     if !started_now.contains(&due.job) {
                         if running.values().any(|&j| j == due.job) {
-                            engine.log.skipped(
-                                &super::log::RunLabel { job: job.spec.name.clone(), tenant: None },
-                                schedule.source(),
-                            );
+                            let label = super::log::RunLabel { job: job.spec.name.clone(), tenant: None };
+                            engine.log.skipped(&label, schedule.source());
+                            engine.notify(&label, schedule.source(), super::observer::RunEventKind::Skipped);
                         } else {
                             started_now.insert(due.job);
                             let engine = Arc::clone(&engine);

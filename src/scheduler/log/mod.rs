@@ -201,6 +201,12 @@ impl Log {
         self.emit(Event::new(Level::Info, "watching", message));
     }
 
+    /// `--http`: where the metrics and status page are served.
+    pub fn serving(&self, url: &str) {
+        let message = format!("serving {url}");
+        self.emit(Event::new(Level::Info, "serving", message));
+    }
+
     /// A note about the run as a whole (for example a job left out of the watch).
     pub fn notice(&self, name: &'static str, job: Option<&str>, message: &str) {
         let mut event = Event::new(Level::Warn, name, message.to_owned());
