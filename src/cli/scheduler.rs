@@ -111,7 +111,7 @@ pub struct Args {
     /// With --watch: serve /metrics (Prometheus), /healthz, a status page at / and a JSON API
     /// on this address, e.g. 127.0.0.1:9090, or a port alone (binds 127.0.0.1). A non-loopback
     /// address needs --http-token
-    #[arg(long, value_name = "ADDR:PORT", requires = "watch", value_parser = parse_http)]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_http)]
     pub http: Option<SocketAddr>,
 
     /// Bearer token for `POST /jobs/<name>/run` (manual runs); also what allows a
@@ -211,6 +211,12 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .map_err(|reason| Error::Usage(format!("--tenants: {reason}")))?;
     }
     let http = match args.http {
+        // clap's `requires` counts the flag's default `false` as given.
+        Some(_) if !args.watch => {
+            return Err(Error::Usage(
+                "--http serves while watching and needs --watch".into(),
+            ));
+        }
         Some(addr) => Some(
             crate::http::HttpConfig::new(addr, args.http_token.clone())
                 .map_err(|e| Error::Usage(format!("--http: {e}")))?,

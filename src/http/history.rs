@@ -50,7 +50,7 @@ fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::E
 /// Where recent runs are kept.
 pub trait RunHistory: Send + Sync {
     fn record(&self, run: RunRecord);
-    /// The newest `limit` runs, newest first: of `job`, or of every job.
+    /// The `limit` runs that started last, newest first: of `job`, or of every job.
     fn recent(&self, job: Option<&str>, limit: usize) -> Vec<RunRecord>;
     /// Whether the history can be read and written (a store that lost its database cannot);
     /// `/healthz` reports 503 when it cannot.
@@ -81,8 +81,9 @@ impl RunHistory for MemoryHistory {
             Some(job) => runs.get(job).into_iter().flatten().cloned().collect(),
             None => runs.values().flatten().cloned().collect(),
         };
-        // Stable: runs that ended at the same instant keep their order of arrival.
-        found.sort_by_key(|run| std::cmp::Reverse(run.finished_at));
+        // By start, as the page lists them; stable, so runs that started at the same instant
+        // keep their order of arrival.
+        found.sort_by_key(|run| std::cmp::Reverse(run.started_at));
         found.truncate(limit);
         found
     }

@@ -78,6 +78,11 @@ impl Ws {
 
     /// Starts `webstir scheduler <args>` in the background, its output read line by line.
     pub fn spawn_scheduler(&self, args: &[&str]) -> Running {
+        self.spawn_scheduler_with_env(args, &[])
+    }
+
+    /// [`Ws::spawn_scheduler`] with extra environment variables.
+    pub fn spawn_scheduler_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("webstir"));
         cmd.arg("--workspace")
             .arg(self.root())
@@ -86,6 +91,7 @@ impl Ws {
         for var in ENV_TO_CLEAR {
             cmd.env_remove(var);
         }
+        cmd.envs(env.iter().copied());
         cmd.env("TZ", "UTC")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
