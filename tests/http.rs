@@ -188,14 +188,15 @@ fn metrics_scraped_twice_parse_as_prometheus_text_with_counters_increasing() {
         r#"webstir_next_fire_timestamp_seconds{job="yearly"}"#,
     );
     assert!(yearly_next > before && yearly_next <= after + 366.0 * 86_400.0);
-    // A rate fires on its rhythm: the next slot after the scrape, at most one interval on.
+    // A rate fires on its rhythm: the slot after its last fire, which (under load, where the
+    // loop can be a little late) may have just passed.
     let tick_next = value(
         &second,
         r#"webstir_next_fire_timestamp_seconds{job="tick"}"#,
     );
     assert!(
-        tick_next > before && tick_next <= after + 1.0,
-        "{tick_next} not in ({before}, {after} + 1s]"
+        tick_next > before - 3.0 && tick_next <= after + 1.0,
+        "{tick_next} not in ({before} - 3s, {after} + 1s]"
     );
     let last_success = value(
         &second,

@@ -39,7 +39,7 @@ pub struct ScheduleJson {
     pub description: String,
 }
 
-pub fn jobs_json(status: &Status, now: DateTime<Utc>) -> Vec<JobJson> {
+pub fn jobs_json(status: &Status) -> Vec<JobJson> {
     status
         .jobs()
         .iter()
@@ -49,7 +49,7 @@ pub fn jobs_json(status: &Status, now: DateTime<Utc>) -> Vec<JobJson> {
             schedules: schedules(job),
             timezone: job.tz.name().to_owned(),
             next_run: status
-                .next_fire(job, now)
+                .next_fire(job)
                 .map(|t| crate::schedule::format_instant(&t.with_timezone(&job.tz))),
             running: status.running(&job.spec.name),
             last_run: status
@@ -151,14 +151,22 @@ pub fn render(status: &Status, now: DateTime<Utc>) -> Result<String, TemplateErr
 
 fn job_view(status: &Status, job: &PlannedJob, now: DateTime<Utc>) -> JobView {
     let recent = status.history().recent(Some(&job.spec.name), usize::MAX);
-    let next = status.next_fire(job, now);
+    let next = status.next_fire(job);
     JobView {
         name: job.spec.name.clone(),
         description: job.spec.description.clone(),
         schedules: schedules(job),
         timezone: job.tz.name().to_owned(),
         next_run: next.map(|t| local_time(t, job.tz)),
-        next_run_in: next.map(|t| format!("in {}", span((t - now).num_milliseconds()))),
+        next_run_in: next.map(|t| {
+            let ms = (t - now).num_milliseconds();
+            // A second of slack: a fire being started right now is not overdue.
+            if ms < -1000 {
+                format!("overdue by {}", span(-ms))
+            } else {
+                format!("in {}", span(ms))
+            }
+        }),
         running: status.running(&job.spec.name),
         last: recent.first().map(|run| run_view(run, job.tz)),
         chart: chart(&recent),
@@ -290,6 +298,15 @@ mod tests {
             kind,
         };
         status.observe(&event(RunEventKind::Started));
+        assert!(
+            status.next_fire(&status.jobs()[1]).is_some(),
+            "@reboot is due at the start"
+        );
+        status.observe(&RunEvent {
+            job: "b".into(),
+            schedule: "@reboot".into(),
+            ..event(RunEventKind::Started)
+        });
         status.observe(&event(RunEventKind::Finished {
             duration: std::time::Duration::from_millis(1500),
             error: Some("Error: <script>alert(1)</script>".into()),

@@ -72,7 +72,7 @@ async fn status_page(State(app): State<App>) -> Response {
 }
 
 async fn api_jobs(State(app): State<App>) -> Response {
-    Json(page::jobs_json(&app.status, Utc::now())).into_response()
+    Json(page::jobs_json(&app.status)).into_response()
 }
 
 #[derive(Debug, Deserialize)]

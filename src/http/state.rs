@@ -27,6 +27,8 @@ pub struct Status {
     pub metrics: Metrics,
     /// The start times of the runs in progress.
     running: Mutex<HashMap<RunKey, Vec<DateTime<Utc>>>>,
+    /// When each job last fired (a scheduled start or a skip).
+    last_fired: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Set while the watch loop runs.
     watching: AtomicBool,
     stop: watch::Receiver<StopRequest>,
@@ -52,6 +54,7 @@ impl Status {
             history,
             metrics,
             running: Mutex::new(HashMap::new()),
+            last_fired: Mutex::new(HashMap::new()),
             watching: AtomicBool::new(false),
             stop,
         }
@@ -98,37 +101,52 @@ impl Status {
             .sum()
     }
 
-    /// The next time `job` fires after `now`, over all its schedules: cron and macro times in
-    /// its zone, `rate(...)` on the rhythm that began when the watcher started, nothing for
-    /// `@reboot`.
-    pub fn next_fire(&self, job: &PlannedJob, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// The time `job` is due next: the first fire time of its schedules after it last fired
+    /// (or, before its first fire, the watcher's start). It stays in the past while a fire is
+    /// missed, which is what a "job late" alert looks for. Cron and macro times are in the
+    /// job's zone; `rate(...)` keeps the rhythm that began when the watcher started; `@reboot`
+    /// is due at the start and never again.
+    pub fn next_fire(&self, job: &PlannedJob) -> Option<DateTime<Utc>> {
+        let last = self
+            .last_fired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&job.spec.name)
+            .copied();
         job.schedules
             .iter()
             .filter_map(|schedule| match schedule.kind() {
+                // A second on: a fire observed a hair before its wall time must not yield the
+                // same time again. Cron fires are at least a second apart.
                 ScheduleKind::Cron | ScheduleKind::Macro => schedule
-                    .next_after(now, job.tz)
+                    .next_after(
+                        last.unwrap_or(self.started) + chrono::Duration::seconds(1),
+                        job.tz,
+                    )
                     .map(|t| t.with_timezone(&Utc)),
                 ScheduleKind::Rate => {
+                    let Some(last) = last else {
+                        return Some(self.started);
+                    };
                     let interval = chrono::Duration::from_std(schedule.interval()?).ok()?;
                     let millis = interval.num_milliseconds();
                     if millis <= 0 {
                         return None;
                     }
-                    let elapsed = (now - self.started).num_milliseconds().max(0);
+                    let elapsed = (last - self.started).num_milliseconds().max(0);
                     let periods = i32::try_from(elapsed / millis + 1).ok()?;
                     self.started.checked_add_signed(interval * periods)
                 }
-                ScheduleKind::Reboot => None,
+                ScheduleKind::Reboot => last.is_none().then_some(self.started),
             })
             .min()
     }
 
     /// The metrics text, with the next fire times brought up to date.
     pub fn scrape(&self) -> String {
-        let now = Utc::now();
         for job in self.jobs.iter() {
             let label = label(&job.spec.name);
-            match self.next_fire(job, now) {
+            match self.next_fire(job) {
                 Some(next) => {
                     self.metrics
                         .next_fire
@@ -143,7 +161,17 @@ impl Status {
         self.metrics.encode()
     }
 
+    fn fired(&self, event: &RunEvent) {
+        if event.schedule != crate::scheduler::once::MANUAL {
+            self.last_fired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(event.job.clone(), event.at);
+        }
+    }
+
     fn started(&self, event: &RunEvent) {
+        self.fired(event);
         let key = (event.job.clone(), event.tenant.clone());
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         running.entry(key).or_default().push(event.at);
@@ -216,6 +244,7 @@ impl RunObserver for Status {
                 exit_status,
             } => self.finished(event, *duration, error.as_deref(), *exit_status),
             RunEventKind::Skipped => {
+                self.fired(event);
                 self.metrics.skips.get_or_create(&label).inc();
                 self.history.record(RunRecord {
                     job: event.job.clone(),
