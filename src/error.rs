@@ -19,6 +19,8 @@ pub enum Error {
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),
     #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
     Template(#[from] crate::templates::TemplateError),
     /// Arguments that clap accepted but that do not make sense together.
     #[error("{0}")]
@@ -32,6 +34,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage(_) => ExitCode::from(2),
+            Error::Export(e) if e.is_usage() => ExitCode::from(2),
             _ => ExitCode::from(1),
         }
     }

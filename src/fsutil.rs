@@ -29,6 +29,46 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Replaces a file the user owns (`package.json`, `webstir.toml`) atomically, refusing one the
+/// user has made read-only. The rename in [`write_atomic`] needs only the folder's write
+/// permission, so without this check a `chmod 0440 package.json` would be silently overridden.
+///
+/// A file is read-only when its owner has no write bit (which also holds for root, who may
+/// write anything: a cleared bit is still the user's statement), or when `access(2)` says this
+/// process may not write it.
+pub fn replace_user_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    ensure_writable(path)?;
+    write_atomic(path, contents)
+}
+
+/// `PermissionDenied` with a message saying what to do when `path` exists and is read-only
+/// (see [`replace_user_file`]); a missing file is writable.
+pub fn ensure_writable(path: &Path) -> io::Result<()> {
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let owner_may_write = meta.permissions().mode() & 0o200 != 0;
+    if owner_may_write && access_writable(path) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "the file is read-only; webstir does not replace a file you cannot write \
+         (make it writable, for example `chmod u+w`, and run the command again)",
+    ))
+}
+
+fn access_writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
+    unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
+}
+
 /// Paths a command created, so that a failure part-way removes exactly those again and
 /// nothing the user already had.
 #[derive(Debug, Default)]
@@ -130,6 +170,18 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_file_without_its_owner_write_bit_is_not_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("package.json");
+        fs::write(&file, b"{}").expect("seed");
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o440)).expect("chmod");
+        let err = replace_user_file(&file, b"[]").expect_err("read-only");
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(fs::read(&file).expect("read"), b"{}");
+        replace_user_file(&dir.path().join("new.json"), b"[]").expect("a new file is writable");
     }
 
     #[test]

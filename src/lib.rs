@@ -6,6 +6,7 @@
 pub mod build;
 pub mod cli;
 pub mod error;
+pub mod export;
 pub mod fsutil;
 pub mod http;
 pub mod jobs;

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use toml_edit::{Document, DocumentMut, Item, value};
+use toml_edit::Document;
 
 use crate::fsutil;
 use crate::manifest::policy::{self, Backoff, CatchUp, Overlap, PolicySpec, Retry};
 use crate::workspace::Workspace;
+
+mod edit;
 
 pub const SETTINGS_FILE: &str = "webstir.toml";
 
@@ -38,6 +40,12 @@ pub enum SettingsError {
         value: String,
         reason: String,
     },
+    /// `config get` of a key that neither the file nor a default sets.
+    #[error(
+        "`{key}` is not set in webstir.toml and has no default (set it with `webstir config set {key} {}`)",
+        example(key)
+    )]
+    NotSet { key: String },
     #[error("refusing to use `{}`: it is a symbolic link", path.display())]
     Symlink { path: PathBuf },
     #[error("{}: {source}", path.display())]
@@ -162,7 +170,11 @@ pub struct Settings {
     pub grace: Option<Duration>,
     pub timeout: Option<Duration>,
     pub log_format: Option<LogFormat>,
+    /// The canonical IANA name (`America/New_York`, whatever case the file used).
     pub timezone: Option<String>,
+    /// Each key's value exactly as the file writes it, so that `config get` shows `1w` and not
+    /// a reformatted `7days`.
+    written: Vec<(&'static str, String)>,
     pub overlap: Option<Overlap>,
     pub retry_attempts: Option<u32>,
     pub retry_delay: Option<Duration>,
@@ -248,8 +260,9 @@ impl Settings {
             "timeout" => self.timeout = Some(parse_duration(raw).map_err(invalid)?),
             "log-format" => self.log_format = Some(raw.parse().map_err(invalid)?),
             "timezone" => {
-                crate::schedule::parse_timezone(raw).map_err(|e| invalid(e.to_string()))?;
-                self.timezone = Some(raw.to_owned());
+                let tz =
+                    crate::schedule::parse_timezone(raw).map_err(|e| invalid(e.to_string()))?;
+                self.timezone = Some(tz.name().to_owned());
             }
             "overlap" => self.overlap = Some(raw.trim().parse().map_err(invalid)?),
             "retry" => {
@@ -293,34 +306,31 @@ impl Settings {
                 });
             }
         }
+        let info = find_key(key).expect("apply matched an accepted key above");
+        self.written.retain(|(k, _)| *k != info.name);
+        self.written.push((info.name, raw.to_owned()));
         Ok(())
     }
 
-    /// The value of `key` as this file sets it, in the form `config set` accepts.
+    /// The value of `key` exactly as this file writes it (`None` when the file does not set it).
     pub fn get(&self, key: &str) -> Option<String> {
-        match key {
-            "node" => self.node.clone(),
-            "grace" => self
-                .grace
-                .map(|d| humantime::format_duration(d).to_string()),
-            "timeout" => self
-                .timeout
-                .map(|d| humantime::format_duration(d).to_string()),
-            "log-format" => self.log_format.map(|f| f.to_string()),
-            "timezone" => self.timezone.clone(),
-            "overlap" => self.overlap.map(|o| o.to_string()),
-            "retry" => self.retry_attempts.map(|n| n.to_string()),
-            "retry-delay" => self.retry_delay.map(format_duration),
-            "retry-backoff" => self.retry_backoff.map(|b| b.as_str().to_owned()),
-            "retry-max-delay" => self.retry_max_delay.map(format_duration),
-            "jitter" => self.jitter.map(format_duration),
-            "catch-up" => self.catch_up.map(|c| match c.window() {
-                Some(window) => format_duration(window),
-                None => "none".to_owned(),
-            }),
-            "tenant-concurrency" => self.tenant_concurrency.map(|n| n.to_string()),
-            _ => None,
-        }
+        self.written
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The value of `key` as this file writes it, else its default; a key with neither is
+    /// [`SettingsError::NotSet`].
+    pub fn effective(&self, key: &str) -> Result<String, SettingsError> {
+        let info = find_key(key).ok_or_else(|| SettingsError::UnknownKey {
+            key: key.to_owned(),
+        })?;
+        self.get(key)
+            .or(info.default.map(str::to_owned))
+            .ok_or_else(|| SettingsError::NotSet {
+                key: key.to_owned(),
+            })
     }
 
     /// The policies this file sets for jobs that do not set their own.
@@ -341,29 +351,45 @@ impl Settings {
     }
 }
 
-fn format_duration(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
-}
+/// The longest duration webstir accepts anywhere (a job's `timeout`, `grace`, flags): a year.
+/// Longer values are certainly typos, and timers far beyond it overflow the clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Parses a duration such as `10s`, `1m 30s` or `500ms`, or a bare number of seconds (`90`,
-/// `1.5`) as systemd reads one; zero is refused.
+/// `1.5`) as systemd reads one; zero and more than a year ([`MAX_DURATION`]) are refused.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    /// Why a text is not a duration: a count too large for any duration is the same mistake
+    /// as a duration over the bound, so it gets the same message.
+    enum Bad {
+        Malformed,
+        TooLarge,
+    }
     let text = raw.trim();
     let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        text.parse::<f64>()
-            .ok()
-            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-            .ok_or(())
+        match text.parse::<f64>() {
+            Ok(secs) => Duration::try_from_secs_f64(secs).map_err(|_| Bad::TooLarge),
+            Err(_) => Err(Bad::Malformed),
+        }
     } else {
-        humantime::parse_duration(text).map_err(drop)
+        humantime::parse_duration(text).map_err(|e| match e {
+            humantime::DurationError::NumberOverflow => Bad::TooLarge,
+            _ => Bad::Malformed,
+        })
     };
     match parsed {
         Ok(d) if d.is_zero() => Err("the duration must be greater than zero".into()),
+        Ok(d) if d > MAX_DURATION => Err(too_long()),
         Ok(d) => Ok(d),
-        Err(()) => Err(
+        Err(Bad::TooLarge) => Err(too_long()),
+        Err(Bad::Malformed) => Err(
             "expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds".into(),
         ),
     }
+}
+
+/// The message for a duration over [`MAX_DURATION`].
+pub(crate) fn too_long() -> String {
+    "the duration is too long: at most a year (`365d`) is accepted".into()
 }
 
 /// `<workspace>/webstir.toml`.
@@ -376,39 +402,39 @@ pub fn find_key(key: &str) -> Option<&'static KeyInfo> {
     KEYS.iter().find(|k| k.name == key)
 }
 
-/// Sets `key` to `raw` in `webstir.toml`, creating the file if needed and keeping every other
-/// byte (comments, order, spacing) as it was. Returns the file's path.
-pub fn set(workspace: &Workspace, key: &str, raw: &str) -> Result<PathBuf, SettingsError> {
-    edit(workspace, key, |doc| {
-        let mut probe = Settings::default();
-        probe.apply(key, raw)?;
-        match doc.get_mut(key) {
-            // Replacing only the value keeps the key's decor and any comment after the value.
-            Some(Item::Value(existing)) => {
-                let decor = existing.decor().clone();
-                *existing = toml_edit::Value::from(raw);
-                *existing.decor_mut() = decor;
-            }
-            _ => {
-                doc.insert(key, value(raw));
+/// Sets `key` to `raw` in `webstir.toml`, creating the file if needed. Only the value changes
+/// (or, for a new key, one line is added after the last key): comments, order, spacing, line
+/// endings and a byte-order mark stay byte-identical. Returns the file's path and the value as
+/// stored, which for `timezone` is the canonical name (`America/New_York`).
+pub fn set(
+    workspace: &Workspace,
+    key: &str,
+    raw: &str,
+) -> Result<(PathBuf, String), SettingsError> {
+    let mut probe = Settings::default();
+    let stored = match find_key(key) {
+        Some(_) => {
+            probe.apply(key, raw)?;
+            match key {
+                "timezone" => probe.timezone.clone().unwrap_or_else(|| raw.to_owned()),
+                _ => raw.to_owned(),
             }
         }
-        Ok(())
-    })
+        None => raw.to_owned(),
+    };
+    let path = edit(workspace, key, |text| edit::set_value(text, key, &stored))?;
+    Ok((path, stored))
 }
 
-/// Removes `key` from `webstir.toml`; removing a key that is not set is not an error.
+/// Removes `key`'s line from `webstir.toml`; removing a key that is not set is not an error.
 pub fn unset(workspace: &Workspace, key: &str) -> Result<PathBuf, SettingsError> {
-    edit(workspace, key, |doc| {
-        doc.remove(key);
-        Ok(())
-    })
+    edit(workspace, key, |text| edit::remove_key(text, key))
 }
 
 fn edit(
     workspace: &Workspace,
     key: &str,
-    change: impl FnOnce(&mut DocumentMut) -> Result<(), SettingsError>,
+    change: impl FnOnce(&str) -> String,
 ) -> Result<PathBuf, SettingsError> {
     if find_key(key).is_none() {
         return Err(SettingsError::UnknownKey {
@@ -425,24 +451,13 @@ fn edit(
     let original = text.clone().unwrap_or_default();
     // Validate the whole file first: an edit must never bless or bury an error elsewhere in it.
     Settings::parse(Path::new(SETTINGS_FILE), &original)?;
-    let mut doc: DocumentMut = original.parse().map_err(|e: toml_edit::TomlError| {
-        let offset = e.span().map_or(0, |s| s.start);
-        syntax_at(
-            Path::new(SETTINGS_FILE),
-            &original,
-            offset,
-            e.message().trim().to_owned(),
-        )
-    })?;
-    change(&mut doc)?;
-    let updated = doc.to_string();
-    if text.is_some() && updated == original {
+    let updated = change(&original);
+    if updated == original {
         return Ok(path);
     }
-    if text.is_none() && doc.as_table().is_empty() {
-        return Ok(path);
-    }
-    fsutil::write_atomic(&path, updated.as_bytes()).map_err(|source| SettingsError::Io {
+    // The splice is checked like any input: what webstir writes must read back.
+    Settings::parse(Path::new(SETTINGS_FILE), &updated)?;
+    fsutil::replace_user_file(&path, updated.as_bytes()).map_err(|source| SettingsError::Io {
         path: path.clone(),
         source,
     })?;
@@ -478,6 +493,14 @@ fn example(key: &str) -> &'static str {
         "timeout" => "5m",
         "log-format" => "json",
         "timezone" => "Europe/London",
+        "overlap" => "queue",
+        "retry" => "3",
+        "retry-delay" => "10s",
+        "retry-backoff" => "fixed",
+        "retry-max-delay" => "5m",
+        "jitter" => "30s",
+        "catch-up" => "6h",
+        "tenant-concurrency" => "4",
         _ => "node",
     }
 }

@@ -47,6 +47,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         "build/scheduler.js",
         include_str!("../templates/build/scheduler.js.hbs"),
     ),
+    (
+        "export/kubernetes.yaml",
+        include_str!("../templates/export/kubernetes.yaml.hbs"),
+    ),
+    (
+        "export/systemd.service",
+        include_str!("../templates/export/systemd.service.hbs"),
+    ),
+    (
+        "export/systemd.timer",
+        include_str!("../templates/export/systemd.timer.hbs"),
+    ),
+    (
+        "export/eventbridge.yaml",
+        include_str!("../templates/export/eventbridge.yaml.hbs"),
+    ),
+    (
+        "export/github-actions.yml",
+        include_str!("../templates/export/github-actions.yml.hbs"),
+    ),
 ];
 
 /// Templates of HTML pages, rendered with HTML escaping (names under `templates/`, no `.hbs`).

@@ -142,7 +142,14 @@ impl Workspace {
         if fsutil::is_symlink(&path) {
             return Err(WorkspaceError::Symlink { path });
         }
-        fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| WorkspaceError::io(path, e))
+        fsutil::replace_user_file(&path, text.as_bytes()).map_err(|e| WorkspaceError::io(path, e))
+    }
+
+    /// Fails when `package.json` is read-only (see [`fsutil::replace_user_file`]), so that a
+    /// command can refuse before it creates anything else.
+    pub fn ensure_package_json_writable(&self) -> Result<(), WorkspaceError> {
+        let path = self.package_json_path();
+        fsutil::ensure_writable(&path).map_err(|e| WorkspaceError::io(path, e))
     }
 
     /// Takes the workspace's exclusive lock, blocking until other webstir processes release it.

@@ -208,6 +208,40 @@ fn rejects_names_that_break_a_rule_naming_the_rule() {
     assert_rejected(&["a/b"], 2, "1-64 characters of `a-z`, `0-9`, `_` and `-`");
 }
 
+/// Issue 10: `add-job scheduler` succeeded and then every build failed, because the job's
+/// folder sat where the generated scheduler goes; `add-job node_modules` made a job the build
+/// never builds.
+#[test]
+fn refuses_names_of_generated_files_and_of_folders_the_build_skips() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "scheduler",
+            "`build/backend/jobs/scheduler` is the scheduler binary",
+        ),
+        (
+            "Scheduler",
+            "`build/backend/jobs/scheduler` is the scheduler binary",
+        ),
+        (
+            "scheduler.js",
+            "`build/backend/jobs/scheduler.js` is the scheduler shim",
+        ),
+        (
+            "webstir-runner.mjs",
+            "`build/backend/jobs/webstir-runner.mjs` is the job runner",
+        ),
+        (
+            "webstir-next",
+            "names that begin with `webstir` are reserved",
+        ),
+        ("node_modules", "skips `node_modules` folders"),
+        ("NodeModules", "skips `node_modules` folders"),
+    ];
+    for (name, rule) in cases {
+        assert_rejected(&[name], 2, rule);
+    }
+}
+
 #[test]
 fn rejects_invalid_values_of_the_other_flags() {
     assert_rejected(&["x", "--description", ""], 2, "description is empty");

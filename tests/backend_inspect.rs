@@ -207,7 +207,7 @@ fn flags_a_source_folder_without_an_entry_file() {
     assert_eq!(report["jobs"][0]["hasSource"], true);
     assert_eq!(
         report["diagnostics"][0]["message"],
-        "`src/backend/jobs/ok/` has no entry file (index.ts, index.mts, index.js, index.mjs); create `src/backend/jobs/ok/index.ts` exporting `run()`"
+        "`src/backend/jobs/ok/` has no entry file (index.ts, index.tsx, index.mts, index.js, index.jsx, index.mjs); create `src/backend/jobs/ok/index.ts` exporting `run()`"
     );
     for entry in ["index.mts", "index.js", "index.mjs"] {
         let file = fx.root.join("src/backend/jobs/ok").join(entry);
@@ -260,6 +260,48 @@ fn flags_names_that_cannot_be_folders() {
     assert_eq!(code, 1);
     assert_eq!(codes(&report), vec![pair("invalid-name", "error")]);
     assert_eq!(report["jobs"].as_array().map(Vec::len), Some(1));
+}
+
+/// Issue 10: hand-written jobs named `con`, `scheduler` or `node_modules` passed with
+/// `diagnostics: none`, though `add-job` refuses them and the build cannot run them.
+#[test]
+fn flags_hand_written_names_that_add_job_refuses() {
+    for (name, rule) in [
+        ("con", "reserved device name"),
+        (
+            "scheduler",
+            "`build/backend/jobs/scheduler` is the scheduler binary",
+        ),
+        (
+            "Scheduler.js",
+            "`build/backend/jobs/scheduler.js` is the scheduler shim",
+        ),
+        (
+            "webstir-runner.mjs",
+            "`build/backend/jobs/webstir-runner.mjs` is the job runner script",
+        ),
+        (
+            "WebstirNext",
+            "names that begin with `webstir` are reserved",
+        ),
+        ("node_modules", "skips `node_modules` folders"),
+    ] {
+        let (_fx, report, text, code) =
+            inspect_with_jobs(json!([{ "name": "ok" }, { "name": name }]));
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(
+            codes(&report),
+            vec![pair("invalid-name", "error")],
+            "{name}"
+        );
+        assert!(text.contains(rule), "{name}: {text}");
+        assert!(
+            text.contains(&format!(
+                "has the name `{name}`, which `webstir add-job` refuses"
+            )),
+            "{text}"
+        );
+    }
 }
 
 #[test]

@@ -213,7 +213,7 @@ fn an_unresolvable_relative_import_is_an_error_with_its_location() {
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with(
-            "src/backend/a.ts:1:19: error: cannot find module `./missing` (looked for ./missing.ts, ./missing.mts, ./missing.js, ./missing.mjs, ./missing/index.ts, ./missing/index.mts, ./missing/index.js, ./missing/index.mjs)\n",
+            "src/backend/a.ts:1:19: error: cannot find module `./missing` (looked for ./missing.ts, ./missing.tsx, ./missing.mts, ./missing.js, ./missing.jsx, ./missing.mjs, ./missing/index.ts, ./missing/index.tsx, ./missing/index.mts, ./missing/index.js, ./missing/index.jsx, ./missing/index.mjs)\n",
         ));
     assert!(!ws.path("build/backend/a.js").exists());
 }

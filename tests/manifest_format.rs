@@ -180,9 +180,41 @@ fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
     let unsafe_names = [
         "", "  ", ".", "..", "../etc", "a/b", "a\\b", "a\u{1}b", "a\u{7f}", "a?b", "a<b", "a|b",
     ];
+    // Names `add-job` refuses: device names, generated files, skipped folders (issue 10).
+    let reserved_names = [
+        "con",
+        "CON",
+        "Com1",
+        "lpt9",
+        "-nul",
+        "scheduler",
+        "Scheduler",
+        "SCHEDULER",
+        "_scheduler_",
+        "scheduler.js",
+        "Scheduler.JS",
+        "scheduler_js",
+        "schedulerJs",
+        "webstir-runner.mjs",
+        "webstir",
+        "Webstir",
+        "webstir_x",
+        "webstirNext",
+        "WEBSTIR-X",
+        "WEBSTIRNext",
+        "node_modules",
+        "NodeModules",
+        "node-modules",
+        "NODE_MODULES",
+        // Letters and digits outside ASCII survive snake_casing, so add-job refuses them.
+        "café",
+        "Jobs²",
+        "日报",
+    ];
     let bad = bad
         .into_iter()
-        .chain(unsafe_names.map(|name| json!({ "jobs": [{ "name": name }] })));
+        .chain(unsafe_names.map(|name| json!({ "jobs": [{ "name": name }] })))
+        .chain(reserved_names.map(|name| json!({ "jobs": [{ "name": name }] })));
     for manifest in bad {
         assert!(
             !schema_errors(&manifest).is_empty(),
@@ -198,6 +230,13 @@ fn the_schema_and_the_manifest_reader_reject_the_same_jobs() {
         }),
         // Names the reader takes as they are (the scheduler matches them in snake_case).
         json!({ "jobs": [{ "name": "Send Daily" }, { "name": "a.b" }] }),
+        // Near misses of the reserved names.
+        json!({ "jobs": [
+            { "name": "schedulers" }, { "name": "scheduler2" }, { "name": "my_scheduler" },
+            { "name": "SCHEDULERJS" }, { "name": "webstirs" }, { "name": "webstir2" },
+            { "name": "WEBSTIRSX" }, { "name": "modules" }, { "name": "console" }, { "name": "com10" },
+            { "name": "tenants" }, { "name": "a–b" }
+        ] }),
     ];
     for manifest in good {
         assert_valid_manifest(&manifest);

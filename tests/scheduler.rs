@@ -267,19 +267,31 @@ fn environment_precedence_is_real_then_env_local_then_env() {
     );
 }
 
+/// The line is named by its number and first word only: `PASSWORD s3cret` quoted whole put
+/// the secret in the log.
 #[test]
-fn a_malformed_env_file_is_an_error_naming_the_file_the_line_and_the_fix() {
+fn a_malformed_env_file_is_an_error_naming_the_file_the_line_and_the_fix_but_no_value() {
     let ws = Ws::new(r#"[{ "name": "show-env" }]"#);
     ws.job("show-env", PRINT_ENV);
-    ws.file(".env", "GOOD=1\nthis is not an assignment\n");
+    ws.file(".env", "GOOD=1\nPASSWORD s3cret\n");
     let out = ws.scheduler(&["--job", "show-env"]).assert().code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert_eq!(
         stderr,
         format!(
-            "webstir: error: {}:2: `this is not an assignment` is not an assignment; write KEY=value (or start a comment with #)\n",
+            "webstir: error: {}:2: the line starting with `PASSWORD` is not an assignment; write KEY=value (or start a comment with #)\n",
             ws.path(".env").display()
         )
+    );
+    assert!(out.get_output().stdout.is_empty());
+
+    // A byte order mark, which Node would silently make part of the first name, is named.
+    ws.file(".env", "\u{feff}GOOD=1\n");
+    let out = ws.scheduler(&["--job", "show-env"]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(":1: the file starts with a byte order mark (`\\u{feff}`)"),
+        "{stderr}"
     );
 }
 
@@ -342,10 +354,11 @@ fn timeout_flag_kills_the_whole_process_group() {
     ws.job("slow", SLOW_WITH_GRANDCHILD);
     let started = Instant::now();
     let out = ws
-        .scheduler(&["--job", "slow", "--timeout", "1s"])
+        // Long enough for Node to start and print its pids on a loaded machine.
+        .scheduler(&["--job", "slow", "--timeout", "8s"])
         .assert()
         .code(1)
-        .stderr("[jobs] slow failed: timed out after 1s\n");
+        .stderr("[jobs] slow failed: timed out after 8s\n");
     // Far below the job's own 60 s: the limit, not the job, ended the run.
     assert!(started.elapsed() < Duration::from_secs(40));
     let stdout = lines(&out.get_output().stdout);
@@ -692,4 +705,17 @@ fn a_manual_run_of_a_scheduled_job_shows_its_schedule() {
         "[jobs] running nightly (schedule: @reboot, rate(1 hour))"
     );
     assert_eq!(stdout[1], "[nightly] manual");
+}
+
+/// `--list --json` was documented as a conflict but printed JSON: it is the list as JSON.
+#[test]
+fn list_with_json_is_the_json_list() {
+    let ws = Ws::new(r#"[{ "name": "cleanup", "description": "Sweeps" }]"#);
+    let json = ws.scheduler(&["--json"]).assert().success();
+    let both = ws.scheduler(&["--list", "--json"]).assert().success();
+    assert_eq!(both.get_output().stdout, json.get_output().stdout);
+    assert!(both.get_output().stderr.is_empty());
+    for args in [["--json", "--watch"], ["--list", "--all"]] {
+        ws.scheduler(&args).assert().code(2);
+    }
 }

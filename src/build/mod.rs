@@ -10,6 +10,7 @@ pub mod scheduler_files;
 pub mod sources;
 pub mod specifiers;
 pub mod transpile;
+pub mod tsconfig;
 pub mod watch;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,6 +27,7 @@ use incremental::{BuildState, FileEntry, STATE_FILE};
 use output::OutputTree;
 use sources::Source;
 use specifiers::SourceSet;
+use tsconfig::TsConfig;
 
 /// A build that could not run at all (as opposed to files with errors, which are reported in
 /// [`BuildReport::diagnostics`] while the other files are still built).
@@ -42,8 +44,31 @@ pub enum BuildError {
         target.display()
     )]
     SymlinkOutside { path: PathBuf, target: PathBuf },
+    #[error(
+        "`{}` is a symbolic link to `{}`, {reason}; remove the link or restore its target",
+        path.display(),
+        target.display()
+    )]
+    BrokenSymlink {
+        path: PathBuf,
+        target: PathBuf,
+        reason: String,
+    },
+    #[error(
+        "`{}` is a symbolic link to `{}`, a folder that contains it, so the build would walk it forever; remove the link",
+        path.display(),
+        target.display()
+    )]
+    SymlinkLoop { path: PathBuf, target: PathBuf },
+    #[error(
+        "`{}` is a folder, but the build writes {what} there; move the folder away",
+        path.display()
+    )]
+    GeneratedPathTaken { path: PathBuf, what: &'static str },
     #[error("refusing to replace `{}`: it is a symbolic link, not a file the build wrote", path.display())]
     OutputSymlink { path: PathBuf },
+    #[error("{}: {message}", path.display())]
+    TsConfig { path: PathBuf, message: String },
     #[error("`{}`: file names must be valid UTF-8", path.display())]
     NonUtf8Name { path: PathBuf },
     #[error("{}: {source}", path.display())]
@@ -74,6 +99,8 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
         return Err(BuildError::NoSources { path: src_dir });
     }
     let sources = sources::discover(&src_dir, workspace.root())?;
+    let tsconfig = TsConfig::load(workspace.root())?;
+    let jsx = tsconfig.jsx.clone();
     let mut tree = OutputTree::new(workspace.root())?;
     let out_dir = tree.dir().to_path_buf();
     tree.ensure_dir(&out_dir)?;
@@ -84,8 +111,17 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
     let previous = BuildState::load(&state_path);
 
     let mut next = BuildState::empty();
-    next.tree = incremental::tree_hash(sources.iter().map(|s| s.rel.as_str()));
-    let set = SourceSet::new(sources.iter().map(|s| s.rel.clone()));
+    // The options of tsconfig.json change every module's output, as the list of files does.
+    // (A NUL cannot be part of a path, so the two cannot be confused.)
+    let fingerprint = format!("\0{}", tsconfig.fingerprint());
+    next.tree = incremental::tree_hash(
+        sources
+            .iter()
+            .map(|s| s.rel.as_str())
+            .chain(std::iter::once(fingerprint.as_str())),
+    );
+    let set =
+        SourceSet::new(sources.iter().map(|s| s.rel.clone())).with_aliases(tsconfig, &src_dir);
     let mut report = BuildReport::default();
 
     let (buildable, clashes) = claim_outputs(&sources);
@@ -98,6 +134,7 @@ pub fn build(workspace: &Workspace) -> Result<BuildReport, BuildError> {
         previous: &previous,
         tree_hash: &next.tree,
         set: &set,
+        jsx: &jsx,
     };
     let trust_before_ns = incremental::now_ns() - pass::RACY_WINDOW_NS;
     for (source, result) in buildable.iter().zip(pass.run_all(&buildable)?) {
@@ -155,13 +192,25 @@ fn module_type_warning(workspace: &Workspace) -> Option<String> {
 }
 
 /// Splits the sources into those that can be built and an error for each one whose output
-/// another source (earlier in path order) already emits, such as `a.ts` next to `a.js`.
+/// another source (earlier in path order) already emits, such as `a.ts` next to `a.js`, or
+/// the build generates itself, such as `jobs/scheduler.ts`.
 fn claim_outputs(sources: &[Source]) -> (Vec<&Source>, Vec<Diagnostic>) {
     let mut claimed: HashMap<String, &str> = HashMap::new();
     let mut buildable = Vec::new();
     let mut clashes = Vec::new();
     for source in sources {
+        if source.kind == sources::Kind::Unsupported {
+            clashes.push(Diagnostic::whole_file(
+                display_path(source),
+                "`.cts` files are CommonJS, and the build emits ES modules only; rename it to `.ts` (an ES module), or write it as `.cjs`, which is copied as it is",
+            ));
+            continue;
+        }
         let outputs = source.outputs();
+        if let Some(diagnostic) = reserved_output(source, &outputs) {
+            clashes.push(diagnostic);
+            continue;
+        }
         if let Some(other) = outputs
             .iter()
             .find_map(|o| claimed.get(o.as_str()).copied())
@@ -181,6 +230,22 @@ fn claim_outputs(sources: &[Source]) -> (Vec<&Source>, Vec<Diagnostic>) {
         buildable.push(source);
     }
     (buildable, clashes)
+}
+
+/// An error when an output of `source` would take a name in `build/backend/jobs` that the
+/// generated files own (the same rule `add-job` applies to job names), instead of letting the
+/// generated file silently replace it.
+fn reserved_output(source: &Source, outputs: &[String]) -> Option<Diagnostic> {
+    outputs.iter().find_map(|out| {
+        let entry = out.strip_prefix("jobs/")?.split('/').next()?;
+        let reserved = crate::jobs::name::reserved(entry)?;
+        Some(Diagnostic::whole_file(
+            display_path(source),
+            format!(
+                "this file would be built to `build/backend/{out}`, a name the build reserves: {reserved}; rename it"
+            ),
+        ))
+    })
 }
 
 pub(crate) fn display_path(source: &Source) -> PathBuf {

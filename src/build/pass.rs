@@ -9,6 +9,7 @@ use super::incremental::{self, BuildState, FileEntry};
 use super::output::{OutputTree, Written};
 use super::sources::{Kind, Source};
 use super::specifiers::SourceSet;
+use super::tsconfig::Jsx;
 use super::{BuildError, Diagnostic, display_path, transpile};
 
 /// How recent a modification time must be to be distrusted (see [`FileEntry::len`]).
@@ -26,6 +27,7 @@ pub(super) struct Pass<'a> {
     pub previous: &'a BuildState,
     pub tree_hash: &'a str,
     pub set: &'a SourceSet,
+    pub jsx: &'a Jsx,
 }
 
 impl Pass<'_> {
@@ -119,6 +121,7 @@ impl Pass<'_> {
         }
         let contents: Vec<Vec<u8>> = match source.kind {
             Kind::Copy => vec![bytes],
+            Kind::Unsupported => return Err(Vec::new()),
             Kind::Transpile => {
                 let text = std::str::from_utf8(&bytes).map_err(|_| {
                     vec![Diagnostic::whole_file(
@@ -133,7 +136,7 @@ impl Pass<'_> {
                     display: &display,
                     output_name,
                 };
-                let emitted = transpile::transpile(text, unit, self.set)?;
+                let emitted = transpile::transpile(text, unit, self.set, self.jsx)?;
                 vec![emitted.code.into_bytes(), emitted.map.into_bytes()]
             }
         };

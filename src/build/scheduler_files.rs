@@ -15,6 +15,19 @@ use super::output::{OutputTree, Written};
 pub const SCHEDULER_BINARY: &str = "scheduler";
 pub const SCHEDULER_SHIM: &str = "scheduler.js";
 
+/// Every name the build writes into `build/backend/jobs`, beside the job folders, with what
+/// it is. Job names and sources may not claim them ([`crate::jobs::name::reserved`]); a test
+/// checks that [`install`] writes exactly these.
+pub const GENERATED_JOB_FILES: &[(&str, &str)] = &[
+    (SCHEDULER_BINARY, "the scheduler binary"),
+    (SCHEDULER_SHIM, "the scheduler shim for Node"),
+    (crate::runner::RUNNER_FILE_NAME, "the job runner script"),
+];
+
+/// Names in `build/backend/jobs` that begin with this word are kept for the files later
+/// versions generate there, so that an upgrade never collides with a user's job.
+pub const RESERVED_PREFIX: &str = "webstir";
+
 /// Writes the scheduler binary, its shim and the runner script; returns how many files were
 /// replaced and the stamp of the binary copy to remember.
 pub fn install(
@@ -23,6 +36,14 @@ pub fn install(
 ) -> Result<(usize, Option<BinaryStamp>), BuildError> {
     let jobs_dir = tree.path("jobs");
     tree.ensure_dir(&jobs_dir)?;
+    // A folder left where a generated file goes (by a job built before such names were
+    // reserved) would otherwise fail the build with a bare `Is a directory`.
+    for (name, what) in GENERATED_JOB_FILES {
+        let path = jobs_dir.join(name);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            return Err(BuildError::GeneratedPathTaken { path, what });
+        }
+    }
     let mut replaced = 0;
 
     let shim = crate::templates::render("build/scheduler.js", &serde_json::json!({}))?;
@@ -115,6 +136,32 @@ fn temp_beside(dest: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn install_writes_exactly_the_reserved_names() {
+        // Beside the test binary, so that it is hard-linked rather than copied.
+        let exe = std::env::current_exe().expect("test binary");
+        let dir = tempfile::tempdir_in(exe.parent().expect("a folder")).expect("temp dir");
+        let mut tree = OutputTree::new(dir.path()).expect("tree");
+        install(&mut tree, None).expect("install");
+        let mut written: Vec<String> = fs::read_dir(tree.path("jobs"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        written.sort();
+        let mut reserved: Vec<&str> = GENERATED_JOB_FILES.iter().map(|(n, _)| *n).collect();
+        reserved.sort();
+        assert_eq!(written, reserved);
+
+        fs::remove_file(tree.path("jobs/scheduler.js")).expect("remove");
+        fs::create_dir(tree.path("jobs/scheduler.js")).expect("a folder in the way");
+        let err = install(&mut tree, None).expect_err("a folder where the shim goes");
+        assert!(
+            err.to_string()
+                .ends_with("/build/backend/jobs/scheduler.js` is a folder, but the build writes the scheduler shim for Node there; move the folder away"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn copies_once_then_skips_while_nothing_changed() {

@@ -3,11 +3,23 @@
 //! `'./x.ts'` → `'./x.js'`, `'./folder'` → `'./folder/index.js'`.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
-/// The source files of one build, as `/`-separated paths relative to `src/backend`.
+use super::tsconfig::{TsConfig, normalize as normalize_path};
+
+/// The source files of one build, as `/`-separated paths relative to `src/backend`, and the
+/// module aliases of `tsconfig.json` that lead to them.
 #[derive(Debug, Default, Clone)]
 pub struct SourceSet {
     files: HashSet<String>,
+    aliases: Option<Aliases>,
+}
+
+#[derive(Debug, Clone)]
+struct Aliases {
+    config: TsConfig,
+    /// `src/backend`, absolute and lexically normalized like the alias targets.
+    src_dir: PathBuf,
 }
 
 /// What to do with one specifier.
@@ -20,6 +32,12 @@ pub enum Resolution {
     NotFound {
         tried: Vec<String>,
     },
+    /// A specifier that a `paths` pattern of `tsconfig.json` matches, but none of whose
+    /// targets is a source file.
+    AliasNotFound {
+        pattern: String,
+        tried: Vec<String>,
+    },
 }
 
 /// Extensions that name a file Node loads as it is; the build keeps such specifiers.
@@ -29,30 +47,67 @@ const RUNNABLE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "json", "node"];
 /// the emitted file has.
 const CANDIDATES: &[(&str, &str)] = &[
     (".ts", ".js"),
+    (".tsx", ".js"),
     (".mts", ".mjs"),
     (".js", ".js"),
+    (".jsx", ".js"),
     (".mjs", ".mjs"),
     ("/index.ts", "/index.js"),
+    ("/index.tsx", "/index.js"),
     ("/index.mts", "/index.mjs"),
     ("/index.js", "/index.js"),
+    ("/index.jsx", "/index.js"),
     ("/index.mjs", "/index.mjs"),
+];
+
+/// Sources whose output has a given extension: `x.js` is emitted for `x.ts`, `x.tsx`, ...
+const EMITTED_FROM: &[(&str, &[&str])] = &[
+    ("js", &["js", "ts", "tsx", "jsx"]),
+    ("mjs", &["mjs", "mts"]),
+    ("cjs", &["cjs"]),
+    ("json", &["json"]),
 ];
 
 impl SourceSet {
     pub fn new(files: impl IntoIterator<Item = String>) -> SourceSet {
         SourceSet {
             files: files.into_iter().collect(),
+            aliases: None,
         }
+    }
+
+    /// Resolves the aliases of `config` (`paths`, `baseUrl`) against the sources under
+    /// `src_dir` too.
+    pub fn with_aliases(mut self, config: TsConfig, src_dir: &Path) -> SourceSet {
+        if !config.paths.is_empty() || config.base_url.is_some() {
+            self.aliases = Some(Aliases {
+                config,
+                src_dir: normalize_path(src_dir),
+            });
+        }
+        self
     }
 
     pub fn contains(&self, rel: &str) -> bool {
         self.files.contains(rel)
     }
 
+    /// True when some source emits the file `rel` (relative to `build/backend`).
+    fn emits(&self, rel: &str) -> bool {
+        let Some((stem, ext)) = rel.rsplit_once('.') else {
+            return false;
+        };
+        EMITTED_FROM
+            .iter()
+            .filter(|(out, _)| *out == ext)
+            .flat_map(|(_, from)| from.iter())
+            .any(|from| self.contains(&format!("{stem}.{from}")))
+    }
+
     /// Resolves `specifier` as written in the file `importer` (both relative to `src/backend`).
     pub fn resolve(&self, importer: &str, specifier: &str) -> Resolution {
         if !is_relative(specifier) {
-            return Resolution::Keep;
+            return self.resolve_alias(importer, specifier);
         }
         let importer_dir = importer.rsplit_once('/').map_or("", |(dir, _)| dir);
         let Some(target) = normalize(importer_dir, specifier) else {
@@ -70,6 +125,9 @@ impl SourceSet {
             }
             Some("mts") if self.contains(&target) => {
                 Resolution::Rewrite(format!("{}.mjs", &trimmed[..trimmed.len() - 4]))
+            }
+            Some("tsx" | "jsx") if self.contains(&target) => {
+                Resolution::Rewrite(format!("{}.js", &trimmed[..trimmed.len() - 4]))
             }
             Some(ext) if RUNNABLE_EXTENSIONS.contains(&ext) => Resolution::Keep,
             _ => self.resolve_extensionless(specifier, trimmed, &target),
@@ -95,6 +153,109 @@ impl SourceSet {
             tried.push(format!("{trimmed}{source_suffix}"));
         }
         Resolution::NotFound { tried }
+    }
+}
+
+impl SourceSet {
+    /// A bare specifier that a `paths` pattern matches becomes the relative specifier of the
+    /// first target that is a source, as tsc-alias and esbuild do; one that no pattern matches
+    /// but that names a source under `baseUrl` too. Anything else is a package: kept.
+    fn resolve_alias(&self, importer: &str, specifier: &str) -> Resolution {
+        let Some(aliases) = &self.aliases else {
+            return Resolution::Keep;
+        };
+        if let Some((alias, star)) = aliases.config.alias_for(specifier) {
+            let mut tried = Vec::new();
+            for target in alias.substitute(star) {
+                match self.resolve_target(aliases, importer, &target) {
+                    Ok(found) => return Resolution::Rewrite(found),
+                    Err(mut looked_for) => tried.append(&mut looked_for),
+                }
+            }
+            // A catch-all `*` also covers packages, which are no source files.
+            if alias.pattern == "*" {
+                return Resolution::Keep;
+            }
+            return Resolution::AliasNotFound {
+                pattern: alias.pattern.clone(),
+                tried,
+            };
+        }
+        if let Some(base) = &aliases.config.base_url
+            && let Ok(found) =
+                self.resolve_target(aliases, importer, &normalize_path(&base.join(specifier)))
+        {
+            return Resolution::Rewrite(found);
+        }
+        Resolution::Keep
+    }
+
+    /// The relative specifier from `importer` to the source at the absolute path `target`, or
+    /// what was looked for (relative to the workspace, as the user wrote the targets).
+    fn resolve_target(
+        &self,
+        aliases: &Aliases,
+        importer: &str,
+        target: &Path,
+    ) -> Result<String, Vec<String>> {
+        let shown = || {
+            let root = aliases.src_dir.parent().and_then(Path::parent);
+            let path = root
+                .and_then(|r| target.strip_prefix(r).ok())
+                .unwrap_or(target);
+            path.display().to_string()
+        };
+        let Some(rel) = target
+            .strip_prefix(&aliases.src_dir)
+            .ok()
+            .and_then(|r| r.to_str())
+            .map(|r| r.replace('\\', "/"))
+        else {
+            return Err(vec![format!(
+                "{} (outside src/backend, which is all the build builds)",
+                shown()
+            )]);
+        };
+        let importer_dir = importer.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let relative = relative_specifier(importer_dir, &rel);
+        match self.resolve(importer, &relative) {
+            Resolution::Rewrite(found) => Ok(found),
+            Resolution::Keep if self.emits(&rel) => Ok(relative),
+            Resolution::NotFound { tried } => Err(tried
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}{}",
+                        shown(),
+                        t.strip_prefix(relative.trim_end_matches('/')).unwrap_or(t)
+                    )
+                })
+                .collect()),
+            _ => Err(vec![shown()]),
+        }
+    }
+}
+
+/// The relative specifier from the folder `from_dir` to `to` (both relative to `src/backend`).
+fn relative_specifier(from_dir: &str, to: &str) -> String {
+    let from: Vec<&str> = from_dir.split('/').filter(|p| !p.is_empty()).collect();
+    let to_parts: Vec<&str> = to.split('/').filter(|p| !p.is_empty()).collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let up = from.len() - common;
+    let rest = to_parts[common..].join("/");
+    let head = if up == 0 {
+        "./".to_owned()
+    } else {
+        "../".repeat(up)
+    };
+    if rest.is_empty() {
+        head.trim_end_matches('/').to_owned()
+    } else {
+        format!("{head}{rest}")
     }
 }
 
@@ -191,6 +352,28 @@ mod tests {
         };
         assert_eq!(tried.first().map(String::as_str), Some("./missing.ts"));
         assert!(tried.contains(&"./missing/index.ts".to_owned()));
+    }
+
+    #[test]
+    fn relative_specifiers_climb_only_as_far_as_needed() {
+        assert_eq!(relative_specifier("jobs/a", "lib/enums"), "../../lib/enums");
+        assert_eq!(relative_specifier("jobs/a", "jobs/a/x"), "./x");
+        assert_eq!(relative_specifier("", "lib"), "./lib");
+        assert_eq!(relative_specifier("lib", "lib"), ".");
+        assert_eq!(relative_specifier("a/b", "a"), "..");
+    }
+
+    #[test]
+    fn tsx_and_jsx_sources_are_found_and_emitted_as_js() {
+        let set = SourceSet::new(["c.tsx".to_owned(), "d/index.jsx".to_owned()]);
+        assert_eq!(set.resolve("a.ts", "./c"), rewrite("./c.js"));
+        assert_eq!(set.resolve("a.ts", "./c.tsx"), rewrite("./c.js"));
+        assert_eq!(set.resolve("a.ts", "./d"), rewrite("./d/index.js"));
+        assert_eq!(
+            set.resolve("a.ts", "./d/index.jsx"),
+            rewrite("./d/index.js")
+        );
+        assert!(set.emits("c.js") && set.emits("d/index.js") && !set.emits("c.mjs"));
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
-    Decorator, ImportExpression, Program, StringLiteral, TSExportAssignment,
-    TSImportEqualsDeclaration, TSModuleReference,
+    Decorator, ImportExpression, JSXElement, JSXFragment, Program, StringLiteral,
+    TSExportAssignment, TSImportEqualsDeclaration, TSModuleReference,
 };
 use oxc::ast_visit::{Visit, VisitMut, walk, walk_mut};
 use oxc::codegen::{Codegen, CodegenOptions};
@@ -14,10 +14,11 @@ use oxc::diagnostics::OxcDiagnostic;
 use oxc::parser::Parser;
 use oxc::semantic::SemanticBuilder;
 use oxc::span::{GetSpan, SourceType, Span};
-use oxc::transformer::{TransformOptions, Transformer};
+use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
 
 use super::diagnostics::Diagnostic;
 use super::specifiers::{Resolution, SourceSet};
+use super::tsconfig::Jsx;
 
 /// What the build needs to know about the file being transpiled.
 #[derive(Debug, Clone, Copy)]
@@ -42,10 +43,18 @@ pub fn transpile(
     source: &str,
     unit: Unit<'_>,
     sources: &SourceSet,
+    jsx: &Jsx,
 ) -> Result<Emitted, Vec<Diagnostic>> {
     let allocator = Allocator::default();
-    // The workspace is `"type": "module"`, so every `.ts` file is an ES module.
-    let source_type = SourceType::ts().with_module(true);
+    // The workspace is `"type": "module"`, so every file is an ES module.
+    let source_type = if unit.rel.ends_with(".jsx") {
+        SourceType::jsx()
+    } else if unit.rel.ends_with(".tsx") {
+        SourceType::tsx()
+    } else {
+        SourceType::ts()
+    }
+    .with_module(true);
     let parsed = Parser::new(&allocator, source, source_type).parse();
     let mut errors = to_diagnostics(unit, source, parsed.diagnostics.errors());
     if parsed.panicked || !errors.is_empty() {
@@ -66,13 +75,21 @@ pub fn transpile(
         unit,
         source,
         errors: Vec::new(),
+        first_jsx: None,
     };
     unsupported.visit_program(&program);
     errors.extend(unsupported.errors);
 
+    let mut options = TransformOptions::default();
+    // Like tsc, only JSX that is there needs a `jsx` mode (a `.tsx` file may have none).
+    if let Some(span) = unsupported.first_jsx
+        && let Err(message) = configure_jsx(jsx, &mut options)
+    {
+        errors.push(error_at(unit, source, span, &message));
+    }
+
     // The default environment lowers nothing: Node 20 runs ES2023 as written, and lowering
     // would pull in runtime helper packages the workspace does not have.
-    let options = TransformOptions::default();
     let transformed = Transformer::new(&allocator, Path::new(unit.rel), &options)
         .build_with_scoping(semantic.semantic.into_scoping(), &mut program);
     errors.extend(to_diagnostics(
@@ -94,6 +111,49 @@ pub fn transpile(
         return Err(errors);
     }
     Ok(print(&program, source, unit))
+}
+
+/// Sets the transformer's JSX options the way tsc reads `compilerOptions.jsx`: `react` is the
+/// classic runtime (`React.createElement`, or `jsxFactory`), `react-jsx` and `react-jsxdev`
+/// the automatic one (imports `<jsxImportSource>/jsx-runtime`, `react` by default). What
+/// leaves JSX in the output, which Node cannot run, is refused.
+fn configure_jsx(jsx: &Jsx, options: &mut TransformOptions) -> Result<(), String> {
+    let settings = &mut options.jsx;
+    match jsx.mode.as_deref() {
+        Some("react") => {
+            settings.runtime = JsxRuntime::Classic;
+            let pragma = jsx.factory.as_deref().unwrap_or("React.createElement");
+            let pragma_frag = jsx.fragment_factory.as_deref().unwrap_or("React.Fragment");
+            settings.pragma = Some(pragma.to_owned());
+            settings.pragma_frag = Some(pragma_frag.to_owned());
+            // Keeps the import of the factory's root (`React`), used only by the JSX.
+            options.typescript.jsx_pragma = pragma.to_owned().into();
+            options.typescript.jsx_pragma_frag = pragma_frag.to_owned().into();
+        }
+        Some(mode @ ("react-jsx" | "react-jsxdev")) => {
+            settings.runtime = JsxRuntime::Automatic;
+            settings.development = mode == "react-jsxdev";
+            settings.import_source = jsx.import_source.clone();
+            settings.conform();
+        }
+        Some(mode @ ("preserve" | "react-native")) => {
+            return Err(format!(
+                "tsconfig.json sets `compilerOptions.jsx` to `{mode}`, which leaves the JSX as written, and Node.js cannot run JSX; use `react-jsx` (or `react` for `React.createElement`)"
+            ));
+        }
+        Some(other) => {
+            return Err(format!(
+                "tsconfig.json sets `compilerOptions.jsx` to `{other}`, which is not a JSX mode; use `react-jsx`, `react-jsxdev` or `react`"
+            ));
+        }
+        None => {
+            return Err(
+                "JSX needs `compilerOptions.jsx` in tsconfig.json, which is not set; set it to `react-jsx` (the automatic runtime; `jsxImportSource` names the package) or `react` (`React.createElement`)"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn error_at(unit: Unit<'_>, source: &str, span: Span, message: &str) -> Diagnostic {
@@ -191,6 +251,14 @@ impl<'a> SpecifierRewriter<'a, '_> {
                 );
                 self.error(literal.span, message);
             }
+            Resolution::AliasNotFound { pattern, tried } => {
+                let message = format!(
+                    "cannot find module `{}`: it matches `{pattern}` in `compilerOptions.paths` of tsconfig.json, but none of its targets is a source file (looked for {})",
+                    literal.value,
+                    tried.join(", ")
+                );
+                self.error(literal.span, message);
+            }
         }
     }
 
@@ -228,6 +296,8 @@ struct Unsupported<'s> {
     unit: Unit<'s>,
     source: &'s str,
     errors: Vec<Diagnostic>,
+    /// Where the first JSX is, which needs tsconfig's `jsx` options to be compiled.
+    first_jsx: Option<Span>,
 }
 
 impl Unsupported<'_> {
@@ -238,6 +308,16 @@ impl Unsupported<'_> {
 }
 
 impl<'a> Visit<'a> for Unsupported<'_> {
+    fn visit_jsx_element(&mut self, it: &JSXElement<'a>) {
+        self.first_jsx.get_or_insert(it.span);
+        walk::walk_jsx_element(self, it);
+    }
+
+    fn visit_jsx_fragment(&mut self, it: &JSXFragment<'a>) {
+        self.first_jsx.get_or_insert(it.span);
+        walk::walk_jsx_fragment(self, it);
+    }
+
     fn visit_decorator(&mut self, it: &Decorator<'a>) {
         self.error(
             it.span(),
@@ -281,7 +361,7 @@ mod tests {
             display: &display,
             output_name: "index.js",
         };
-        transpile(source, unit, &sources)
+        transpile(source, unit, &sources, &Jsx::default())
     }
 
     #[test]

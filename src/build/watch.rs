@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
+use super::tsconfig::FILE_NAME as TSCONFIG;
 use super::{BuildError, BuildReport, build};
 use crate::workspace::Workspace;
 
@@ -33,13 +34,23 @@ pub fn watch(
     watcher
         .watch(&src, RecursiveMode::Recursive)
         .map_err(|e| watch_error(&src, e))?;
+    // tsconfig.json changes the output too. Its folder is watched rather than the file, which
+    // editors replace by a rename (and which may not exist yet).
+    let root = workspace.root();
+    watcher
+        .watch(root, RecursiveMode::NonRecursive)
+        .map_err(|e| watch_error(root, e))?;
+    let tsconfig = root.join(TSCONFIG);
     on_build(build(workspace));
     loop {
         let event = rx.recv().map_err(|_| BuildError::Watch {
             path: src.clone(),
             message: "the file watcher stopped".into(),
         })?;
-        if !event.as_ref().is_ok_and(is_relevant) {
+        if !event
+            .as_ref()
+            .is_ok_and(|e| is_relevant(e, &src, &tsconfig))
+        {
             continue;
         }
         loop {
@@ -58,16 +69,18 @@ pub fn watch(
     }
 }
 
-/// Reads and editors' swap files (`.x.swp`, `x~`) do not change the build.
-fn is_relevant(event: &Event) -> bool {
+/// Changes under `src` and to `tsconfig` count; reads, editors' swap files (`.x.swp`, `x~`)
+/// and the other files of the workspace root do not change the build.
+fn is_relevant(event: &Event, src: &Path, tsconfig: &Path) -> bool {
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }
     event.paths.is_empty()
         || event.paths.iter().any(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_none_or(|n| !n.starts_with('.') && !n.ends_with('~'))
+            (p == tsconfig || p.starts_with(src))
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_none_or(|n| !n.starts_with('.') && !n.ends_with('~'))
         })
 }
 
@@ -88,9 +101,23 @@ mod tests {
         Event::new(kind).add_path(PathBuf::from(path))
     }
 
+    fn is_relevant(event: &Event) -> bool {
+        super::is_relevant(
+            event,
+            Path::new("/w/src/backend"),
+            Path::new("/w/tsconfig.json"),
+        )
+    }
+
     #[test]
-    fn source_changes_count_and_reads_or_swap_files_do_not() {
+    fn source_and_tsconfig_changes_count_and_reads_or_swap_files_do_not() {
         let modify = EventKind::Modify(ModifyKind::Any);
+        assert!(is_relevant(&event(modify, "/w/tsconfig.json")));
+        assert!(!is_relevant(&event(modify, "/w/package.json")));
+        assert!(!is_relevant(&event(
+            EventKind::Create(CreateKind::Folder),
+            "/w/build"
+        )));
         assert!(is_relevant(&event(modify, "/w/src/backend/a.ts")));
         assert!(is_relevant(&event(
             EventKind::Create(CreateKind::Folder),

@@ -63,24 +63,19 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
     let workspace = ctx.workspace()?;
     match args.action {
         Action::Set { key, value } => {
-            let path = settings::set(&workspace, &key, &value).map_err(usage)?;
-            println!("set {key} = {value:?} in {}", path.display());
+            let (path, stored) = settings::set(&workspace, &key, &value).map_err(usage)?;
+            println!("set {key} = {stored:?} in {}", path.display());
         }
         Action::Unset { key } => {
             let path = settings::unset(&workspace, &key).map_err(usage)?;
             println!("unset {key} in {}", path.display());
         }
         Action::Get { key } => {
-            let info = settings::find_key(&key)
-                .ok_or_else(|| usage(SettingsError::UnknownKey { key: key.clone() }))?;
-            let current = Settings::load(&workspace)?;
-            match current.get(&key).or(info.default.map(str::to_owned)) {
-                Some(value) => println!("{value}"),
-                None => {
-                    eprintln!("webstir: `{key}` is not set and has no default");
-                    return Ok(ExitCode::from(1));
-                }
+            if settings::find_key(&key).is_none() {
+                return Err(usage(SettingsError::UnknownKey { key }));
             }
+            let value = Settings::load(&workspace)?.effective(&key)?;
+            println!("{value}");
         }
         Action::List { json } => {
             let current = Settings::load(&workspace)?;

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -65,27 +65,82 @@ pub fn execute(args: Args, _ctx: &Context) -> Result<ExitCode, Error> {
         "Created {} workspace `{}` in {}",
         args.mode.as_str(),
         created.name,
-        created.root.display()
+        printable(&created.root.display().to_string())
     );
     for file in &created.files {
         println!("  {}", file.display());
     }
     println!();
     println!("Next steps:");
-    println!("  cd {}", shell_quoted(&args.dir.display().to_string()));
+    println!("  cd {}", shell_quoted(&cd_argument(&args.dir)));
     println!("  webstir add-job cleanup --schedule @daily");
     println!("  webstir backend-inspect");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Quotes a path for the "next steps" hint when a shell would split it.
-fn shell_quoted(path: &str) -> String {
-    if path
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c))
-    {
-        path.to_owned()
+/// A path as it can be shown on one line: quoted with escapes only when it holds control
+/// characters.
+fn printable(path: &str) -> String {
+    if path.chars().any(char::is_control) {
+        shell_quoted(path)
     } else {
-        format!("'{}'", path.replace('\'', "'\\''"))
+        path.to_owned()
+    }
+}
+
+/// The folder as `cd` should be given it: a relative path starting with `-` would be read as
+/// an option (`cd -dash`), so it gets a leading `./`.
+fn cd_argument(dir: &Path) -> String {
+    let text = dir.display().to_string();
+    if text.starts_with('-') {
+        format!("./{text}")
+    } else {
+        text
+    }
+}
+
+/// Quotes a path for a shell when it would be split or misread: `'...'` in general, and
+/// `$'...'` with escapes when it holds control characters (a raw newline would break the hint
+/// in two).
+fn shell_quoted(path: &str) -> String {
+    if !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c))
+    {
+        return path.to_owned();
+    }
+    if path.chars().any(char::is_control) {
+        let mut quoted = String::from("$'");
+        for c in path.chars() {
+            match c {
+                '\\' => quoted.push_str("\\\\"),
+                '\'' => quoted.push_str("\\'"),
+                '\n' => quoted.push_str("\\n"),
+                '\t' => quoted.push_str("\\t"),
+                '\r' => quoted.push_str("\\r"),
+                c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", u32::from(c))),
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('\'');
+        return quoted;
+    }
+    format!("'{}'", path.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_a_shell() {
+        assert_eq!(shell_quoted("my-service"), "my-service");
+        assert_eq!(shell_quoted("my service"), "'my service'");
+        assert_eq!(shell_quoted("it's"), "'it'\\''s'");
+        assert_eq!(shell_quoted("a\nb"), "$'a\\nb'");
+        assert_eq!(shell_quoted("a'\tb"), "$'a\\'\\tb'");
+        assert_eq!(cd_argument(Path::new("-dash")), "./-dash");
+        assert_eq!(cd_argument(Path::new("/tmp/-dash")), "/tmp/-dash");
     }
 }

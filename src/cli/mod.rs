@@ -5,6 +5,7 @@
 pub mod add_job;
 pub mod build;
 pub mod config;
+pub mod export;
 pub mod init;
 pub mod inspect;
 pub mod schedule;
@@ -50,6 +51,7 @@ pub enum Command {
     Scheduler(scheduler::Args),
     Build(build::Args),
     Config(config::Args),
+    Export(export::Args),
 }
 
 /// What every command may need besides its own arguments.
@@ -88,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Scheduler(args) => scheduler::execute(args, &ctx),
         Command::Build(args) => build::execute(args, &ctx),
         Command::Config(args) => config::execute(args, &ctx),
+        Command::Export(args) => export::execute(args, &ctx),
     };
     finish(result)
 }

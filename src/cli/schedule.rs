@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 
 use super::Context;
 use crate::Error;
-use crate::schedule::{Schedule, format_instant, resolve_timezone};
+use crate::schedule::{LAST_YEAR, Schedule, format_instant, resolve_timezone};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -85,31 +85,49 @@ pub fn execute(args: Args, _ctx: &Context) -> Result<ExitCode, Error> {
             serde_json::to_string_pretty(&report).expect("a report of strings always serializes");
         println!("{text}");
     } else {
-        print!("{}", render_text(&report, from, tz));
+        print!(
+            "{}",
+            render_text(&report, from, tz, usize::from(args.count))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The zone from `--timezone`, else `TZ`, else the system zone; a bad name is a usage error
-/// that says where it came from.
+/// that says where it came from (an error about `TZ` already does).
 fn zone(flag: Option<&str>) -> Result<Tz, Error> {
-    let source = if flag.is_some() { "--timezone" } else { "TZ" };
-    resolve_timezone(None, flag).map_err(|e| Error::Usage(format!("{source}: {e}")))
+    resolve_timezone(None, flag).map_err(|e| match flag {
+        Some(_) => Error::Usage(format!("--timezone: {e}")),
+        None => Error::Usage(e.to_string()),
+    })
 }
 
-fn render_text(report: &Report, from: DateTime<Utc>, tz: Tz) -> String {
+fn render_text(report: &Report, from: DateTime<Utc>, tz: Tz, count: usize) -> String {
     let from = format_instant(&from.with_timezone(&tz));
     let mut out = format!(
         "Schedule:    {} ({})\nMeaning:     {}\nTime zone:   {}\n",
         report.schedule, report.kind, report.description, report.timezone
     );
-    if report.next.is_empty() {
+    if report.kind == "reboot" {
         out.push_str("Next:        none (runs once when the scheduler starts)\n");
         return out;
     }
-    out.push_str(&format!("Next {} after {from}:\n", report.next.len()));
-    for at in &report.next {
-        out.push_str(&format!("  {at}\n"));
+    if !report.next.is_empty() {
+        out.push_str(&format!("Next {} after {from}:\n", report.next.len()));
+        for at in &report.next {
+            out.push_str(&format!("  {at}\n"));
+        }
+    }
+    // Only the end of the calendar stops a schedule that is not `@reboot` early.
+    if report.next.len() < count {
+        let lead = if report.next.is_empty() {
+            "Next:        none:"
+        } else {
+            "No more fire times:"
+        };
+        out.push_str(&format!(
+            "{lead} they end with the year {LAST_YEAR} (RFC 3339 years have four digits)\n"
+        ));
     }
     out
 }

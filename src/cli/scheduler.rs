@@ -62,7 +62,7 @@ pub struct Args {
     pub list: bool,
 
     /// Print the jobs' metadata as a JSON array (name, schedule, description, priority,
-    /// timezone, timeout, tenants, nextRun)
+    /// timezone, timeout, tenants, nextRun); `--list --json` is the same
     #[arg(long, conflicts_with_all = ["job", "all", "watch"])]
     pub json: bool,
 
@@ -154,6 +154,11 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
 
 /// Entry point when the binary runs under the name `scheduler`.
 pub fn main_as_scheduler(argv: Vec<OsString>) -> ExitCode {
+    // First, while this process has a single thread.
+    if let Err(gone) = scheduler::shim_parent::die_with_shim() {
+        eprintln!("scheduler: error: {gone}");
+        return ExitCode::from(1);
+    }
     let cli = match SchedulerCli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => return super::clap_exit(e),
@@ -237,6 +242,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         },
     )?;
 
+    // `--list --json` asks for the list as JSON, which is what `--json` prints.
     if args.json {
         let entries = scheduler::entries(&jobs, Utc::now());
         let text =

@@ -9,7 +9,7 @@ use super::scaffold::{self, Scaffold};
 use super::{JobError, JobName, canonical_key};
 use crate::Error;
 use crate::manifest::policy::{self, Backoff, DYNAMIC_TENANTS, Overlap};
-use crate::manifest::{Manifest, Priority, edit};
+use crate::manifest::{Manifest, Priority, edit, is_safe_integer};
 use crate::schedule::{self, Schedule};
 use crate::workspace::Workspace;
 
@@ -122,9 +122,15 @@ impl NewJob {
             return Err(JobError::EmptyDescription);
         }
         let priority = priority.map(parse_priority).transpose()?;
-        if let Some(tz) = &timezone {
-            schedule::parse_timezone(tz).map_err(JobError::InvalidTimezone)?;
-        }
+        // Stored in canonical form (`america/new_york` -> `America/New_York`): other tools that
+        // read the manifest (Node's Intl, cron exporters) match zone names exactly.
+        let timezone = timezone
+            .map(|tz| {
+                schedule::parse_timezone(&tz)
+                    .map(|zone| zone.name().to_owned())
+                    .map_err(JobError::InvalidTimezone)
+            })
+            .transpose()?;
         Ok(NewJob {
             name,
             schedules,
@@ -186,13 +192,15 @@ fn validate_schedule(expr: &str) -> Result<(), JobError> {
 }
 
 /// `5` and `-3` are numbers; any other non-empty text (`high`, `05`, `+1`) is a label, so a
-/// label never silently changes when read back.
+/// label never silently changes when read back. So is an integer beyond JavaScript's safe range
+/// (±(2^53 − 1)), of either sign: stored as a JSON number, Node would read
+/// `9007199254740993` back as `9007199254740992`.
 fn parse_priority(text: &str) -> Result<Priority, JobError> {
     if text.trim().is_empty() {
         return Err(JobError::EmptyPriority);
     }
     Ok(match text.parse::<i64>() {
-        Ok(n) if n.to_string() == text => Priority::Number(n),
+        Ok(n) if n.to_string() == text && is_safe_integer(n) => Priority::Number(n),
         _ => Priority::Label(text.to_owned()),
     })
 }
@@ -226,6 +234,7 @@ pub fn add_job(workspace: &Workspace, job: &NewJob) -> Result<AddedJob, Error> {
     let edited = edit::append_job(&text, &entry)?;
     let source = scaffold::render_source(job.name.as_str())?;
     scaffold::preflight(workspace, job.name.as_str())?;
+    workspace.ensure_package_json_writable()?;
 
     let scaffold = Scaffold::create(workspace, job.name.as_str(), &source)?;
     if let Err(e) = workspace.write_package_json(&edited) {
@@ -251,7 +260,25 @@ mod tests {
     fn priorities_are_numbers_only_in_canonical_form() {
         assert_eq!(parse_priority("5").ok(), Some(Priority::Number(5)));
         assert_eq!(parse_priority("-3").ok(), Some(Priority::Number(-3)));
-        for label in ["high", "05", "+1", "-0", "1.5", "99999999999999999999"] {
+        assert_eq!(
+            parse_priority("9007199254740991").ok(),
+            Some(Priority::Number(9_007_199_254_740_991))
+        );
+        assert_eq!(
+            parse_priority("-9007199254740991").ok(),
+            Some(Priority::Number(-9_007_199_254_740_991))
+        );
+        for label in [
+            "high",
+            "05",
+            "+1",
+            "-0",
+            "1.5",
+            "99999999999999999999",
+            "9007199254740992",
+            "9007199254740993",
+            "-9007199254740993",
+        ] {
             assert_eq!(
                 parse_priority(label).ok(),
                 Some(Priority::Label(label.into()))

@@ -3,7 +3,9 @@
 use std::fmt;
 
 use super::JobError;
-use super::naming::to_snake_case;
+use super::naming::{canonical_key, to_snake_case};
+use crate::build::scheduler_files::{GENERATED_JOB_FILES, RESERVED_PREFIX};
+use crate::build::sources::SKIPPED_FOLDERS;
 
 /// The longest job name, in characters.
 pub const MAX_NAME_LEN: usize = 64;
@@ -67,6 +69,9 @@ impl JobName {
                 "`{name}` is a reserved device name on Windows"
             )));
         }
+        if let Some(reserved) = reserved(&name) {
+            return Err(reject(reserved.to_string()));
+        }
         Ok(JobName {
             name,
             given: input.to_owned(),
@@ -91,6 +96,65 @@ impl JobName {
 impl fmt::Display for JobName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
+    }
+}
+
+/// Why a name cannot be used in `build/backend/jobs`, where job folders sit beside the files
+/// the build generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    /// The build writes a file of this name there: `(name, what it is)`.
+    Generated(&'static str, &'static str),
+    /// The name begins with [`RESERVED_PREFIX`].
+    Prefix,
+    /// The build never enters a folder of this name.
+    Skipped(&'static str),
+}
+
+impl fmt::Display for Reserved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reserved::Generated(file, what) => write!(
+                f,
+                "`build/backend/jobs/{file}` is {what}, written by `webstir build`"
+            ),
+            Reserved::Prefix => write!(
+                f,
+                "names that begin with `{RESERVED_PREFIX}` are reserved for files `webstir build` generates in `build/backend/jobs`"
+            ),
+            Reserved::Skipped(folder) => write!(
+                f,
+                "`webstir build` skips `{folder}` folders, so the job would never be built"
+            ),
+        }
+    }
+}
+
+/// Whether `name` (a job name, or the name of an entry of `src/backend/jobs`) is reserved.
+/// Names are compared the way job names are, by their snake_case key, which also catches the
+/// spellings a case-insensitive file system would confuse (`Scheduler`, `SCHEDULER.JS`).
+pub fn reserved(name: &str) -> Option<Reserved> {
+    let key = canonical_key(name);
+    if let Some((file, what)) = GENERATED_JOB_FILES
+        .iter()
+        .find(|(file, _)| canonical_key(file) == key)
+    {
+        return Some(Reserved::Generated(file, what));
+    }
+    if let Some(folder) = SKIPPED_FOLDERS.iter().find(|f| canonical_key(f) == key) {
+        return Some(Reserved::Skipped(folder));
+    }
+    let after = key.strip_prefix(RESERVED_PREFIX)?;
+    (after.is_empty() || after.starts_with('_')).then_some(Reserved::Prefix)
+}
+
+/// The rule a job name read from a manifest breaks, if any: a hand-written entry must pass
+/// every rule `add-job` applies, in whatever spelling it is written.
+pub fn check_manifest_name(name: &str) -> Result<(), String> {
+    match JobName::parse(name) {
+        Ok(_) => Ok(()),
+        Err(JobError::InvalidName { rule, .. }) => Err(rule),
+        Err(other) => Err(other.to_string()),
     }
 }
 
@@ -177,10 +241,55 @@ mod tests {
         assert!(rule_of("a?b").contains("<>:"));
         assert!(rule_of("con").contains("reserved device name"));
         assert!(rule_of("COM1").contains("reserved device name"));
+        assert!(
+            rule_of("scheduler").contains("`build/backend/jobs/scheduler` is the scheduler binary")
+        );
+        assert!(rule_of("node_modules").contains("skips `node_modules`"));
+        assert!(rule_of("webstir").contains("begin with `webstir`"));
         assert!(rule_of(&"a".repeat(65)).contains("more than the 64"));
         assert!(rule_of("---").contains("no letters or digits"));
         assert!(rule_of("café").contains("still has characters"));
         assert!(rule_of(&"aB".repeat(32)).contains("more than the 64"));
+    }
+
+    #[test]
+    fn generated_file_names_are_reserved_in_every_spelling() {
+        for name in [
+            "scheduler",
+            "Scheduler",
+            "SCHEDULER",
+            "scheduler.js",
+            "Scheduler.JS",
+            "scheduler_js",
+            "webstir-runner.mjs",
+            "webstir",
+            "webstir_tenants",
+            "WebstirNext",
+            "node_modules",
+            "NodeModules",
+        ] {
+            assert!(reserved(name).is_some(), "{name} should be reserved");
+            assert!(check_manifest_name(name).is_err(), "{name}");
+        }
+        for name in [
+            "schedulers",
+            "scheduler2",
+            "my_scheduler",
+            "webstirs",
+            "modules",
+            "tenants",
+        ] {
+            assert_eq!(reserved(name), None, "{name}");
+            assert_eq!(check_manifest_name(name), Ok(()), "{name}");
+        }
+    }
+
+    #[test]
+    fn manifest_names_follow_the_add_job_rules() {
+        assert_eq!(check_manifest_name("Send Daily"), Ok(()));
+        assert!(check_manifest_name("con").is_err());
+        assert!(check_manifest_name("café").is_err());
+        assert!(check_manifest_name("../x").is_err());
     }
 
     #[test]

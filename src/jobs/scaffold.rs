@@ -15,9 +15,17 @@ use crate::workspace::Workspace;
 /// The entry file `add-job` writes.
 pub const ENTRY_FILE: &str = "index.ts";
 
-/// Every entry file a job folder may have: `webstir build` turns `.ts`/`.mts` into the
-/// `index.js`/`index.mjs` the scheduler imports, and copies those as they are.
-pub const ENTRY_FILES: &[&str] = &[ENTRY_FILE, "index.mts", "index.js", "index.mjs"];
+/// Every entry file a job folder may have: `webstir build` turns `.ts`/`.tsx`/`.jsx`/`.mts`
+/// into the `index.js`/`index.mjs` the scheduler imports, and copies those as they are (a test
+/// in `build::sources` keeps this list in step with what the build emits).
+pub const ENTRY_FILES: &[&str] = &[
+    ENTRY_FILE,
+    "index.tsx",
+    "index.mts",
+    "index.js",
+    "index.jsx",
+    "index.mjs",
+];
 
 /// The TypeScript source of a new job.
 pub fn render_source(name: &str) -> Result<String, TemplateError> {

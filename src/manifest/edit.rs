@@ -26,9 +26,14 @@ pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, Manifes
     let (bom, text) = split_bom(text);
     let before = parse_package_json(text)?;
     check_shape(&before)?;
-    let edited = match splice_into_text(text, entry)? {
+    // jsonc-parser refuses lone surrogate escapes (`"\ud800"`) and nesting deeper than 512,
+    // which `JSON.parse` accepts: it reads a copy where those are replaced in place (same
+    // length), so every position it finds holds for the original, and the edit is made on the
+    // original.
+    let readable = super::json::readable_for_jsonc(text);
+    let edited = match splice_into_text(text, &readable, entry)? {
         Some(edited) => edited,
-        None => append_with_cst(text, entry)?,
+        None => restore_surrounding(text, &readable, append_with_cst(&readable, entry)?),
     };
     // The edit must add exactly the entry and nothing else; checked on the parsed result so a
     // library quirk can never write a file that means something other than intended.
@@ -39,6 +44,39 @@ pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, Manifes
         ));
     }
     Ok(format!("{bom}{edited}"))
+}
+
+/// `edited` (an edit of `readable`) with the unchanged text around the edit taken from
+/// `original` again, so that the escapes `readable` replaced come back byte for byte.
+fn restore_surrounding(original: &str, readable: &str, edited: String) -> String {
+    if original == readable {
+        return edited;
+    }
+    let (r, e) = (readable.as_bytes(), edited.as_bytes());
+    let mut prefix = r.iter().zip(e).take_while(|(a, b)| a == b).count();
+    let longest_suffix = r.len().min(e.len()) - prefix;
+    let mut suffix = r
+        .iter()
+        .rev()
+        .zip(e.iter().rev())
+        .take(longest_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    // The two differ only in ASCII escapes, so their character boundaries agree.
+    while !edited.is_char_boundary(prefix) || !original.is_char_boundary(prefix) {
+        prefix -= 1;
+    }
+    while !edited.is_char_boundary(e.len() - suffix)
+        || !original.is_char_boundary(original.len() - suffix)
+    {
+        suffix -= 1;
+    }
+    format!(
+        "{}{}{}",
+        &original[..prefix],
+        &edited[prefix..e.len() - suffix],
+        &original[original.len() - suffix..]
+    )
 }
 
 fn append_with_cst(text: &str, entry: &[(&str, Value)]) -> Result<String, ManifestError> {
@@ -74,9 +112,19 @@ enum Container<'t, 'a> {
 /// is one line, or the container is written on one line and either has members
 /// (`"webstir": { "mode": "api" }`) or sits in a one-line parent. Returns `None` otherwise, for
 /// the CST to indent.
-fn splice_into_text(text: &str, entry: &[(&str, Value)]) -> Result<Option<String>, ManifestError> {
-    let parsed = parse_to_ast(text, &CollectOptions::default(), &ParseOptions::default())
-        .map_err(|e| syntax_error(text, &e))?;
+/// `readable` is `text` as jsonc-parser can read it (see [`append_job`]); positions in one are
+/// positions in the other.
+fn splice_into_text(
+    text: &str,
+    readable: &str,
+    entry: &[(&str, Value)],
+) -> Result<Option<String>, ManifestError> {
+    let parsed = parse_to_ast(
+        readable,
+        &CollectOptions::default(),
+        &ParseOptions::default(),
+    )
+    .map_err(|e| syntax_error(text, &e))?;
     let Some(ast::Value::Object(root)) = &parsed.value else {
         return Err(shape_error("the top level must be an object"));
     };

@@ -66,6 +66,24 @@ impl Inspection {
                 None
             }
         };
+        // Jobs without a zone of their own use the environment's; a `TZ` that names no zone
+        // leaves them without a next run, which must not pass in silence.
+        let uses_environment_zone = default_zone.is_none()
+            && manifest
+                .jobs
+                .iter()
+                .any(|job| job.timezone.is_none() && !job.schedules.is_empty());
+        if uses_environment_zone && let Err(e) = schedule::environment_timezone() {
+            diagnostics.push(Diagnostic {
+                level: Level::Error,
+                code: "invalid-timezone",
+                job: None,
+                message: format!(
+                    "{e}; jobs without their own `timezone` have no next run, and the \
+                     scheduler refuses to start"
+                ),
+            });
+        }
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
         for spec in manifest.jobs {
             let source = format!("src/backend/jobs/{}", spec.name);

@@ -3,6 +3,7 @@
 
 pub mod edit;
 pub mod inspect;
+mod json;
 pub mod policy;
 
 use std::collections::HashMap;
@@ -12,9 +13,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::jobs::MAX_NAME_LEN;
 use crate::jobs::canonical_key;
-use crate::jobs::name::check_unsafe;
+use crate::jobs::name::check_manifest_name;
 use crate::schedule::Schedule;
 use policy::{PolicySpec, Tenants};
 
@@ -62,14 +62,20 @@ fn render_list(diagnostics: &[Diagnostic]) -> String {
 }
 
 /// Parses `package.json` text strictly (it is JSON, not JSONC), reporting where it breaks. A
-/// leading byte-order mark is allowed, as npm and Node allow it.
+/// leading byte-order mark is allowed, as npm and Node allow it. Whatever Node's `JSON.parse`
+/// accepts is accepted (see [`json`]), and numbers keep the form they are written in.
 pub fn parse_package_json(text: &str) -> Result<Value, ManifestError> {
     let (_, json) = split_bom(text);
-    serde_json::from_str::<Value>(json).map_err(|e| ManifestError::Syntax {
-        line: e.line(),
-        column: e.column(),
-        message: syntax_message(&e),
-    })
+    json::parse(json)
+}
+
+/// JavaScript's `Number.MAX_SAFE_INTEGER` (2^53 − 1): integers beyond it, of either sign, do
+/// not survive a round trip through Node.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// True when Node reads `n` back as exactly `n`.
+pub fn is_safe_integer(n: i64) -> bool {
+    (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n)
 }
 
 /// Splits off a UTF-8 byte-order mark, which some Windows editors write and JSON parsers
@@ -79,15 +85,6 @@ pub fn split_bom(text: &str) -> (&str, &str) {
     match text.strip_prefix(BOM) {
         Some(json) => (BOM, json),
         None => ("", text),
-    }
-}
-
-fn syntax_message(e: &serde_json::Error) -> String {
-    // serde_json appends " at line L column C"; we already lead with the position.
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
     }
 }
 
@@ -323,22 +320,12 @@ impl Manifest {
             return None;
         };
         let name = name.to_owned();
-        let count = name.chars().count();
-        let broken = check_unsafe(&name).map_err(str::to_owned).and_then(|()| {
-            if count > MAX_NAME_LEN {
-                Err(format!(
-                    "it has {count} characters, more than the {MAX_NAME_LEN} allowed"
-                ))
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(rule) = broken {
+        if let Err(rule) = check_manifest_name(&name) {
             self.error(
                 "invalid-name",
                 None,
                 format!(
-                    "jobs[{index}] has the name `{}`, which cannot be a folder name: {rule}",
+                    "jobs[{index}] has the name `{}`, which `webstir add-job` refuses: {rule}",
                     name.escape_debug()
                 ),
             );
@@ -406,7 +393,23 @@ impl Manifest {
         }
         let priority = match fields.get("priority") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().map(Priority::Number),
+            Some(Value::Number(n)) if n.as_i64().is_some_and(is_safe_integer) => {
+                n.as_i64().map(Priority::Number)
+            }
+            // Node would read it as a different number than webstir does: say so rather than
+            // let the two disagree.
+            Some(Value::Number(n)) if n.as_i64().is_some() || n.as_u64().is_some() => {
+                self.error(
+                    "invalid-priority",
+                    Some(&name),
+                    format!(
+                        "`priority` {n} is beyond JavaScript's safe integer range \
+                         (±{MAX_SAFE_INTEGER}) and Node reads it as another number; \
+                         write it as a string: \"{n}\""
+                    ),
+                );
+                None
+            }
             Some(Value::String(s)) if !s.trim().is_empty() => Some(Priority::Label(s.clone())),
             Some(_) => {
                 self.error(

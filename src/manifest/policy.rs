@@ -367,9 +367,11 @@ pub fn duration_value(value: &Value) -> Result<Duration, String> {
     match value {
         Value::String(text) => parse_duration(text),
         Value::Number(n) => match n.as_f64() {
-            Some(secs) if secs > 0.0 && secs.is_finite() => {
-                Duration::try_from_secs_f64(secs).map_err(|_| "the duration is too long".into())
-            }
+            // The same bound as a written duration: a number is not a way around it.
+            Some(secs) if secs > 0.0 => Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| *d <= crate::settings::MAX_DURATION)
+                .ok_or_else(crate::settings::too_long),
             Some(_) => Err("the duration must be greater than zero".into()),
             None => Err("the duration is not a number webstir can read".into()),
         },

@@ -3,6 +3,10 @@
 //! ordinary character, `#` starts a comment outside quotes, later lines win. Where Node
 //! silently skips a line it cannot read, this parser refuses it with the line number and the
 //! fix: a dropped variable would only show up later as a job misbehaving.
+//!
+//! Errors never quote a value: a line that is not an assignment is shown by its first word
+//! only (`PASSWORD s3cret` must not end up in a log), and invisible characters in a name are
+//! spelled out (`\u{feff}`).
 
 /// A line that is not an assignment, blank or a comment; `line` is 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +17,13 @@ pub struct ParseError {
 
 /// The assignments of a `.env` file, in file order (a later one for the same key wins).
 pub fn parse(text: &str) -> Result<Vec<(String, String)>, ParseError> {
+    if text.starts_with('\u{feff}') {
+        // Node keeps the mark as part of the first name, which then matches nothing.
+        return Err(ParseError {
+            line: 1,
+            message: "the file starts with a byte order mark (`\\u{feff}`), which Node.js would read as part of the first variable's name; save the file as UTF-8 without a BOM".into(),
+        });
+    }
     let mut pairs = Vec::new();
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     while let Some((number, raw)) = lines.next() {
@@ -26,14 +37,24 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, ParseError> {
         };
         let assignment = line.strip_prefix("export ").map_or(line, str::trim_start);
         let Some((key, rest)) = assignment.split_once('=') else {
+            let first = line.split_whitespace().next().unwrap_or(line);
             return Err(error(format!(
-                "`{line}` is not an assignment; write KEY=value (or start a comment with #)"
+                "the line starting with `{}` is not an assignment; write KEY=value (or start a comment with #)",
+                first.escape_debug()
             )));
         };
         let key = key.trim_end();
+        if let Some((first, _)) = key.split_once(char::is_whitespace) {
+            // What follows the space may be a value (`PASSWORD s3cret=x`).
+            return Err(error(format!(
+                "the name starting with `{}` contains a space; use letters, digits, `_`, `.` and `-`, as in MY_KEY=value",
+                first.escape_debug()
+            )));
+        }
         if key.is_empty() || !key.chars().all(is_key_char) {
             return Err(error(format!(
-                "`{key}` is not a variable name; use letters, digits, `_`, `.` and `-`, as in MY_KEY=value"
+                "`{}` is not a variable name; use letters, digits, `_`, `.` and `-`, as in MY_KEY=value",
+                key.escape_debug()
             )));
         }
         let rest = rest.trim_start();
@@ -45,8 +66,9 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, ParseError> {
                     )))?;
                 let after = after.trim();
                 if !after.is_empty() && !after.starts_with('#') {
+                    // Not quoted back: it is likely part of the value.
                     return Err(error(format!(
-                        "unexpected `{after}` after the quoted value of `{key}`; put the whole value inside the quotes"
+                        "unexpected text after the quoted value of `{key}`; put the whole value inside the quotes"
                     )));
                 }
                 if quote == '"' {
@@ -135,17 +157,66 @@ mod tests {
         assert_eq!(error.line, 2);
         assert_eq!(
             error.message,
-            "`this is not an assignment` is not an assignment; write KEY=value (or start a comment with #)"
+            "the line starting with `this` is not an assignment; write KEY=value (or start a comment with #)"
         );
         let error = parse("A=1\nB=\"open\nC=2\n").expect_err("unclosed");
         assert_eq!(error.line, 2);
         assert!(error.message.contains("never closed"), "{}", error.message);
         let error = parse("MY KEY=1\n").expect_err("space in key");
-        assert!(error.message.starts_with("`MY KEY` is not a variable name"));
+        assert!(
+            error
+                .message
+                .starts_with("the name starting with `MY` contains a space")
+        );
         let error = parse("A=\"x\" y\n").expect_err("text after quotes");
         assert_eq!(
             error.message,
-            "unexpected `y` after the quoted value of `A`; put the whole value inside the quotes"
+            "unexpected text after the quoted value of `A`; put the whole value inside the quotes"
+        );
+    }
+
+    /// Regression: the whole line was quoted, so `PASSWORD s3cret` printed the secret.
+    #[test]
+    fn an_error_never_shows_a_value() {
+        for text in [
+            "PASSWORD s3cret\n",
+            "  PASSWORD\ts3cret\n",
+            "PASSWORD=\"s3cret\" s3cret2\n",
+            "PASS WORD=s3cret\n",
+            "PASSWORD s3cret=x\n",
+        ] {
+            let error = parse(text).expect_err(text);
+            assert!(
+                !error.message.contains("s3cret"),
+                "{text:?}: {}",
+                error.message
+            );
+            assert!(
+                error.message.contains("PASS"),
+                "{text:?}: {}",
+                error.message
+            );
+        }
+    }
+
+    /// Regression: a byte order mark made the first name `\u{feff}KEY`, shown invisibly.
+    #[test]
+    fn a_byte_order_mark_is_named_not_hidden() {
+        let error = parse("\u{feff}KEY=1\n").expect_err("BOM");
+        assert_eq!(error.line, 1);
+        assert!(
+            error.message.contains("byte order mark (`\\u{feff}`)"),
+            "{}",
+            error.message
+        );
+        assert!(!error.message.contains('\u{feff}'));
+        let error = parse("A=1\nB\u{200b}=2\n").expect_err("zero-width space");
+        assert!(
+            error
+                .message
+                .starts_with("`B\\u{200b}` is not a variable name"),
+            "{}",
+            error.message
         );
     }
 }

@@ -4,6 +4,7 @@
 pub mod dotenv;
 pub mod env;
 pub mod outcome;
+pub mod output;
 pub mod process;
 pub mod reaper;
 pub mod sentinel;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use env::{EnvError, JobEnv, RunVars};
 pub use outcome::{Failure, StopOutcome};
+pub use output::{MAX_LINE, OutputNote};
 pub use process::{LineSink, RunResult, RunSpec, StopRequest, Stream, run};
 
 /// File name of the Node runner script inside `build/backend/jobs/`.

@@ -2,10 +2,12 @@
 //! descriptor, the exit status, or the scheduler's own decision (time limit, stop).
 
 use std::fmt;
-use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::OwnedFd;
 use std::process::ExitStatus;
 use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
 
 /// Why a run did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,25 +76,46 @@ pub(super) struct Report {
     message: String,
 }
 
-/// Reads what the runner script reported, if anything, without waiting: the runner writes
-/// before it exits, and a descendant that inherited the descriptor must not block us.
-pub(super) fn read_report(mut reader: std::io::PipeReader) -> Option<Report> {
-    let fd = reader.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags == -1 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == -1 {
-            return None;
-        }
-    }
+/// Most bytes of the report descriptor kept; the runner's report is far smaller.
+const REPORT_LIMIT: usize = 64 * 1024;
+
+/// Reads what the runner script reports on its descriptor, for as long as the job runs, and
+/// returns the last report. Read while the job runs, not after: a report larger than the pipe
+/// (a huge error message) would otherwise block the runner in its write, and the run would
+/// never end. Once `ended` turns true (or its sender is gone) it reads what is in the pipe and
+/// stops, without waiting for descendants that inherited the descriptor.
+pub(super) async fn collect_report(
+    pipe: std::io::PipeReader,
+    mut ended: watch::Receiver<bool>,
+) -> Option<Report> {
+    let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(pipe)).ok()?;
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 4096];
-    loop {
-        match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
+    let keep = |bytes: &mut Vec<u8>, piece: &[u8]| {
+        let room = REPORT_LIMIT.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&piece[..piece.len().min(room)]);
+    };
+    let mut open = true;
+    while open && !*ended.borrow() {
+        tokio::select! {
+            read = pipe.read(&mut chunk) => match read {
+                Ok(0) | Err(_) => open = false,
+                Ok(n) => keep(&mut bytes, &chunk[..n]),
+            },
+            changed = ended.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // The runner wrote before it exited: whatever it wrote is in the pipe now.
+    while open {
+        match pipe.try_read(&mut chunk) {
+            Ok(0) => open = false,
+            Ok(n) => keep(&mut bytes, &chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => open = false,
         }
     }
     let text = String::from_utf8_lossy(&bytes);

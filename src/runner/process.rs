@@ -1,6 +1,11 @@
 //! One run of a job: a Node.js child in its own process group, its output forwarded line by
 //! line, a time limit, and a stop request (SIGTERM, a grace period, then SIGKILL). Whatever the
 //! job leaves running in its process group when it ends is killed with it.
+//!
+//! A run ends when the job's process exits. Everything that process wrote is in the pipes by
+//! then and is forwarded in full, however slowly the scheduler's own output is read; only a
+//! process the job started outside its group (`detached`) can still hold the pipes, and what
+//! it writes is forwarded for [`LINGER`] more and then dropped with a note.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -10,17 +15,18 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::watch;
 
-use super::outcome::{Failure, StopOutcome, classify, read_report};
+use super::outcome::{Failure, StopOutcome, classify, collect_report};
+use super::output::{self, OutputNote};
 use super::{reaper, sentinel};
 
 /// File descriptor on which the runner script reports why a job failed.
 const REPORT_FD: i32 = 3;
 
-/// How long output still buffered in the pipes may take to arrive after the job exited.
-const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// How long output of a process that outlived the job (a detached one sharing its pipes) is
+/// still forwarded after the job's process exited; later output is dropped.
+pub const LINGER: Duration = Duration::from_millis(200);
 
 /// Everything needed to start one run.
 #[derive(Debug, Clone)]
@@ -74,6 +80,9 @@ pub struct RunResult {
     pub outcome: Result<(), Failure>,
     /// The exit code, when the process exited rather than being killed.
     pub exit_code: Option<i32>,
+    /// What happened to the output on the way (long lines split, output dropped), for the
+    /// log to say once.
+    pub notes: Vec<OutputNote>,
 }
 
 enum Ending {
@@ -101,6 +110,7 @@ pub async fn run(
                     message: e.to_string(),
                 }),
                 exit_code: None,
+                notes: Vec::new(),
             };
         }
     };
@@ -109,14 +119,25 @@ pub async fn run(
     sentinel::watch(pid);
     // Whatever way this run ends, a cancelled task or a panic included, its group goes too.
     let _group = GroupGuard(pid);
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| forward(s, Stream::Stdout, sink.clone()));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| forward(s, Stream::Stderr, sink.clone()));
+    // Tells the readers that the process has exited (a dropped sender says the same).
+    let (ended_tx, ended) = watch::channel(false);
+    let stdout = child.stdout.take().map(|s| {
+        tokio::spawn(output::forward(
+            s,
+            Stream::Stdout,
+            sink.clone(),
+            ended.clone(),
+        ))
+    });
+    let stderr = child.stderr.take().map(|s| {
+        tokio::spawn(output::forward(
+            s,
+            Stream::Stderr,
+            sink.clone(),
+            ended.clone(),
+        ))
+    });
+    let report = tokio::spawn(collect_report(report, ended.clone()));
 
     let graceful = stop_reached(&mut stop, StopRequest::Graceful);
     let time_limit = async {
@@ -156,10 +177,19 @@ pub async fn run(
         let _ =
             tokio::task::spawn_blocking(|| reaper::reap_orphans(Duration::from_millis(500))).await;
     }
+    let _ = ended_tx.send(true);
+    let mut notes = Vec::new();
     for task in [stdout, stderr].into_iter().flatten() {
-        if tokio::time::timeout(DRAIN_LIMIT, task).await.is_err() {
-            // A detached descendant still holds the pipe; its output is no longer ours.
+        // Both readers drain at once; each stops LINGER after what was already in its pipe.
+        if let Ok(forwarded) = task.await {
+            notes.extend(forwarded);
         }
+    }
+    // One note for a pipe pair held open together, the usual case (`stdio: 'inherit'`).
+    let abandoned = |n: &OutputNote| matches!(n, OutputNote::Abandoned(_));
+    if notes.iter().filter(|n| abandoned(n)).count() == 2 {
+        notes.retain(|n| !abandoned(n));
+        notes.push(OutputNote::Abandoned(None));
     }
 
     let (outcome, exit_code) = match ending {
@@ -175,12 +205,13 @@ pub async fn run(
             None,
         ),
         Ok(Ending::Stopped(how)) => (Err(Failure::Stopped(how)), None),
-        Ok(Ending::Exited(status)) => classify(status, read_report(report)),
+        Ok(Ending::Exited(status)) => classify(status, report.await.ok().flatten()),
     };
     RunResult {
         duration,
         outcome,
         exit_code,
+        notes,
     }
 }
 
@@ -240,27 +271,6 @@ fn spawn(spec: &RunSpec) -> std::io::Result<(tokio::process::Child, std::io::Pip
     let child = command.spawn()?;
     drop(writer);
     Ok((child, reader))
-}
-
-fn forward(
-    stream: impl AsyncRead + Unpin + Send + 'static,
-    which: Stream,
-    sink: LineSink,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    sink(which, line.trim_end_matches(['\n', '\r']));
-                }
-            }
-        }
-    })
 }
 
 /// Kills a run's process group when dropped.

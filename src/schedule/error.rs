@@ -31,6 +31,19 @@ pub enum ScheduleError {
     NeverFires { days: String, months: String },
     #[error("{}", unknown_time_zone_message(.0))]
     UnknownTimeZone(String),
+    /// The `TZ` environment variable names no zone webstir knows. Kept apart from
+    /// [`ScheduleError::UnknownTimeZone`] so that every command says where the name came from.
+    #[error(
+        "TZ: unknown time zone `{0}` (expected an IANA name such as `Europe/London`, a zone \
+         file such as `:/etc/localtime`, or a POSIX rule such as `EST5EDT,M3.2.0,M11.1.0`)"
+    )]
+    UnknownEnvironmentTimeZone(String),
+    /// A POSIX rule in `TZ` that no IANA zone follows (schedules are evaluated in IANA zones).
+    #[error(
+        "TZ: no IANA time zone follows the POSIX rule `{0}` from two years ago to thirty years \
+         ahead; name the zone instead (for example `TZ=Europe/London`)"
+    )]
+    UnmatchedPosixRule(String),
 }
 
 /// What is wrong with one cron field; shown after the field's name.

@@ -7,18 +7,19 @@ mod describe;
 mod error;
 mod field;
 mod next;
+mod posix_tz;
 mod rate;
 mod timezone;
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use chrono_tz::Tz;
 
 pub use cron::{Cron, DayRule, DstRule};
 pub use error::{FieldError, RateError, ScheduleError};
 pub use field::{Field, FieldSpec, Item};
-pub use timezone::{parse_timezone, resolve_timezone};
+pub use timezone::{environment_timezone, parse_timezone, resolve_timezone};
 
 /// What kind of schedule an expression is; rendered as `cron`, `macro`, `rate` or `reboot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -139,6 +140,11 @@ impl Schedule {
     /// The first fire time strictly after `after`, evaluated in `tz`. `rate(...)` gives
     /// `after + interval`; `@reboot` gives `None`.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Tz>> {
+        self.next_unbounded(after, tz)
+            .filter(|at| at.year() <= LAST_YEAR)
+    }
+
+    fn next_unbounded(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Tz>> {
         match &self.timing {
             Timing::Cron(cron) => next::next_after(cron, after, tz),
             Timing::Rate(interval) => {
@@ -174,6 +180,11 @@ pub fn next_wall_clock_fire<'a>(
         .filter_map(|s| s.next_after(after, tz))
         .min()
 }
+
+/// The last year a fire time may fall in (in its own zone): RFC 3339 writes years with four
+/// digits, so a time in the year 10000 could not be printed in any report. Fire times after
+/// 9999-12-31 are treated as never coming.
+pub const LAST_YEAR: i32 = 9999;
 
 /// How every command prints an instant: RFC 3339 with the zone's offset (`2026-03-08T03:00:00-04:00`).
 pub fn format_instant(at: &DateTime<Tz>) -> String {

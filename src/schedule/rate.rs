@@ -19,12 +19,10 @@ pub fn parse(text: &str) -> Result<Duration, RateError> {
     let (Some(count), Some(unit), None) = (words.next(), words.next(), words.next()) else {
         return Err(malformed());
     };
-    let count = if count.bytes().all(|b| b.is_ascii_digit()) {
-        count.parse::<u64>().ok().filter(|n| *n >= 1)
-    } else {
-        None
+    let digits = !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit());
+    if !digits || count.bytes().all(|b| b == b'0') {
+        return Err(RateError::NotANumber(count.to_owned()));
     }
-    .ok_or_else(|| RateError::NotANumber(count.to_owned()))?;
     let unit_secs = match unit.to_ascii_lowercase().as_str() {
         "second" | "seconds" => 1,
         "minute" | "minutes" => 60,
@@ -32,6 +30,11 @@ pub fn parse(text: &str) -> Result<Duration, RateError> {
         "day" | "days" => 86_400,
         _ => return Err(RateError::UnknownUnit(unit.to_owned())),
     };
+    // A whole number too large for any integer type is too long an interval, not "not a
+    // number".
+    let count = count
+        .parse::<u64>()
+        .map_err(|_| RateError::TooLong(format!("{count} {unit}")))?;
     match count.checked_mul(unit_secs) {
         Some(secs) if secs <= MAX_SECS => Ok(Duration::from_secs(secs)),
         _ => Err(RateError::TooLong(format!("{count} {unit}"))),

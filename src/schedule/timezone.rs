@@ -1,10 +1,12 @@
 //! Time zones: IANA names through chrono-tz, and the order in which a zone is chosen.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 use chrono_tz::Tz;
 
 use super::error::ScheduleError;
+use super::posix_tz::PosixTz;
 
 /// Parses an IANA time-zone name such as `Europe/London` (exact case first, then any case).
 pub fn parse_timezone(name: &str) -> Result<Tz, ScheduleError> {
@@ -31,18 +33,57 @@ pub fn resolve_timezone(job: Option<&str>, flag: Option<&str>) -> Result<Tz, Sch
 /// `TZ`, else the system zone, else UTC. Looked up once per process: commands resolve a zone
 /// for every job, and a manifest of thousands of jobs would otherwise read `/etc/timezone`
 /// thousands of times.
-fn environment_timezone() -> Result<Tz, ScheduleError> {
+pub fn environment_timezone() -> Result<Tz, ScheduleError> {
     static ZONE: OnceLock<Result<Tz, ScheduleError>> = OnceLock::new();
-    ZONE.get_or_init(|| {
-        if let Ok(value) = std::env::var("TZ") {
-            let name = value.trim_start_matches(':');
-            if !name.is_empty() {
-                return parse_timezone(zone_name_of_path(name));
-            }
-        }
-        Ok(system_timezone().unwrap_or(Tz::UTC))
+    ZONE.get_or_init(|| match std::env::var("TZ") {
+        Ok(value) if !value.is_empty() => zone_of_tz_variable(&value),
+        // An empty `TZ` means UTC to the C library; an unset one means the system zone.
+        Ok(_) => Ok(Tz::UTC),
+        Err(_) => Ok(system_timezone().unwrap_or(Tz::UTC)),
     })
     .clone()
+}
+
+/// The zone a `TZ` value names, the way the C library reads it: an IANA name (`Europe/London`),
+/// or, after a `:`, a name or a zone file (`:/etc/localtime`, `:/usr/share/zoneinfo/UTC`), or a
+/// POSIX rule (`EST5EDT,M3.2.0,M11.1.0`), which stands for the IANA zone that follows it.
+fn zone_of_tz_variable(value: &str) -> Result<Tz, ScheduleError> {
+    let unknown = || ScheduleError::UnknownEnvironmentTimeZone(value.to_owned());
+    let name = value.strip_prefix(':').unwrap_or(value);
+    if name.is_empty() {
+        return Ok(Tz::UTC);
+    }
+    if name.starts_with('/') {
+        return zone_of_file(Path::new(name)).ok_or_else(unknown);
+    }
+    if let Ok(tz) = parse_timezone(zone_name_of_path(name)) {
+        return Ok(tz);
+    }
+    match PosixTz::parse(name) {
+        Some(rule) => rule
+            .matching_zone(chrono::Utc::now())
+            .ok_or_else(|| ScheduleError::UnmatchedPosixRule(value.to_owned())),
+        None => Err(unknown()),
+    }
+}
+
+/// The zone of a zone file: its name after `zoneinfo/`, following symbolic links as the C
+/// library does (`/etc/localtime` is usually a link into `/usr/share/zoneinfo`).
+fn zone_of_file(path: &Path) -> Option<Tz> {
+    let resolved = std::fs::canonicalize(path).ok()?;
+    let resolved = resolved.to_string_lossy();
+    for candidate in [path.to_string_lossy(), resolved] {
+        if let Some((_, name)) = candidate.split_once("zoneinfo/")
+            && let Ok(tz) = parse_timezone(name)
+        {
+            return Some(tz);
+        }
+    }
+    // A copied (not linked) `/etc/localtime`: Debian keeps its name in `/etc/timezone`.
+    if path == Path::new("/etc/localtime") {
+        return system_timezone();
+    }
+    None
 }
 
 /// `TZ` may name a zone file (`:/usr/share/zoneinfo/Europe/London`); its name is the part

@@ -163,6 +163,9 @@ impl Engine {
         let sink: runner::LineSink =
             Arc::new(move |stream, line| log.output(&sink_label, stream, line));
         let result = runner::run(spec, sink, self.stop.clone()).await;
+        for note in &result.notes {
+            self.log.output_note(label, schedule, *note);
+        }
         self.notify(
             label,
             schedule,

@@ -7,6 +7,7 @@ pub mod log;
 pub mod observer;
 pub mod once;
 pub mod plan;
+pub mod shim_parent;
 pub mod signals;
 pub mod wall_alarm;
 pub mod watch;

@@ -113,7 +113,59 @@ fn check_missing_parents(root: &Path) -> Result<(), WorkspaceError> {
     }
 }
 
-/// An npm package name from the folder name: lowercase, URL-safe, no leading `.` or `_`.
+/// Names npm refuses for a new package although their characters are fine: its blacklist and
+/// Node's core modules (`validate-npm-package-name`, `validForNewPackages`).
+const REFUSED_NAMES: &[&str] = &[
+    "node_modules",
+    "favicon.ico",
+    "assert",
+    "async_hooks",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "diagnostics_channel",
+    "dns",
+    "domain",
+    "events",
+    "fs",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "module",
+    "net",
+    "os",
+    "path",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "repl",
+    "stream",
+    "string_decoder",
+    "sys",
+    "test",
+    "timers",
+    "tls",
+    "trace_events",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "wasi",
+    "worker_threads",
+    "zlib",
+];
+
+/// An npm package name from the folder name that npm accepts for a new package: lowercase,
+/// URL-safe, no leading `.` or `_`, none of `~'!()*`, and not a blacklisted or core-module
+/// name (`node_modules` becomes `node_modules-app`).
 pub fn package_name(root: &Path) -> String {
     let folder = root
         .file_name()
@@ -121,7 +173,7 @@ pub fn package_name(root: &Path) -> String {
         .unwrap_or_default();
     let mut name = String::with_capacity(folder.len());
     for c in folder.chars() {
-        if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
             name.push(c);
         } else if !name.ends_with('-') {
             name.push('-');
@@ -130,9 +182,12 @@ pub fn package_name(root: &Path) -> String {
     let name = name
         .trim_start_matches(['.', '_', '-'])
         .trim_end_matches('-');
-    let name: String = name.chars().take(214).collect();
+    // 214 characters at most, with room for the suffix below.
+    let name: String = name.chars().take(210).collect();
     if name.is_empty() {
         DEFAULT_NAME.to_owned()
+    } else if REFUSED_NAMES.contains(&name.as_str()) {
+        format!("{name}-app")
     } else {
         name
     }
@@ -170,5 +225,14 @@ mod tests {
         assert_eq!(package_name(Path::new("/tmp/My Service!")), "my-service");
         assert_eq!(package_name(Path::new("/tmp/.hidden")), "hidden");
         assert_eq!(package_name(Path::new("/tmp/日本")), DEFAULT_NAME);
+        assert_eq!(package_name(Path::new("/tmp/~home")), "home");
+        assert_eq!(package_name(Path::new("/tmp/a(b)")), "a-b");
+        assert_eq!(package_name(Path::new("/tmp/-dash")), "dash");
+        assert_eq!(package_name(Path::new("/tmp/line\nbreak")), "line-break");
+        assert_eq!(package_name(Path::new("/tmp/HTTP")), "http-app");
+        assert_eq!(
+            package_name(Path::new("/tmp/node_modules")),
+            "node_modules-app"
+        );
     }
 }

@@ -78,11 +78,19 @@ impl Ws {
 
     /// Starts `webstir scheduler <args>` in the background, its output read line by line.
     pub fn spawn_scheduler(&self, args: &[&str]) -> Running {
-        self.spawn_scheduler_with_env(args, &[])
+        Running::start(self.scheduler_command(args))
     }
 
     /// [`Ws::spawn_scheduler`] with extra environment variables.
     pub fn spawn_scheduler_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut cmd = self.scheduler_command(args);
+        cmd.envs(env.iter().copied());
+        Running::start(cmd)
+    }
+
+    /// `webstir scheduler <args>` as a plain command (clean environment, stdin empty, stdout
+    /// and stderr piped), for tests that read its output their own way.
+    pub fn scheduler_command(&self, args: &[&str]) -> StdCommand {
         let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("webstir"));
         cmd.arg("--workspace")
             .arg(self.root())
@@ -91,12 +99,11 @@ impl Ws {
         for var in ENV_TO_CLEAR {
             cmd.env_remove(var);
         }
-        cmd.envs(env.iter().copied());
         cmd.env("TZ", "UTC")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        Running::start(cmd)
+        cmd
     }
 }
 

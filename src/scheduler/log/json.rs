@@ -2,7 +2,6 @@
 //! on stdout, `time` and `level` first, then the event's fields in the order they were given.
 
 use std::fmt;
-use std::io::Write;
 use std::sync::Once;
 
 use tracing::field::{Field, Visit};
@@ -27,18 +26,24 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for JsonLines {
         if event.metadata().target() != TARGET {
             return;
         }
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let level = event.metadata().level().as_str().to_ascii_lowercase();
-        let mut fields = Fields(vec![("time", time.into()), ("level", level.into())]);
+        let mut fields = Fields(vec![("level", level.into())]);
         event.record(&mut fields);
-        // Written by hand: serde_json's map would sort the keys.
-        let body: Vec<String> = fields
-            .0
-            .iter()
-            .map(|(name, value)| format!("{}:{value}", serde_json::Value::from(*name)))
-            .collect();
-        let _ = writeln!(std::io::stdout().lock(), "{{{}}}", body.join(","));
+        super::write_stdout(format_args!("{}", line(&fields.0)), super::LogFormat::Json);
     }
+}
+
+/// One JSON object: `time` (now), then `fields` in their order.
+pub(super) fn line(fields: &[(&'static str, serde_json::Value)]) -> String {
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // Written by hand: serde_json's map would sort the keys.
+    let body: Vec<String> = std::iter::once(("time", time.into()))
+        .chain(fields.iter().cloned())
+        .map(|(name, value): (&str, serde_json::Value)| {
+            format!("{}:{value}", serde_json::Value::from(name))
+        })
+        .collect();
+    format!("{{{}}}", body.join(","))
 }
 
 struct Fields(Vec<(&'static str, serde_json::Value)>);

@@ -6,14 +6,18 @@
 //! event, job output included, is one object on stdout with `time`, `level`, `event`,
 //! `message` and, where they apply, `job`, `tenant`, `schedule`, `duration_ms`, `exit_status`,
 //! `error`, `stream`, `signal` and `suggestion`.
+//!
+//! When stdout goes away (`scheduler --watch | head -3`) the scheduler keeps running: it says
+//! so once on stderr and writes what would have gone to stdout to stderr from then on.
 
 mod json;
 
 use std::fmt;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::runner::{Failure, Stream};
+use crate::runner::{Failure, OutputNote, Stream};
 use crate::settings::LogFormat;
 
 /// Target of the scheduler's tracing events; the JSON layer writes only these.
@@ -167,17 +171,43 @@ impl Log {
 
     /// One line the job printed.
     pub fn output(&self, label: &RunLabel, stream: Stream, line: &str) {
+        if self.format == LogFormat::Text {
+            let prefix = label.output_prefix();
+            write_line(stream == Stream::Stderr, format_args!("{prefix} {line}"));
+            return;
+        }
         let mut event = Event::new(Level::Info, "output", line.to_owned());
         event.job = Some(&label.job);
         event.tenant = label.tenant.as_deref();
         event.stream = Some(stream.as_str());
-        event.stderr = stream == Stream::Stderr;
-        if self.format == LogFormat::Text {
-            let prefix = label.output_prefix();
-            write_line(event.stderr, format_args!("{prefix} {line}"));
-        } else {
-            self.emit(event);
-        }
+        self.emit(event);
+    }
+
+    /// What happened to a run's output on the way, said once per run and stream.
+    pub fn output_note(&self, label: &RunLabel, schedule: &str, note: OutputNote) {
+        let (name, stream, message) = match note {
+            OutputNote::LinesSplit(stream) => (
+                "line-split",
+                Some(stream),
+                format!(
+                    "{label} printed a line longer than {kib} KiB on {}; such lines are forwarded in pieces of {kib} KiB",
+                    stream.as_str(),
+                    kib = crate::runner::MAX_LINE / 1024,
+                ),
+            ),
+            OutputNote::Abandoned(stream) => (
+                "output-dropped",
+                stream,
+                format!(
+                    "{label} ended, but a process it started outside its group (detached) still holds its {}; output after {}ms was dropped",
+                    stream.map_or("stdout and stderr", Stream::as_str),
+                    crate::runner::process::LINGER.as_millis(),
+                ),
+            ),
+        };
+        let mut event = Event::new(Level::Warn, name, message).run(label, schedule);
+        event.stream = stream.map(Stream::as_str);
+        self.emit(event);
     }
 
     /// `--job` named a job the manifest does not have.
@@ -284,11 +314,38 @@ impl Log {
     }
 }
 
-/// Writes one line; a closed stream must not stop the scheduler supervising its children.
+/// Set once a write to stdout failed: everything for stdout goes to stderr from then on.
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Writes one text-mode line; a closed stream must not stop the scheduler supervising its
+/// children.
 fn write_line(stderr: bool, line: fmt::Arguments<'_>) {
-    let _ = if stderr {
-        writeln!(std::io::stderr().lock(), "{line}")
+    if stderr {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
     } else {
-        writeln!(std::io::stdout().lock(), "{line}")
-    };
+        write_stdout(line, LogFormat::Text);
+    }
+}
+
+/// Writes one line to stdout, or to stderr once stdout is gone; the first failure is said on
+/// stderr, in `format`.
+fn write_stdout(line: fmt::Arguments<'_>, format: LogFormat) {
+    if !STDOUT_GONE.load(Ordering::Relaxed) {
+        let Err(error) = writeln!(std::io::stdout().lock(), "{line}") else {
+            return;
+        };
+        if !STDOUT_GONE.swap(true, Ordering::Relaxed) {
+            let message = format!("stdout is closed ({error}); logging to stderr from now on");
+            let notice = match format {
+                LogFormat::Text => format!("[jobs] {message}"),
+                LogFormat::Json => json::line(&[
+                    ("level", "warn".into()),
+                    ("event", "stdout-closed".into()),
+                    ("message", message.into()),
+                ]),
+            };
+            let _ = writeln!(std::io::stderr().lock(), "{notice}");
+        }
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
