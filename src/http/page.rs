@@ -29,6 +29,7 @@ pub struct JobJson {
     /// RFC 3339 in the job's zone; `null` when no schedule fires again (`@reboot`).
     pub next_run: Option<String>,
     pub running: usize,
+    /// The newest run that ran (skipped fires left out).
     pub last_run: Option<RunRecord>,
 }
 
@@ -52,11 +53,7 @@ pub fn jobs_json(status: &Status) -> Vec<JobJson> {
                 .next_fire(job)
                 .map(|t| crate::schedule::format_instant(&t.with_timezone(&job.tz))),
             running: status.running(&job.spec.name),
-            last_run: status
-                .history()
-                .recent(Some(&job.spec.name), 1)
-                .into_iter()
-                .next(),
+            last_run: last_run(&status.history().recent(Some(&job.spec.name), usize::MAX)).cloned(),
         })
         .collect()
 }
@@ -168,9 +165,14 @@ fn job_view(status: &Status, job: &PlannedJob, now: DateTime<Utc>) -> JobView {
             }
         }),
         running: status.running(&job.spec.name),
-        last: recent.first().map(|run| run_view(run, job.tz)),
+        last: last_run(&recent).map(|run| run_view(run, job.tz)),
         chart: chart(&recent),
     }
+}
+
+/// The newest run that ran: a skipped fire says nothing about how the job is doing.
+fn last_run(recent: &[RunRecord]) -> Option<&RunRecord> {
+    recent.iter().find(|run| run.outcome != Outcome::Skipped)
 }
 
 fn zone_of(status: &Status, job: &str) -> Tz {
