@@ -19,9 +19,17 @@ pub enum Error {
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),
     #[error(transparent)]
+    Start(#[from] crate::start::StartError),
+    #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Template(#[from] crate::templates::TemplateError),
+    /// An I/O failure outside any one area (writing a generated file, standard output).
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     /// Arguments that clap accepted but that do not make sense together.
     #[error("{0}")]
     Usage(String),
@@ -34,6 +42,8 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage(_) => ExitCode::from(2),
+            // Naming a job that is not there is invalid input, like a bad flag.
+            Error::Job(crate::jobs::JobError::NotFound { .. }) => ExitCode::from(2),
             Error::Export(e) if e.is_usage() => ExitCode::from(2),
             _ => ExitCode::from(1),
         }

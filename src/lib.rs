@@ -15,6 +15,7 @@ pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod settings;
+pub mod start;
 pub mod templates;
 pub mod workspace;
 

@@ -44,6 +44,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/runner/runner.mjs.hbs"),
     ),
     (
+        "runner/tenants.mjs",
+        include_str!("../templates/runner/tenants.mjs.hbs"),
+    ),
+    (
+        "init/tenants.ts",
+        include_str!("../templates/init/tenants.ts.hbs"),
+    ),
+    (
         "build/scheduler.js",
         include_str!("../templates/build/scheduler.js.hbs"),
     ),

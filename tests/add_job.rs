@@ -231,6 +231,10 @@ fn refuses_names_of_generated_files_and_of_folders_the_build_skips() {
             "`build/backend/jobs/webstir-runner.mjs` is the job runner",
         ),
         (
+            "webstir-tenants.mjs",
+            "`build/backend/jobs/webstir-tenants.mjs` is the tenant listing script",
+        ),
+        (
             "webstir-next",
             "names that begin with `webstir` are reserved",
         ),

@@ -118,10 +118,10 @@ fn init_add_job_build_then_run_every_way_the_guide_shows() {
     ws.write("src/backend/jobs/nightly/index.ts", build_support::NIGHTLY);
     ws.write("src/backend/jobs/typed/types.ts", build_support::TYPES);
     ws.write("src/backend/jobs/typed/index.ts", build_support::TYPED);
-    // The two jobs, their two helpers, and init's `index.ts` and `env.ts`.
+    // The two jobs, their two helpers, and init's `index.ts`, `env.ts` and `tenants.ts`.
     assert_eq!(
         without_time(&webstir(&["build", "--runtime", "backend"])),
-        "built 6 files (0 unchanged) in Nms\n"
+        "built 7 files (0 unchanged) in Nms\n"
     );
 
     let direct = ws.node(&["build/backend/jobs/nightly/index.js"]);
@@ -182,7 +182,7 @@ fn init_add_job_build_then_run_every_way_the_guide_shows() {
     let before = ws.snapshot("build");
     assert_eq!(
         without_time(&webstir(&["build"])),
-        "built 6 files (6 unchanged) in Nms\n"
+        "built 7 files (7 unchanged) in Nms\n"
     );
     assert_eq!(ws.snapshot("build"), before);
 
@@ -200,4 +200,43 @@ fn init_add_job_build_then_run_every_way_the_guide_shows() {
     );
     let still = ws.node(&["build/backend/jobs/typed/index.js"]);
     assert_eq!(stdout(&still), "[typed] typed: 2 items, sum 5ms\n");
+}
+
+#[test]
+fn the_scaffolded_tenant_provider_drives_a_dynamic_job_after_a_build() {
+    let ws = Ws::init_api();
+    let webstir = |args: &[&str]| {
+        let out = ws.webstir(args).output().expect("run webstir");
+        assert!(out.status.success(), "webstir {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    webstir(&["add-job", "per-tenant"]);
+    // A hand edit: the job runs for the provider's tenants.
+    let package = ws.read("package.json");
+    let edited = package.replacen(
+        "\"name\": \"per-tenant\"",
+        "\"name\": \"per-tenant\", \"tenants\": \"dynamic\"",
+        1,
+    );
+    assert_ne!(edited, package, "the job entry is in package.json");
+    ws.write("package.json", &edited);
+    ws.write(
+        "src/backend/jobs/per-tenant/index.ts",
+        "export async function run(): Promise<void> {\n  console.log(`for ${process.env.WEBSTIR_TENANT_ID}`);\n}\n",
+    );
+    webstir(&["build"]);
+    assert!(ws.path("build/backend/tenants.js").is_file());
+    assert!(ws.path("build/backend/jobs/webstir-tenants.mjs").is_file());
+    let out = ws.node(&["build/backend/jobs/scheduler.js", "--job", "per-tenant"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(without_time).collect();
+    assert_eq!(
+        lines,
+        [
+            "[jobs] per-tenant: running for 1 tenant(s): demo",
+            "[jobs] running per-tenant for tenant demo (schedule: manual)",
+            "[per-tenant@demo] for demo",
+            "[jobs] per-tenant for tenant demo completed in Nms",
+        ]
+    );
 }

@@ -7,11 +7,12 @@ use std::fs;
 use manifest_support::*;
 use serde_json::{Value, json};
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "package.json",
     "tsconfig.json",
     "src/backend/index.ts",
     "src/backend/env.ts",
+    "src/backend/tenants.ts",
     ".env.example",
     ".gitignore",
 ];

@@ -249,8 +249,17 @@ fn invalid_schedules_are_usage_errors_that_name_the_field() {
     ];
     for (expr, message) in cases {
         assert_eq!(rejected(&mut schedule(&[expr])), message, "{expr}");
+        // With --json the failure is also a JSON object on stdout, for editors and CI.
+        let output = schedule(&[expr, "--json"]).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), message, "{expr}");
+        let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON error");
+        assert_eq!(report["error"]["code"], "usage", "{expr}");
         assert_eq!(
-            rejected(&mut schedule(&[expr, "--json"])),
+            format!(
+                "webstir: error: {}\n",
+                report["error"]["message"].as_str().expect("text")
+            ),
             message,
             "{expr}"
         );

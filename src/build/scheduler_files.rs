@@ -1,6 +1,6 @@
 //! The files that make a built workspace runnable with Node alone: the native scheduler (this
 //! very binary, which acts as the scheduler when invoked as `scheduler`), the `scheduler.js`
-//! shim that Webstir's guide runs, and the job runner script.
+//! shim that Webstir's guide runs, the job runner script and the tenant listing script.
 
 use std::fs;
 use std::io;
@@ -22,13 +22,17 @@ pub const GENERATED_JOB_FILES: &[(&str, &str)] = &[
     (SCHEDULER_BINARY, "the scheduler binary"),
     (SCHEDULER_SHIM, "the scheduler shim for Node"),
     (crate::runner::RUNNER_FILE_NAME, "the job runner script"),
+    (
+        crate::runner::TENANTS_FILE_NAME,
+        "the tenant listing script",
+    ),
 ];
 
 /// Names in `build/backend/jobs` that begin with this word are kept for the files later
 /// versions generate there, so that an upgrade never collides with a user's job.
 pub const RESERVED_PREFIX: &str = "webstir";
 
-/// Writes the scheduler binary, its shim and the runner script; returns how many files were
+/// Writes the scheduler binary, its shim, the runner script and the tenant listing script; returns how many files were
 /// replaced and the stamp of the binary copy to remember.
 pub fn install(
     tree: &mut OutputTree,
@@ -53,8 +57,13 @@ pub fn install(
     }
 
     let runner = jobs_dir.join(crate::runner::RUNNER_FILE_NAME);
-    if fs::symlink_metadata(&runner).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(BuildError::OutputSymlink { path: runner });
+    for script in [
+        runner.clone(),
+        jobs_dir.join(crate::runner::TENANTS_FILE_NAME),
+    ] {
+        if fs::symlink_metadata(&script).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(BuildError::OutputSymlink { path: script });
+        }
     }
     crate::runner::install_runner_script(&jobs_dir).map_err(|e| BuildError::io(&runner, e))?;
 

@@ -2,9 +2,9 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::Context;
+use super::{Context, changes};
 use crate::Error;
-use crate::jobs::{NewJob, PolicyFlags, add_job};
+use crate::jobs::{NewJob, PolicyFlags, add_job_with};
 use crate::manifest::policy::{Backoff, Overlap};
 
 const AFTER_HELP: &str = "\
@@ -15,6 +15,7 @@ Examples:
   webstir add-job sync --schedule \"rate(15 minutes)\" --schedule @reboot --priority high
   webstir add-job billing --schedule @hourly --retry 3 --retry-delay 30s --overlap queue --jitter 30s
   webstir add-job nightly --schedule \"0 2 * * *\" --catch-up 6h --timeout 30m --tenants dynamic
+  webstir add-job cleanup --schedule @daily --dry-run    # show the diff, change nothing
 
 Names made of a-z, 0-9, `_` and `-` (starting with a letter or digit, at most 64 characters)
 are kept as typed; other words are snake_cased (`SendDailyReports` becomes
@@ -79,6 +80,9 @@ pub struct Args {
     /// How many of the job's tenant runs may run at once [default: 1]
     #[arg(long, value_name = "N", help_heading = "Policies")]
     pub tenant_concurrency: Option<u64>,
+    /// Print the diff of package.json and the files that would be created; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print what was added as JSON
     #[arg(long)]
     pub json: bool,
@@ -108,16 +112,28 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
     })
     .map_err(|e| Error::Usage(e.to_string()))?;
     let workspace = ctx.workspace()?;
-    let added = add_job(&workspace, &job)?;
+    let (added, changed) = add_job_with(&workspace, &job, args.dry_run)?;
 
     if args.json {
-        let report = json!({
+        let mut report = json!({
             "name": added.name,
             "normalizedFrom": added.normalized_from,
             "source": added.source,
             "entry": added.entry,
         });
+        if args.dry_run {
+            report = changes::merge(report, changes::json_members(&changed, true));
+        }
         println!("{report:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        changes::print_text(&changed, true);
+        println!(
+            "Would add job `{}` to webstir.moduleManifest.jobs in package.json",
+            added.name
+        );
+        changes::print_dry_run_footer();
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(given) = &added.normalized_from {

@@ -96,7 +96,8 @@ fn render(report: &BuildReport, json: bool) {
 
 fn render_error(error: &BuildError, json: bool) {
     if json {
-        println!("{}", serde_json::json!({ "error": error.to_string() }));
+        let object = super::error_json::object("build", &error.to_string(), None, None, None);
+        println!("{object}");
         let _ = std::io::stdout().flush();
     } else {
         eprintln!("webstir: error: {error}");

@@ -4,18 +4,25 @@
 
 pub mod add_job;
 pub mod build;
+pub mod changes;
+pub mod completion;
 pub mod config;
+pub mod error_json;
 pub mod export;
 pub mod init;
 pub mod inspect;
+pub mod man;
+pub mod remove_job;
+pub mod rename_job;
 pub mod schedule;
 pub mod scheduler;
+pub mod start;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::Error;
 use crate::workspace::Workspace;
@@ -27,6 +34,7 @@ Examples:
   webstir backend-inspect --json
   webstir schedule \"*/15 9-17 * * MON-FRI\" --timezone Europe/London
   webstir build && node build/backend/jobs/scheduler.js --watch
+  webstir remove-job nightly --dry-run && PORT=3000 webstir dev
 
 Exit status: 0 success, 1 failure, 2 usage error.";
 
@@ -52,6 +60,30 @@ pub enum Command {
     Build(build::Args),
     Config(config::Args),
     Export(export::Args),
+    RemoveJob(remove_job::Args),
+    RenameJob(rename_job::Args),
+    Start(start::StartArgs),
+    Dev(start::DevArgs),
+    Completions(completion::Args),
+    Man(man::Args),
+}
+
+impl Command {
+    /// Whether the command was asked for JSON output, so that a failure is JSON too.
+    fn wants_json(&self) -> bool {
+        match self {
+            Command::Init(a) => a.json,
+            Command::AddJob(a) => a.json,
+            Command::BackendInspect(a) => a.json,
+            Command::Schedule(a) => a.json,
+            Command::Scheduler(a) => a.json,
+            Command::Build(a) => a.json,
+            Command::RemoveJob(a) => a.json,
+            Command::RenameJob(a) => a.json,
+            Command::Export(a) => a.json,
+            _ => false,
+        }
+    }
 }
 
 /// What every command may need besides its own arguments.
@@ -74,6 +106,10 @@ pub fn main() -> ExitCode {
     if invoked_as_scheduler(argv.first().map(Path::new)) {
         return scheduler::main_as_scheduler(argv);
     }
+    // A Tab press in a shell that sourced `webstir completions <shell>`: print candidates, exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(completion::COMPLETE_VAR)
+        .complete();
     restore_default_sigpipe();
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
@@ -82,6 +118,7 @@ pub fn main() -> ExitCode {
     let ctx = Context {
         workspace_flag: cli.workspace,
     };
+    let json = cli.command.wants_json();
     let result = match cli.command {
         Command::Init(args) => init::execute(args, &ctx),
         Command::AddJob(args) => add_job::execute(args, &ctx),
@@ -90,9 +127,19 @@ pub fn main() -> ExitCode {
         Command::Scheduler(args) => scheduler::execute(args, &ctx),
         Command::Build(args) => build::execute(args, &ctx),
         Command::Config(args) => config::execute(args, &ctx),
+        Command::RemoveJob(args) => remove_job::execute(args, &ctx),
+        Command::RenameJob(args) => rename_job::execute(args, &ctx),
+        Command::Start(args) => start::execute_start(args, &ctx),
+        Command::Dev(args) => start::execute_dev(args, &ctx),
+        Command::Completions(args) => completion::execute(args, &ctx),
+        Command::Man(args) => man::execute(args, &ctx),
         Command::Export(args) => export::execute(args, &ctx),
     };
-    finish(result)
+    if json {
+        finish_json(result)
+    } else {
+        finish(result)
+    }
 }
 
 /// Turns a command's result into the exit status, printing the error once.
@@ -100,6 +147,21 @@ pub fn finish(result: Result<ExitCode, Error>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
+            report(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// [`finish`] for a command run with `--json`: the error goes to standard output as a JSON
+/// object (and to standard error as text, for a person watching), the exit status as usual.
+pub fn finish_json(result: Result<ExitCode, Error>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if !matches!(e, Error::Reported) {
+                println!("{:#}", error_json::render(&e));
+            }
             report(&e);
             e.exit_code()
         }

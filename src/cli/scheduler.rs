@@ -68,14 +68,15 @@ pub struct Args {
 
     /// Run this job once (repeatable); `send-email`, `SendEmail` and `send_email` are the same
     /// job. With --watch, watch only this job
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = super::completion::job_names())]
     pub job: Vec<String>,
 
     /// Run every job once, in manifest order (what the scheduler does with no flag)
     #[arg(long, conflicts_with_all = ["job", "watch"])]
     pub all: bool,
 
-    /// Keep running and fire each job on its schedules until SIGINT or SIGTERM
+    /// Keep running and fire each job on its schedules until SIGINT or SIGTERM, following
+    /// changes to package.json (SIGHUP forces a re-read)
     #[arg(long)]
     pub watch: bool,
 
@@ -231,16 +232,14 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     let settings = Settings::load(workspace)?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
-    let jobs = scheduler::plan(
-        &manifest.jobs,
-        &PlanOptions {
-            timeout_override: args.timeout,
-            default_timeout: settings.timeout,
-            timezone: args.timezone.clone().or(settings.timezone.clone()),
-            tenants: args.tenants.clone(),
-            policies: settings.policy_defaults(),
-        },
-    )?;
+    let plan_options = PlanOptions {
+        timeout_override: args.timeout,
+        default_timeout: settings.timeout,
+        timezone: args.timezone.clone().or(settings.timezone.clone()),
+        tenants: args.tenants.clone(),
+        policies: settings.policy_defaults(),
+    };
+    let jobs = scheduler::plan(&manifest.jobs, &plan_options)?;
 
     // `--list --json` asks for the list as JSON, which is what `--json` prints.
     if args.json {
@@ -288,7 +287,14 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         http,
     };
     let mode = if args.watch {
-        Mode::Watch
+        // A re-read plans the way this start did, with the same flags and settings.
+        Mode::Watch {
+            follow: Some(scheduler::reload::Source {
+                root: workspace.root().to_path_buf(),
+                options: plan_options,
+                only: args.job.clone(),
+            }),
+        }
     } else {
         Mode::Once { args: args.args }
     };

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use super::changes::{Changes, package_json_diff};
 use super::scaffold::{self, Scaffold};
 use super::{JobError, JobName, canonical_key};
 use crate::Error;
@@ -220,6 +221,16 @@ pub struct AddedJob {
 /// Scaffolds `src/backend/jobs/<name>/index.ts` and appends the job to the manifest. Either both
 /// happen or, on any error, every file is left as it was.
 pub fn add_job(workspace: &Workspace, job: &NewJob) -> Result<AddedJob, Error> {
+    add_job_with(workspace, job, false).map(|(added, _)| added)
+}
+
+/// [`add_job`], also returning what changed; with `dry_run`, every check is made and nothing is
+/// written.
+pub fn add_job_with(
+    workspace: &Workspace,
+    job: &NewJob,
+    dry_run: bool,
+) -> Result<(AddedJob, Changes), Error> {
     let _lock = workspace.lock()?;
     let text = workspace.read_package_json()?;
     let manifest = Manifest::from_package_json(&text)?;
@@ -236,20 +247,30 @@ pub fn add_job(workspace: &Workspace, job: &NewJob) -> Result<AddedJob, Error> {
     scaffold::preflight(workspace, job.name.as_str())?;
     workspace.ensure_package_json_writable()?;
 
-    let scaffold = Scaffold::create(workspace, job.name.as_str(), &source)?;
-    if let Err(e) = workspace.write_package_json(&edited) {
-        scaffold.undo();
-        return Err(e.into());
-    }
-    Ok(AddedJob {
+    let file = scaffold::job_dir(workspace, job.name.as_str()).join(scaffold::ENTRY_FILE);
+    let changes = Changes {
+        diff: package_json_diff(&text, &edited),
+        created: vec![scaffold::relative(workspace, &file)],
+        ..Changes::default()
+    };
+    let added = AddedJob {
         name: job.name.as_str().to_owned(),
         normalized_from: job
             .name
             .was_normalized()
             .then(|| job.name.given().to_owned()),
-        source: scaffold::relative(workspace, scaffold.file()),
+        source: scaffold::relative(workspace, &file),
         entry: Value::Object(entry.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
-    })
+    };
+    if dry_run {
+        return Ok((added, changes));
+    }
+    let scaffold = Scaffold::create(workspace, job.name.as_str(), &source)?;
+    if let Err(e) = workspace.write_package_json(&edited) {
+        scaffold.undo();
+        return Err(e.into());
+    }
+    Ok((added, changes))
 }
 
 #[cfg(test)]

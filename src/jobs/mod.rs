@@ -2,16 +2,24 @@
 //! adding a job to a workspace (`add`).
 
 pub mod add;
+pub mod changes;
+pub mod folders;
+pub mod lookup;
 pub mod name;
 pub mod naming;
+pub mod remove;
+pub mod rename;
 pub mod scaffold;
 
 use std::io;
 use std::path::PathBuf;
 
-pub use add::{AddedJob, NewJob, PolicyFlags, add_job};
+pub use add::{AddedJob, NewJob, PolicyFlags, add_job, add_job_with};
+pub use changes::Changes;
 pub use name::{JobName, MAX_NAME_LEN};
-pub use naming::{canonical_key, to_snake_case};
+pub use naming::{canonical_key, closest, to_snake_case};
+pub use remove::{RemoveOptions, RemovedJob, remove_job};
+pub use rename::{RenamedJob, rename_job};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -19,6 +27,24 @@ pub enum JobError {
     InvalidName { name: String, rule: String },
     #[error("Job '{name}' already exists.")]
     Exists { name: String },
+    #[error(
+        "no job `{name}` in webstir.moduleManifest.jobs{}",
+        suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    )]
+    NotFound {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "`{name}` matches two entries, `{first}` and `{second}`; fix the duplicate in package.json first"
+    )]
+    Ambiguous {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("job `{name}` already has that name")]
+    SameName { name: String },
     #[error(
         "job folder `{}` already exists; pick another name or move the folder away",
         path.display()

@@ -40,6 +40,20 @@ pub fn canonical_key(name: &str) -> String {
     to_snake_case(name)
 }
 
+/// The name among `names` closest to `key` (a [`canonical_key`]), for "did you mean" hints;
+/// `None` when nothing is similar enough to be a likely typo.
+pub fn closest<'a>(names: impl IntoIterator<Item = &'a str>, key: &str) -> Option<&'a str> {
+    names
+        .into_iter()
+        .map(|name| {
+            let score = strsim::normalized_damerau_levenshtein(&canonical_key(name), key);
+            (score, name)
+        })
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

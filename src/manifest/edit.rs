@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{ManifestError, parse_package_json, split_bom};
 
 /// Where jobs live, from the top-level object down.
-const PATH: [&str; 3] = ["webstir", "moduleManifest", "jobs"];
+pub(super) const PATH: [&str; 3] = ["webstir", "moduleManifest", "jobs"];
 
 /// Returns `text` with `entry` (ordered key/value pairs) appended to
 /// `webstir.moduleManifest.jobs`, creating `webstir`, `moduleManifest` and `jobs` when missing.
@@ -92,7 +92,7 @@ fn append_with_cst(text: &str, entry: &[(&str, Value)]) -> Result<String, Manife
     Ok(root.to_string())
 }
 
-fn syntax_error(text: &str, e: &jsonc_parser::errors::ParseError) -> ManifestError {
+pub(super) fn syntax_error(text: &str, e: &jsonc_parser::errors::ParseError) -> ManifestError {
     let (line, column) = line_column(text, e.range().start);
     ManifestError::Syntax {
         line,
@@ -239,7 +239,7 @@ fn insertion(missing: &[&str], entry: String, style: Style) -> String {
     }
 }
 
-fn find<'t, 'a>(object: &'t ast::Object<'a>, key: &str) -> Option<&'t ObjectProp<'a>> {
+pub(super) fn find<'t, 'a>(object: &'t ast::Object<'a>, key: &str) -> Option<&'t ObjectProp<'a>> {
     // Strict JSON readers keep the last of duplicate keys.
     object
         .properties
@@ -325,7 +325,7 @@ fn check_shape(root: &Value) -> Result<(), ManifestError> {
     }
 }
 
-fn shape_error(message: &str) -> ManifestError {
+pub(super) fn shape_error(message: &str) -> ManifestError {
     ManifestError::Shape(message.to_owned())
 }
 

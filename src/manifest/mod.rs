@@ -2,6 +2,7 @@
 //! diagnostics, and edited in place without disturbing the user's formatting (`edit`).
 
 pub mod edit;
+pub mod entry_edit;
 pub mod inspect;
 mod json;
 pub mod policy;

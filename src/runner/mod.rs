@@ -20,17 +20,26 @@ pub use process::{LineSink, RunResult, RunSpec, StopRequest, Stream, run};
 /// File name of the Node runner script inside `build/backend/jobs/`.
 pub const RUNNER_FILE_NAME: &str = "webstir-runner.mjs";
 
+/// File name of the script that lists a job's tenants (`"tenants": "dynamic"`), installed
+/// beside the runner script.
+pub const TENANTS_FILE_NAME: &str = "webstir-tenants.mjs";
+
 /// File names a job's module may have inside `build/backend/jobs/<name>/`, in order of
 /// preference.
 pub const MODULE_FILE_NAMES: &[&str] = &["index.js", "index.mjs"];
 
-/// Writes the runner script (rendered from `templates/runner/runner.mjs.hbs`) into
-/// `jobs_build_dir`, rewriting it only when its content differs, and returns its path.
+/// Writes the runner script (rendered from `templates/runner/runner.mjs.hbs`) and the tenant
+/// listing script beside it into `jobs_build_dir`, rewriting each only when its content
+/// differs, and returns the runner's path.
 pub fn install_runner_script(jobs_build_dir: &Path) -> io::Result<PathBuf> {
-    let path = jobs_build_dir.join(RUNNER_FILE_NAME);
-    let script = runner_script()?;
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(script.as_str()) {
-        std::fs::create_dir_all(jobs_build_dir)?;
+    install_script(jobs_build_dir, TENANTS_FILE_NAME, &tenants_script()?)?;
+    install_script(jobs_build_dir, RUNNER_FILE_NAME, &runner_script()?)
+}
+
+fn install_script(dir: &Path, name: &str, script: &str) -> io::Result<PathBuf> {
+    let path = dir.join(name);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(script) {
+        std::fs::create_dir_all(dir)?;
         crate::fsutil::write_atomic(&path, script.as_bytes())?;
     }
     Ok(path)
@@ -39,6 +48,11 @@ pub fn install_runner_script(jobs_build_dir: &Path) -> io::Result<PathBuf> {
 /// The runner script's source.
 pub fn runner_script() -> io::Result<String> {
     crate::templates::render("runner/runner.mjs", &serde_json::json!({})).map_err(io::Error::other)
+}
+
+/// The tenant listing script's source (`templates/runner/tenants.mjs.hbs`).
+pub fn tenants_script() -> io::Result<String> {
+    crate::templates::render("runner/tenants.mjs", &serde_json::json!({})).map_err(io::Error::other)
 }
 
 /// Why a job's module cannot be run.

@@ -2,8 +2,11 @@
 //! executable, limits, the log, and the stop switch; and running one job (once per tenant).
 
 use std::ffi::OsString;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -12,6 +15,7 @@ use super::log::{Log, RunLabel};
 use super::observer::{Observer, RunEventKind};
 use super::once::MANUAL;
 use super::plan::PlannedJob;
+use super::tenants;
 use crate::manifest::policy::Tenants;
 use crate::runner::{self, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
@@ -77,47 +81,105 @@ impl Engine {
         *self.stop.borrow() != StopRequest::None
     }
 
-    /// Runs `job` once (once per tenant, one after the other, when it has tenants) for
-    /// `schedule` (the expression that fired, or `manual`).
+    /// The script that lists a job's tenants, installed beside the runner script.
+    pub fn tenants_script(&self) -> PathBuf {
+        self.runner.with_file_name(runner::TENANTS_FILE_NAME)
+    }
+
+    /// The stop switch, for child processes the engine starts besides runs.
+    pub(super) fn stop_receiver(&self) -> watch::Receiver<StopRequest> {
+        self.stop.clone()
+    }
+
+    /// Runs `job` once (once per tenant when it has tenants, up to its `tenantConcurrency` at
+    /// a time, each run isolated from the others' failures) for `schedule` (the expression
+    /// that fired, or `manual`).
     pub async fn run_job(&self, job: &PlannedJob, schedule: &str, args: &[String]) -> JobOutcome {
         let mut outcome = JobOutcome::default();
-        let tenants: Vec<Option<&str>> = match &job.tenants {
+        let tenants: Vec<Option<String>> = match &job.tenants {
             Tenants::None => vec![None],
-            Tenants::Static(ids) => ids.iter().map(|t| Some(t.as_str())).collect(),
-            Tenants::Dynamic => {
-                let label = RunLabel {
-                    job: job.spec.name.clone(),
-                    tenant: None,
-                };
-                self.log.not_started(
-                    &label,
-                    schedule,
-                    "`\"tenants\": \"dynamic\"` needs the tenant provider, which this build does not have yet",
-                );
-                self.notify(
-                    &label,
-                    schedule,
-                    not_started("the tenant provider is not available"),
-                );
-                outcome.runs += 1;
-                outcome.failed.push(label.to_string());
-                return outcome;
-            }
+            Tenants::Static(ids) => ids.iter().cloned().map(Some).collect(),
+            Tenants::Dynamic => match tenants::list(self, job, schedule).await {
+                Ok(ids) => {
+                    self.log.tenants_listed(&job.spec.name, schedule, &ids);
+                    ids.into_iter().map(Some).collect()
+                }
+                Err(error) => {
+                    self.log
+                        .tenant_provider_failed(&job.spec.name, schedule, &error.to_string());
+                    outcome.runs += 1;
+                    outcome
+                        .failed
+                        .push(format!("{} (tenant provider)", job.spec.name));
+                    let label = RunLabel {
+                        job: job.spec.name.clone(),
+                        tenant: None,
+                    };
+                    self.notify(&label, schedule, not_started(&error.to_string()));
+                    return outcome;
+                }
+            },
         };
-        for tenant in tenants {
-            if self.stopping() {
-                break;
-            }
-            let label = RunLabel {
-                job: job.spec.name.clone(),
-                tenant: tenant.map(str::to_owned),
-            };
+        let labels = tenants.into_iter().map(|tenant| RunLabel {
+            job: job.spec.name.clone(),
+            tenant,
+        });
+        let limit = job.policies.tenant_concurrency.max(1);
+        for (label, ok) in self.run_labels(job, labels, limit, schedule, args).await {
             outcome.runs += 1;
-            if !self.run_one(job, &label, schedule, args).await {
+            if !ok {
                 outcome.failed.push(label.to_string());
             }
         }
         outcome
+    }
+
+    /// Runs one run per label, at most `limit` at once, in label order as slots free up; no
+    /// new run starts once the scheduler is stopping. Returns each started run's success, in
+    /// the order the runs ended.
+    async fn run_labels(
+        &self,
+        job: &PlannedJob,
+        labels: impl Iterator<Item = RunLabel>,
+        limit: usize,
+        schedule: &str,
+        args: &[String],
+    ) -> Vec<(RunLabel, bool)> {
+        type Run<'a> = Pin<Box<dyn Future<Output = (RunLabel, bool)> + Send + 'a>>;
+        let mut labels = labels.peekable();
+        let mut active: Vec<Run<'_>> = Vec::new();
+        let mut ended = Vec::new();
+        // A hand-rolled join: the runs borrow the engine, so they cannot be spawned as tasks.
+        std::future::poll_fn(|cx| {
+            loop {
+                while active.len() < limit && !self.stopping() {
+                    let Some(label) = labels.next() else { break };
+                    active.push(Box::pin(async move {
+                        let ok = self.run_one(job, &label, schedule, args).await;
+                        (label, ok)
+                    }));
+                }
+                let before = active.len();
+                let mut i = 0;
+                while i < active.len() {
+                    if let Poll::Ready(done) = active[i].as_mut().poll(cx) {
+                        ended.push(done);
+                        drop(active.swap_remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                if active.is_empty() && (labels.peek().is_none() || self.stopping()) {
+                    return Poll::Ready(());
+                }
+                // A run that ended frees a slot: fill it now rather than at the next wake.
+                if active.len() == before {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await;
+        ended
     }
 
     async fn run_one(
@@ -188,7 +250,7 @@ impl Engine {
         }
     }
 
-    fn module_error_message(&self, name: &str, error: &ModuleError) -> String {
+    pub(super) fn module_error_message(&self, name: &str, error: &ModuleError) -> String {
         match error {
             ModuleError::NotFound { looked_for } => {
                 let paths: Vec<String> = looked_for.iter().map(|p| self.display_path(p)).collect();

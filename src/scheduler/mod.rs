@@ -7,8 +7,10 @@ pub mod log;
 pub mod observer;
 pub mod once;
 pub mod plan;
+pub mod reload;
 pub mod shim_parent;
 pub mod signals;
+pub mod tenants;
 pub mod wall_alarm;
 pub mod watch;
 
@@ -55,10 +57,10 @@ pub enum SchedulerError {
 #[derive(Debug, Clone)]
 pub enum Mode {
     /// Each job once, in order, passing `args` to `run()`.
-    Once {
-        args: Vec<String>,
-    },
-    Watch,
+    Once { args: Vec<String> },
+    /// On their schedules until stopped; with `follow`, re-reading the manifest whenever
+    /// `package.json` changes or SIGHUP arrives.
+    Watch { follow: Option<reload::Source> },
 }
 
 /// Settings of a scheduler run, already merged from flags, environment and webstir.toml.
@@ -97,7 +99,7 @@ pub fn run(
     log: Log,
 ) -> Result<Summary, SchedulerError> {
     let jobs = match mode {
-        Mode::Watch => {
+        Mode::Watch { .. } => {
             let jobs = watch::scheduled_only(jobs, &log);
             if jobs.is_empty() {
                 log.notice("nothing-to-watch", None, "no scheduled jobs to watch");
@@ -131,8 +133,19 @@ pub fn run(
         );
         let summary = match mode {
             Mode::Once { args } => once::run_once(&engine, &jobs, &args, &mut signals, &stop).await,
-            Mode::Watch => {
+            Mode::Watch { follow } => {
                 let alarm = wall_alarm::WallAlarm::new().map_err(SchedulerError::Runtime)?;
+                let reloader = follow.and_then(|source| {
+                    reload::Reloader::start(source)
+                        .map_err(|e| {
+                            log.notice(
+                                "not-following",
+                                None,
+                                &format!("cannot follow package.json ({e}); restart the scheduler after changing it"),
+                            );
+                        })
+                        .ok()
+                });
                 let server = match &options.http {
                     Some(config) => {
                         let status = Arc::new(crate::http::Status::new(
@@ -159,7 +172,7 @@ pub fn run(
                     }
                     None => None,
                 };
-                let summary = watch::watch(engine, jobs, alarm, &mut signals, &stop).await;
+                let summary = watch::watch(engine, jobs, alarm, &mut signals, &stop, reloader).await;
                 if let Some(server) = server {
                     server.shutdown().await;
                 }
@@ -172,12 +185,13 @@ pub fn run(
     Ok(summary)
 }
 
-/// The runner script: installed in `build/backend/jobs/` when that folder exists (a built
-/// workspace), otherwise written to a temporary file so that running never creates folders in
-/// the user's tree. The temporary file lives as long as the returned guard.
+/// The runner script (and the tenant listing script beside it): installed in
+/// `build/backend/jobs/` when that folder exists (a built workspace), otherwise written to a
+/// temporary folder so that running never creates folders in the user's tree. The temporary
+/// folder lives as long as the returned guard.
 fn runner_script(
     workspace: &Workspace,
-) -> Result<(PathBuf, Option<tempfile::TempPath>), SchedulerError> {
+) -> Result<(PathBuf, Option<tempfile::TempDir>), SchedulerError> {
     let jobs_dir = workspace.jobs_build_dir();
     if jobs_dir.is_dir()
         && !crate::fsutil::is_symlink(&jobs_dir)
@@ -185,18 +199,14 @@ fn runner_script(
     {
         return Ok((path, None));
     }
-    // A read-only or missing build folder: the runner imports the job by absolute path, so it
-    // can live anywhere.
-    let script = runner::runner_script().map_err(SchedulerError::RunnerScript)?;
-    let mut temp = tempfile::Builder::new()
+    // A read-only or missing build folder: the scripts import their modules by absolute path,
+    // so they can live anywhere.
+    let temp = tempfile::Builder::new()
         .prefix("webstir-runner-")
-        .suffix(".mjs")
-        .tempfile()
+        .tempdir()
         .map_err(SchedulerError::RunnerScript)?;
-    std::io::Write::write_all(&mut temp, script.as_bytes())
-        .map_err(SchedulerError::RunnerScript)?;
-    let path = temp.into_temp_path();
-    Ok((path.to_path_buf(), Some(path)))
+    let path = runner::install_runner_script(temp.path()).map_err(SchedulerError::RunnerScript)?;
+    Ok((path, Some(temp)))
 }
 
 /// A reader that goes away (`webstir scheduler --watch | head`) must not kill the scheduler

@@ -98,12 +98,5 @@ pub fn select<'a>(
 }
 
 fn closest(jobs: &[PlannedJob], key: &str) -> Option<String> {
-    jobs.iter()
-        .map(|j| {
-            let score = strsim::normalized_damerau_levenshtein(&canonical_key(&j.spec.name), key);
-            (score, &j.spec.name)
-        })
-        .filter(|(score, _)| *score >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, name)| name.clone())
+    crate::jobs::closest(jobs.iter().map(|j| j.spec.name.as_str()), key).map(str::to_owned)
 }

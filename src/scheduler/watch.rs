@@ -17,6 +17,7 @@ use super::Summary;
 use super::engine::{Engine, JobOutcome};
 use super::log::Log;
 use super::plan::PlannedJob;
+use super::reload::{self, Diff, Reloader};
 use super::signals::Signals;
 use super::wall_alarm::WallAlarm;
 use crate::runner::StopRequest;
@@ -95,8 +96,10 @@ pub async fn watch(
     alarm: WallAlarm,
     signals: &mut Signals,
     stop: &watch::Sender<StopRequest>,
+    mut reloader: Option<Reloader>,
 ) -> Summary {
-    let jobs: Arc<Vec<PlannedJob>> = Arc::new(jobs);
+    // Replaced whole at a reload; runs in progress keep the plan they started with.
+    let mut jobs: Arc<Vec<PlannedJob>> = Arc::new(jobs);
     let names: Vec<&str> = jobs.iter().map(|j| j.spec.name.as_str()).collect();
     engine.log.watching(&names);
 
@@ -185,6 +188,15 @@ pub async fn watch(
                     summary.failed.extend(outcome.failed);
                 }
             }
+            (why, reread) = reload::next_plan(&mut reloader) => match reread {
+                Ok(new) => {
+                    let diff = Diff::between(&jobs, &new);
+                    follow(&mut queue, &mut running, &diff, &new, &engine);
+                    engine.log.reloaded(&diff.summary(), &diff.details(&new), why);
+                    jobs = Arc::new(new);
+                }
+                Err(reason) => engine.log.reload_failed(&reason),
+            },
             signal = signals.recv() => {
                 engine.log.stopped_watch(signal, queue.heap.len());
                 summary.signal = Some(signal);
@@ -205,6 +217,49 @@ pub async fn watch(
                             let _ = stop.send(StopRequest::Immediate);
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Follows a re-read manifest: timers of unchanged jobs stay as they are (renumbered), those
+/// of removed and changed jobs go, new and changed jobs are armed (a new job as at start; a
+/// changed rate starts its rhythm afresh, one interval from now). Runs in progress go on; a
+/// changed job's run still counts as its run for overlap.
+fn follow(
+    queue: &mut Queue,
+    running: &mut HashMap<task::Id, usize>,
+    diff: &Diff,
+    new: &[PlannedJob],
+    engine: &Engine,
+) {
+    let renumber = |old: usize| diff.renumbered.get(old).copied().flatten();
+    for Reverse(mut due) in std::mem::take(&mut queue.heap) {
+        if let Some(j) = renumber(due.job).filter(|&j| !diff.arms(j)) {
+            due.job = j;
+            queue.heap.push(Reverse(due));
+        }
+    }
+    for job in running.values_mut() {
+        // A removed job's run finishes without a job to block.
+        *job = renumber(*job).unwrap_or(usize::MAX);
+    }
+    let now = Instant::now();
+    for (j, job) in new.iter().enumerate().filter(|(j, _)| diff.arms(*j)) {
+        let added = diff.added.contains(&j);
+        for (s, schedule) in job.schedules.iter().enumerate() {
+            match schedule.kind() {
+                // @reboot means the scheduler's start, which is over.
+                ScheduleKind::Reboot => {}
+                ScheduleKind::Rate if added => queue.push(now, j, s, None),
+                ScheduleKind::Rate => {
+                    if let Some(interval) = schedule.interval().filter(|i| !i.is_zero()) {
+                        queue.push(now + interval, j, s, None);
+                    }
+                }
+                ScheduleKind::Cron | ScheduleKind::Macro => {
+                    arm_wall(queue, job, j, s, Utc::now(), engine)
                 }
             }
         }

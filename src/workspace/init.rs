@@ -24,6 +24,7 @@ const API_FILES: &[(&str, &str)] = &[
     ("init/tsconfig.json", "tsconfig.json"),
     ("init/index.ts", "src/backend/index.ts"),
     ("init/env.ts", "src/backend/env.ts"),
+    ("init/tenants.ts", "src/backend/tenants.ts"),
     ("init/env.example", ".env.example"),
     ("init/gitignore", ".gitignore"),
 ];

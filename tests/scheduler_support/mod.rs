@@ -105,6 +105,22 @@ impl Ws {
             .stderr(Stdio::piped());
         cmd
     }
+
+    /// Starts `webstir --workspace <root> <args>` in the background, its output read line by
+    /// line, with `envs` added to the clean environment.
+    pub fn spawn_webstir(&self, args: &[&str], envs: &[(&str, &str)]) -> Running {
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("webstir"));
+        cmd.arg("--workspace").arg(self.root()).args(args);
+        for var in ENV_TO_CLEAR {
+            cmd.env_remove(var);
+        }
+        cmd.env("TZ", "UTC")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Running::start(cmd)
+    }
 }
 
 const ENV_TO_CLEAR: &[&str] = &[

@@ -237,6 +237,54 @@ impl Log {
         self.emit(Event::new(Level::Info, "serving", message));
     }
 
+    /// The tenant provider listed the tenants of this fire of `job`.
+    pub fn tenants_listed(&self, job: &str, schedule: &str, ids: &[String]) {
+        let message = if ids.is_empty() {
+            format!("{job}: the tenant provider listed no tenants; nothing to run")
+        } else {
+            format!(
+                "{job}: running for {} tenant(s): {}",
+                ids.len(),
+                ids.join(", ")
+            )
+        };
+        let mut event = Event::new(Level::Info, "tenants", message);
+        event.job = Some(job);
+        event.schedule = Some(schedule);
+        self.emit(event);
+    }
+
+    /// The tenant provider could not list the tenants of this fire; no tenant runs.
+    pub fn tenant_provider_failed(&self, job: &str, schedule: &str, reason: &str) {
+        let message = format!("{job} failed: {reason}; no tenant ran");
+        let mut event = Event::new(Level::Error, "tenant-provider-failed", message);
+        event.job = Some(job);
+        event.schedule = Some(schedule);
+        event.error = Some(reason.to_owned());
+        self.emit(event);
+    }
+
+    /// The watcher re-read the manifest and follows the new plan; `summary` says what changed
+    /// (`+1 job, 1 changed`), `details` which jobs, `why` what made it re-read.
+    pub fn reloaded(&self, summary: &str, details: &str, why: &str) {
+        let message = if details.is_empty() {
+            format!("manifest reloaded: {summary}")
+        } else {
+            format!("manifest reloaded: {summary} ({details})")
+        };
+        let mut event = Event::new(Level::Info, "reloaded", message);
+        event.signal = (why == "SIGHUP").then_some("SIGHUP");
+        self.emit(event);
+    }
+
+    /// The manifest could not be re-read; the watcher keeps the plan it had.
+    pub fn reload_failed(&self, reason: &str) {
+        let message = format!("manifest not reloaded, keeping the last valid plan: {reason}");
+        let mut event = Event::new(Level::Error, "reload-failed", message);
+        event.error = Some(reason.to_owned());
+        self.emit(event);
+    }
+
     /// A note about the run as a whole (for example a job left out of the watch).
     pub fn notice(&self, name: &'static str, job: Option<&str>, message: &str) {
         let mut event = Event::new(Level::Warn, name, message.to_owned());
@@ -283,7 +331,10 @@ impl Log {
 
     fn emit(&self, event: Event<'_>) {
         if self.format == LogFormat::Text {
-            write_line(event.stderr, format_args!("[jobs] {}", event.message));
+            // A message of several lines (a manifest's diagnostics) keeps the prefix on each.
+            for line in event.message.lines() {
+                write_line(event.stderr, format_args!("[jobs] {line}"));
+            }
             return;
         }
         // tracing needs the level at compile time, hence one call per level.
