@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod export;
 pub mod fsutil;
+pub mod http;
 pub mod jobs;
 pub mod manifest;
 pub mod runner;

@@ -77,6 +77,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Templates of HTML pages, rendered with HTML escaping (names under `templates/`, no `.hbs`).
+const HTML_TEMPLATES: &[(&str, &str)] = &[(
+    "http/status.html",
+    include_str!("../templates/http/status.html.hbs"),
+)];
+
 fn registry() -> &'static Handlebars<'static> {
     static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
@@ -90,6 +96,30 @@ fn registry() -> &'static Handlebars<'static> {
         }
         hb
     })
+}
+
+fn html_registry() -> &'static Handlebars<'static> {
+    static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        // The default escape function: job output and errors are shown as text, never markup.
+        for (name, source) in HTML_TEMPLATES {
+            hb.register_template_string(name, source)
+                .expect("embedded templates are checked by the test suite");
+        }
+        hb
+    })
+}
+
+/// Renders the embedded HTML template `name` with `data`, escaping every value.
+pub fn render_html<T: Serialize>(name: &str, data: &T) -> Result<String, TemplateError> {
+    html_registry()
+        .render(name, data)
+        .map_err(|e| TemplateError::Render {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// Renders the embedded template `name` with `data`.
@@ -109,7 +139,7 @@ mod tests {
     #[test]
     fn every_embedded_template_compiles() {
         let mut hb = Handlebars::new();
-        for (name, source) in TEMPLATES {
+        for (name, source) in TEMPLATES.iter().chain(HTML_TEMPLATES) {
             hb.register_template_string(name, source)
                 .unwrap_or_else(|e| panic!("template {name}: {e}"));
         }

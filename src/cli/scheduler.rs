@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -42,6 +43,9 @@ Examples:
   ",
             $program,
             " --watch --log-format json
+  ",
+            $program,
+            " --watch --http 127.0.0.1:9090      (metrics, health, status page)
   ",
             $program,
             " --job nightly --tenants acme,globex
@@ -106,6 +110,22 @@ pub struct Args {
     /// `timezone`, else TZ, else the system zone]
     #[arg(long, value_name = "IANA", value_parser = parse_timezone)]
     pub timezone: Option<String>,
+
+    /// With --watch: serve /metrics (Prometheus), /healthz, a status page at / and a JSON API
+    /// on this address, e.g. 127.0.0.1:9090, or a port alone (binds 127.0.0.1). A non-loopback
+    /// address needs --http-token
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_http)]
+    pub http: Option<SocketAddr>,
+
+    /// Bearer token for `POST /jobs/<name>/run` (manual runs); also what allows a
+    /// non-loopback --http address
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "WEBSTIR_HTTP_TOKEN",
+        hide_env_values = true
+    )]
+    pub http_token: Option<String>,
 
     /// Arguments for the job's `run()` (after `--`; needs --job)
     #[arg(last = true, value_name = "ARGS")]
@@ -198,6 +218,19 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         policy::check_tenant_list(ids)
             .map_err(|reason| Error::Usage(format!("--tenants: {reason}")))?;
     }
+    let http = match args.http {
+        // clap's `requires` counts the flag's default `false` as given.
+        Some(_) if !args.watch => {
+            return Err(Error::Usage(
+                "--http serves while watching and needs --watch".into(),
+            ));
+        }
+        Some(addr) => Some(
+            crate::http::HttpConfig::new(addr, args.http_token.clone())
+                .map_err(|e| Error::Usage(format!("--http: {e}")))?,
+        ),
+        None => None,
+    };
     let settings = Settings::load(workspace)?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
@@ -253,6 +286,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .grace
             .or(settings.grace)
             .unwrap_or(settings::DEFAULT_GRACE),
+        http,
     };
     let mode = if args.watch {
         // A re-read plans the way this start did, with the same flags and settings.
@@ -292,6 +326,10 @@ fn parse_tenant(raw: &str) -> Result<String, String> {
     policy::check_tenant_id(tenant)
         .map_err(|reason| format!("{reason} (example: --tenants acme,globex)"))?;
     Ok(tenant.to_owned())
+}
+
+fn parse_http(raw: &str) -> Result<SocketAddr, String> {
+    crate::http::parse_addr(raw).map_err(|e| e.to_string())
 }
 
 fn parse_timezone(raw: &str) -> Result<String, String> {

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::fire::{Attempt, Fire};
 use super::log::{Log, RunLabel};
+use super::observer::{Observer, RunEventKind};
 use super::once::MANUAL;
 use super::plan::PlannedJob;
 use super::retry::{self, Ended, Tried};
@@ -30,6 +31,8 @@ pub struct Engine {
     pub env: JobEnv,
     pub grace: Duration,
     pub log: Log,
+    /// Who else hears of each run (the `--http` server); see [`Engine::set_observer`].
+    pub observer: Observer,
     stop: watch::Receiver<StopRequest>,
 }
 
@@ -59,6 +62,7 @@ impl Engine {
             env,
             grace,
             log,
+            observer: Observer::default(),
             stop,
         };
         (engine, stop_tx)
@@ -67,6 +71,17 @@ impl Engine {
     /// The scheduler-wide stop switch, for runs that have no switch of their own.
     pub fn stop_switch(&self) -> watch::Receiver<StopRequest> {
         self.stop.clone()
+    }
+
+    /// Reports every run event to `observer` from now on, next to the log line.
+    pub fn set_observer(&mut self, observer: Observer) {
+        self.observer = observer;
+    }
+
+    /// Tells the observer about `label`'s run.
+    pub fn notify(&self, label: &RunLabel, schedule: &str, kind: RunEventKind) {
+        self.observer
+            .notify(&label.job, label.tenant.as_deref(), schedule, kind);
     }
 
     /// The script that lists a job's tenants, installed beside the runner script.
@@ -101,6 +116,11 @@ impl Engine {
                     outcome
                         .failed
                         .push(format!("{} (tenant provider)", job.spec.name));
+                    let label = RunLabel {
+                        job: job.spec.name.clone(),
+                        tenant: None,
+                    };
+                    self.notify(&label, schedule, not_started(&error.to_string()));
                     return outcome;
                 }
             },
@@ -182,7 +202,10 @@ impl Engine {
             job.policies.retry.as_ref(),
             stop,
             |attempt| self.attempt(job, label, fire, args, stop, attempt),
-            |next, delay| self.log.retrying(label, &fire.schedule, next, delay),
+            |next, delay| {
+                self.log.retrying(label, &fire.schedule, next, delay);
+                self.notify(label, &fire.schedule, RunEventKind::Retried);
+            },
         )
         .await;
         match ended {
@@ -212,14 +235,18 @@ impl Engine {
             schedule.to_owned()
         };
         self.log.running(label, &shown, fire, attempt);
+        if attempt.number == 1 {
+            self.notify(label, schedule, RunEventKind::Started);
+            if fire.catch_up {
+                self.notify(label, schedule, RunEventKind::CatchUp);
+            }
+        }
         let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
             Ok(module) => module,
             Err(error) => {
-                self.log.not_started(
-                    label,
-                    schedule,
-                    &self.module_error_message(&job.spec.name, &error),
-                );
+                let message = self.module_error_message(&job.spec.name, &error);
+                self.log.not_started(label, schedule, &message);
+                self.notify(label, schedule, not_started(&message));
                 return Tried::FailedForGood;
             }
         };
@@ -248,6 +275,15 @@ impl Engine {
         for note in &result.notes {
             self.log.output_note(label, schedule, *note);
         }
+        self.notify(
+            label,
+            schedule,
+            RunEventKind::Finished {
+                duration: result.duration,
+                error: result.outcome.as_ref().err().map(ToString::to_string),
+                exit_status: result.exit_code,
+            },
+        );
         match &result.outcome {
             Ok(()) => {
                 self.log
@@ -305,5 +341,14 @@ fn is_retryable(failure: &Failure) -> bool {
         | Failure::NoRunExport(_)
         | Failure::Import(_)
         | Failure::Stopped(_) => false,
+    }
+}
+
+/// The end of a run that never started.
+fn not_started(reason: &str) -> RunEventKind {
+    RunEventKind::Finished {
+        duration: Duration::ZERO,
+        error: Some(reason.to_owned()),
+        exit_status: None,
     }
 }

@@ -7,6 +7,7 @@ pub mod fire;
 pub mod jitter;
 pub mod list;
 pub mod log;
+pub mod observer;
 pub mod once;
 pub mod overlap;
 pub mod plan;
@@ -52,6 +53,11 @@ pub enum SchedulerError {
     Signals(std::io::Error),
     #[error("catch-up needs the scheduler's state: {0}")]
     State(#[from] crate::store::StoreError),
+    #[error("could not serve HTTP on {addr}: {source}")]
+    Http {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// How to run: once (the given jobs, or all) or watching their schedules.
@@ -69,6 +75,8 @@ pub enum Mode {
 pub struct Options {
     pub node: OsString,
     pub grace: Duration,
+    /// `--http`: serve metrics and a status page while watching.
+    pub http: Option<crate::http::HttpConfig>,
 }
 
 /// What happened: how many runs, which failed, and the signal that ended it, if any.
@@ -126,7 +134,7 @@ pub fn run(
         .map_err(SchedulerError::Runtime)?;
     let summary = runtime.block_on(async {
         let mut signals = signals::Signals::install().map_err(SchedulerError::Signals)?;
-        let (engine, stop) = Engine::new(
+        let (mut engine, stop) = Engine::new(
             workspace.root(),
             runner,
             options.node.clone(),
@@ -149,8 +157,34 @@ pub fn run(
                         })
                         .ok()
                 });
-                watch::watch(
-                    Arc::new(engine),
+                let server = match &options.http {
+                    Some(config) => {
+                        let status = Arc::new(crate::http::Status::new(
+                            Arc::new(jobs.clone()),
+                            stop.subscribe(),
+                        ));
+                        engine.set_observer(observer::Observer::new(status.clone()));
+                        Some((config, status))
+                    }
+                    None => None,
+                };
+                let engine = Arc::new(engine);
+                let server = match server {
+                    Some((config, status)) => {
+                        let server =
+                            crate::http::Server::start(config, status, Arc::clone(&engine))
+                                .await
+                                .map_err(|source| SchedulerError::Http {
+                                    addr: config.addr,
+                                    source,
+                                })?;
+                        engine.log.serving(&format!("http://{}", server.addr));
+                        Some(server)
+                    }
+                    None => None,
+                };
+                let summary = watch::watch(
+                    engine,
                     jobs,
                     alarm,
                     &mut signals,
@@ -158,7 +192,11 @@ pub fn run(
                     memory,
                     reloader,
                 )
-                .await
+                .await;
+                if let Some(server) = server {
+                    server.shutdown().await;
+                }
+                summary
             }
         };
         Ok::<_, SchedulerError>(summary)

@@ -21,6 +21,7 @@ use super::engine::{Engine, JobOutcome};
 use super::fire::Fire;
 use super::jitter;
 use super::log::{Log, RunLabel};
+use super::observer::RunEventKind;
 use super::overlap::{self, Decision, Runs};
 use super::plan::PlannedJob;
 use super::reload::{self, Diff, Reloader};
@@ -257,9 +258,13 @@ pub async fn watch(
                             Decision::Start => {
                                 start_run(&engine, &jobs, &mut tasks, &mut runs, due.job, fire);
                             }
-                            Decision::Skip => engine.log.skipped(&label, &fire.schedule),
+                            Decision::Skip => {
+                                engine.log.skipped(&label, &fire.schedule);
+                                engine.notify(&label, &fire.schedule, RunEventKind::Skipped);
+                            }
                             Decision::QueueFull => {
                                 engine.log.skipped_queue_full(&label, &fire.schedule);
+                                engine.notify(&label, &fire.schedule, RunEventKind::Skipped);
                             }
                             Decision::Queue => {
                                 engine.log.queued(&label, &fire.schedule);

@@ -81,6 +81,13 @@ impl Ws {
         Running::start(self.scheduler_command(args))
     }
 
+    /// [`Ws::spawn_scheduler`] with extra environment variables.
+    pub fn spawn_scheduler_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut cmd = self.scheduler_command(args);
+        cmd.envs(env.iter().copied());
+        Running::start(cmd)
+    }
+
     /// `webstir scheduler <args>` as a plain command (clean environment, stdin empty, stdout
     /// and stderr piped), for tests that read its output their own way.
     pub fn scheduler_command(&self, args: &[&str]) -> StdCommand {

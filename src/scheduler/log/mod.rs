@@ -351,6 +351,12 @@ impl Log {
         self.emit(Event::new(Level::Info, "watching", message));
     }
 
+    /// `--http`: where the metrics and status page are served.
+    pub fn serving(&self, url: &str) {
+        let message = format!("serving {url}");
+        self.emit(Event::new(Level::Info, "serving", message));
+    }
+
     /// The tenant provider listed the tenants of this fire of `job`.
     pub fn tenants_listed(&self, job: &str, schedule: &str, ids: &[String]) {
         let message = if ids.is_empty() {
