@@ -374,6 +374,20 @@ fn policies_become_kubernetes_settings_and_the_rest_are_warnings() {
             "backoffLimit: 0",
         ]
     );
+    // The Job controller retries; the scheduler in the pod must not retry again.
+    let args: Vec<&str> = yaml
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("args:"))
+        .collect();
+    assert_eq!(
+        args,
+        [
+            r#"args: ["--job", "queued", "--no-retry"]"#,
+            r#"args: ["--job", "replaced"]"#,
+            r#"args: ["--job", "parallel"]"#,
+        ]
+    );
     assert_eq!(
         text(&out.stderr),
         "webstir: warning: job `queued`: kubernetes cannot express policy `overlap`: a CronJob \
@@ -407,6 +421,13 @@ fn policies_become_systemd_settings() {
             "{line} in {service}"
         );
     }
+    let exec = service
+        .lines()
+        .find(|l| l.starts_with("ExecStart="))
+        .expect("ExecStart");
+    assert!(exec.ends_with(" --job queued --no-retry"), "{exec}");
+    let plain = fs::read_to_string(dir.join("demo-parallel.service")).expect("service");
+    assert!(!plain.contains("--no-retry"), "{plain}");
     let timer = fs::read_to_string(dir.join("demo-queued.timer")).expect("timer");
     assert!(
         timer.contains("RandomizedDelaySec=90s\nPersistent=true\n"),

@@ -265,6 +265,21 @@ fn bare_numbers_are_seconds_in_the_manifest_and_on_the_command_line() {
 }
 
 #[test]
+fn no_retry_makes_one_attempt_whatever_the_policy() {
+    let fx = workspace(&json!([{"name": "flaky", "retry": 3}]));
+    let listed: Value = serde_json::from_str(&stdout_of(fx.cmd().args([
+        "scheduler",
+        "--json",
+        "--no-retry",
+    ])))
+    .expect("json");
+    assert_eq!(listed[0]["retry"], Value::Null);
+    let listed: Value =
+        serde_json::from_str(&stdout_of(fx.cmd().args(["scheduler", "--json"]))).expect("json");
+    assert_eq!(listed[0]["retry"]["attempts"], 3);
+}
+
+#[test]
 fn tenants_follow_one_rule_on_the_command_line_and_in_the_manifest() {
     let fx = workspace(&json!([{"name": "fanout"}]));
     let stderr = rejected(

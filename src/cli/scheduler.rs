@@ -92,6 +92,11 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
     pub timeout: Option<Duration>,
 
+    /// Make one attempt per run whatever the jobs' `retry` says: for platforms that retry a
+    /// failed run themselves (`webstir export` adds it where the target does)
+    #[arg(long)]
+    pub no_retry: bool,
+
     /// After SIGINT/SIGTERM, how long running jobs get between SIGTERM and SIGKILL
     /// [default: webstir.toml's `grace`, else 10s]
     #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
@@ -240,6 +245,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         timezone: args.timezone.clone().or(settings.timezone.clone()),
         tenants: args.tenants.clone(),
         policies: settings.policy_defaults(),
+        no_retry: args.no_retry,
     };
     let jobs = scheduler::plan(&manifest.jobs, &plan_options)?;
 

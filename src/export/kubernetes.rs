@@ -154,7 +154,8 @@ fn policies(job: &ExportJob, report: &mut Report) -> Policy {
         starting_deadline: p
             .catch_up
             .map_or(DEFAULT_STARTING_DEADLINE, |w| ceil_secs(w).max(10)),
-        // The Job controller retries failed pods itself, with its own backoff (10s doubling).
+        // The Job controller retries failed pods itself, with its own backoff (10s doubling);
+        // the container then runs `--no-retry`, or every pod would retry again.
         backoff_limit: p.attempts().saturating_sub(1),
     }
 }

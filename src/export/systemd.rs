@@ -106,7 +106,13 @@ pub fn render(
             timer: timer.clone(),
             description: escape_specifiers(&description),
             working_directory: escape_specifiers(&root),
-            exec_start: format!("{} --job {}", exec_word(&scheduler), exec_word(&job.name)),
+            // `Restart=on-failure` retries; the scheduler inside must not retry again.
+            exec_start: format!(
+                "{} --job {}{}",
+                exec_word(&scheduler),
+                exec_word(&job.name),
+                if retry.is_some() { " --no-retry" } else { "" }
+            ),
             runtime_max: job.timeout.map(ceil_secs),
             retry,
         };

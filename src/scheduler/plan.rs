@@ -39,6 +39,8 @@ pub struct PlanOptions {
     pub tenants: Option<Vec<String>>,
     /// Policies from webstir.toml, for jobs that do not set their own.
     pub policies: PolicySpec,
+    /// `--no-retry`: one attempt per run, whatever the policies say.
+    pub no_retry: bool,
 }
 
 /// Plans every job of a manifest that [`Manifest::require_valid`] accepted: its values were
@@ -69,7 +71,13 @@ fn plan_one(spec: &JobSpec, options: &PlanOptions) -> Result<PlannedJob, Schedul
             .or(spec.timeout)
             .or(options.default_timeout),
         tenants,
-        policies: spec.policies.resolve(&options.policies),
+        policies: {
+            let mut policies = spec.policies.resolve(&options.policies);
+            if options.no_retry {
+                policies.retry = None;
+            }
+            policies
+        },
     })
 }
 
