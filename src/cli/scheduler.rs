@@ -297,11 +297,11 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     let mode = if args.watch {
         // A re-read plans the way this start did, with the same flags and settings.
         Mode::Watch {
-            follow: Some(scheduler::reload::Source {
+            follow: Some(Box::new(scheduler::reload::Source {
                 root: workspace.root().to_path_buf(),
                 options: plan_options,
                 only: args.job.clone(),
-            }),
+            })),
         }
     } else {
         Mode::Once { args: args.args }

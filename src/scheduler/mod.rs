@@ -67,7 +67,7 @@ pub enum Mode {
     Once { args: Vec<String> },
     /// On their schedules until stopped; with `follow`, re-reading the manifest whenever
     /// `package.json` changes or SIGHUP arrives.
-    Watch { follow: Option<reload::Source> },
+    Watch { follow: Option<Box<reload::Source>> },
 }
 
 /// Settings of a scheduler run, already merged from flags, environment and webstir.toml.
@@ -147,7 +147,7 @@ pub fn run(
             Mode::Watch { follow } => {
                 let alarm = wall_alarm::WallAlarm::new().map_err(SchedulerError::Runtime)?;
                 let reloader = follow.and_then(|source| {
-                    reload::Reloader::start(source)
+                    reload::Reloader::start(*source)
                         .map_err(|e| {
                             log.notice(
                                 "not-following",
