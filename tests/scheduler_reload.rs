@@ -214,3 +214,30 @@ fn with_job_only_that_job_is_followed() {
         finished.stdout
     );
 }
+
+#[test]
+fn a_catch_up_window_added_by_a_reload_starts_recording_fires() {
+    let ws = Ws::new(r#"[{ "name": "tick", "schedule": "* * * * * *" }]"#);
+    ws.job("tick", SAYS_HI);
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    running.wait_for("a first run", |l| l == "[tick] hi");
+    assert!(
+        !ws.path(".webstir").exists(),
+        "no job catches up yet: no state is kept"
+    );
+    replace_manifest(
+        &ws,
+        r#"[{ "name": "tick", "schedule": "* * * * * *", "catchUp": "1h" }]"#,
+    );
+    running.wait_for("the change", |l| {
+        l == "[jobs] manifest reloaded: 1 changed (changed: tick)"
+    });
+    running.wait_for("a run after the change", |l| l == "[tick] hi");
+    running.wait_for("another one", |l| l == "[tick] hi");
+    running.signal(libc::SIGTERM);
+    running.finish();
+    assert!(
+        ws.path(".webstir/state.db").is_file(),
+        "fires of the job that gained a catch-up window are recorded"
+    );
+}

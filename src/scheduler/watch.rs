@@ -192,7 +192,7 @@ pub async fn watch(
             Some(owed.due),
         );
     }
-    let fires = memory.fires;
+    let mut fires = memory.fires;
 
     let mut summary = Summary::default();
     let mut runs: Runs<Waiting> = Runs::default();
@@ -294,6 +294,18 @@ pub async fn watch(
             }
             (why, reread) = reload::next_plan(&mut reloader) => match reread {
                 Ok(new) => {
+                    // A job that gained a catch-up window starts recording its fires now (it
+                    // catches up after the next restart, as a new job would).
+                    if fires.is_none() && new.iter().any(catch_up::tracked) {
+                        match crate::store::SqliteStore::open(&engine.root) {
+                            Ok(store) => fires = Some(Box::new(store)),
+                            Err(error) => engine.log.notice(
+                                "state",
+                                None,
+                                &format!("could not open the state store for catch-up: {error}"),
+                            ),
+                        }
+                    }
                     let diff = Diff::between(&jobs, &new);
                     follow(&mut queue, &mut runs, &diff, &new, &engine);
                     engine.log.reloaded(&diff.summary(), &diff.details(&new), why);
