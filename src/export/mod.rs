@@ -211,6 +211,16 @@ pub struct ExportOptions {
     pub skip_unsupported: bool,
 }
 
+impl ExportOptions {
+    /// What unit, job and resource names start with: the package's name in DNS form, so that
+    /// two workspaces' exports on one host or project stay apart.
+    pub fn name_prefix(&self) -> String {
+        self.package_name
+            .as_deref()
+            .map_or_else(|| "webstir".to_owned(), |name| dns_name(name, 40))
+    }
+}
+
 /// The scheduler inside the image that docs/export.md shows how to build.
 pub const DEFAULT_CONTAINER_COMMAND: &str = "/app/build/backend/jobs/scheduler";
 

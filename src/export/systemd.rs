@@ -52,10 +52,7 @@ pub fn render(
     options: &ExportOptions,
     report: &mut Report,
 ) -> Result<Vec<OutputFile>, ExportError> {
-    let prefix = options
-        .package_name
-        .as_deref()
-        .map_or_else(|| "webstir".to_owned(), |name| dns_name(name, 40));
+    let prefix = options.name_prefix();
     let root = options.workspace.to_string_lossy().into_owned();
     let scheduler = options
         .workspace
