@@ -1,6 +1,7 @@
-//! What the scheduler remembers between runs of the watcher. Today that is each job's last
-//! fire, which catch-up needs; run history will join it. The scheduler sees only the
-//! [`FireLog`] trait, so another database can stand behind it.
+//! What the scheduler remembers between runs of the watcher: each job's last fire (catch-up),
+//! the history of its runs, and, when several watchers share one PostgreSQL database, which of
+//! them took each due fire. The scheduler sees only the [`RunStore`] trait (and the older
+//! [`FireLog`], which it replaces), so either database can stand behind it.
 
 pub mod sqlite;
 
@@ -49,4 +50,153 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run history and claims: the interface every store implements (SQLite by default, PostgreSQL
+// with `--store postgres://...`). Async because the PostgreSQL client is; the SQLite store runs
+// its statements on tokio's blocking pool. The watch loop never awaits a store call directly:
+// run records go through a writer task, claims are awaited inside the run's own task.
+// ---------------------------------------------------------------------------------------------
+
+/// A row id in the store's run table.
+pub type RunId = i64;
+
+/// How a run ended, or that it has not ended yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunOutcome {
+    /// Started and not finished (or its watcher is still alive and its heartbeat fresh).
+    Running,
+    Succeeded,
+    /// Threw, rejected, exited non-zero, or could not start; the record's `error` says why.
+    Failed,
+    /// Stopped because it ran past its `timeout`.
+    TimedOut,
+    /// Not run: the previous run was still active (overlap `skip`, or a full queue).
+    Skipped,
+    /// Stopped by a signal to the watcher or by overlap `replace`.
+    Killed,
+    /// Its watcher died mid-run: no heartbeat within the lease.
+    Lost,
+}
+
+impl RunOutcome {
+    /// The word used in the store, `--history` and the JSON reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Running => "running",
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Failed => "failed",
+            RunOutcome::TimedOut => "timed-out",
+            RunOutcome::Skipped => "skipped",
+            RunOutcome::Killed => "killed",
+            RunOutcome::Lost => "lost",
+        }
+    }
+
+    /// Whether `--history --failed` lists it.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            RunOutcome::Failed | RunOutcome::TimedOut | RunOutcome::Killed | RunOutcome::Lost
+        )
+    }
+}
+
+/// Which watcher process did something: written with each run and each claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub host: String,
+    pub pid: u32,
+}
+
+/// What is known when a run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStart {
+    pub job: String,
+    pub tenant: Option<String>,
+    /// The schedule that fired, or `manual`.
+    pub schedule: String,
+    /// The due time it ran for (`WEBSTIR_FIRE_TIME`); `None` for a manual run.
+    pub due: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    /// 1 for the first try, 2 for the first retry, ...
+    pub attempt: u32,
+    pub owner: Owner,
+}
+
+/// What is known when a run ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEnd {
+    pub finished_at: DateTime<Utc>,
+    pub outcome: RunOutcome,
+    pub error: Option<String>,
+    pub exit_status: Option<i32>,
+}
+
+/// One recorded run, as `--history`, `backend-inspect` and the status page show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRun {
+    pub id: RunId,
+    pub start: RunStart,
+    /// `None` while it runs.
+    pub end: Option<RunEnd>,
+}
+
+/// Which runs `history` returns, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub job: Option<String>,
+    pub limit: usize,
+    /// Only failed, timed-out, killed and lost runs.
+    pub failed_only: bool,
+}
+
+/// Where runs are recorded and fires are claimed.
+#[async_trait::async_trait]
+pub trait RunStore: Send + Sync + std::fmt::Debug {
+    /// Where the store is, for messages: a path, or a URL without its password.
+    fn location(&self) -> String;
+
+    /// Whether several watchers may share this store, each due fire running on one of them
+    /// (PostgreSQL); when false, `claim` always succeeds.
+    fn shared(&self) -> bool;
+
+    /// Records a run that starts now.
+    async fn run_started(&self, run: &RunStart) -> Result<RunId, StoreError>;
+
+    /// Records how run `id` ended, then keeps the job's newest `keep` runs.
+    async fn run_finished(&self, id: RunId, end: &RunEnd) -> Result<(), StoreError>;
+
+    /// Records a fire that did not run (overlap): a run that starts and ends at once.
+    async fn run_skipped(&self, run: &RunStart, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Recent runs, newest first.
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredRun>, StoreError>;
+
+    /// The newest run of each job that has one.
+    async fn last_runs(&self) -> Result<Vec<StoredRun>, StoreError>;
+
+    /// Takes the fire of `job` due at `due` for `owner`, in one statement against a unique
+    /// key on (job, due): `true` for exactly one caller across every watcher sharing the store.
+    async fn claim(&self, job: &str, due: DateTime<Utc>, owner: &Owner)
+    -> Result<bool, StoreError>;
+
+    /// Says that `owner` is alive and its running runs are still running; runs of owners whose
+    /// heartbeat is older than `lease` are marked `lost`. Returns how many were marked.
+    async fn heartbeat(
+        &self,
+        owner: &Owner,
+        lease: std::time::Duration,
+    ) -> Result<usize, StoreError>;
+
+    /// The due time of the job's latest recorded fire (catch-up); `None` when it never fired.
+    async fn last_fire(&self, job: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Records that `job` fired for `due`; an earlier time than the recorded one is ignored.
+    async fn record_fire(&self, job: &str, due: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Checks that the store answers (`/healthz`).
+    async fn ping(&self) -> Result<(), StoreError>;
 }
