@@ -102,6 +102,12 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
     pub grace: Option<Duration>,
 
+    /// How to run jobs: `process` (a new Node process per run) or `worker` (warm worker
+    /// processes that import each job once) [default: the job's `runner`, else webstir.toml's
+    /// `runner`, else process]
+    #[arg(long, value_name = "RUNNER", value_enum)]
+    pub runner: Option<policy::RunnerKind>,
+
     /// Node.js executable to run jobs with [default: webstir.toml's `node`, else `node`]
     #[arg(long, value_name = "PATH", env = "WEBSTIR_NODE")]
     pub node: Option<String>,
@@ -246,6 +252,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         tenants: args.tenants.clone(),
         policies: settings.policy_defaults(),
         no_retry: args.no_retry,
+        runner_override: args.runner,
     };
     let jobs = scheduler::plan(&manifest.jobs, &plan_options)?;
 
@@ -282,6 +289,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             Err(other) => return Err(other.into()),
         }
     };
+    let workers = settings.worker_pool();
     let options = scheduler::Options {
         node: args
             .node
@@ -293,6 +301,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .or(settings.grace)
             .unwrap_or(settings::DEFAULT_GRACE),
         http,
+        workers,
     };
     let mode = if args.watch {
         // A re-read plans the way this start did, with the same flags and settings.

@@ -18,7 +18,7 @@ use super::once::MANUAL;
 use super::plan::PlannedJob;
 use super::retry::{self, Ended, Tried};
 use super::tenants;
-use crate::manifest::policy::Tenants;
+use crate::manifest::policy::{RunnerKind, Tenants};
 use crate::runner::{self, Failure, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
 /// The shared context of a scheduler run.
@@ -33,6 +33,8 @@ pub struct Engine {
     pub log: Log,
     /// Who else hears of each run (the `--http` server); see [`Engine::set_observer`].
     pub observer: Observer,
+    /// The warm workers of jobs whose runner is `worker`; none start before such a run.
+    pub workers: runner::worker::Pool,
     stop: watch::Receiver<StopRequest>,
 }
 
@@ -63,6 +65,7 @@ impl Engine {
             grace,
             log,
             observer: Observer::default(),
+            workers: runner::worker::Pool::default(),
             stop,
         };
         (engine, stop_tx)
@@ -271,7 +274,10 @@ impl Engine {
         let sink_label = label.clone();
         let sink: runner::LineSink =
             Arc::new(move |stream, line| log.output(&sink_label, stream, line));
-        let result = runner::run(spec, sink, stop.clone()).await;
+        let result = match job.policies.runner {
+            RunnerKind::Process => runner::run(spec, sink, stop.clone()).await,
+            RunnerKind::Worker => self.workers.run(spec, sink, stop.clone()).await,
+        };
         for note in &result.notes {
             self.log.output_note(label, schedule, *note);
         }

@@ -77,6 +77,8 @@ pub struct Options {
     pub grace: Duration,
     /// `--http`: serve metrics and a status page while watching.
     pub http: Option<crate::http::HttpConfig>,
+    /// The warm workers of jobs run by the `worker` runner.
+    pub workers: runner::worker::PoolConfig,
 }
 
 /// What happened: how many runs, which failed, and the signal that ended it, if any.
@@ -142,8 +144,13 @@ pub fn run(
             options.grace,
             log,
         );
+        engine.workers = runner::worker::Pool::new(options.workers);
         let summary = match mode {
-            Mode::Once { args } => once::run_once(&engine, &jobs, &args, &mut signals, &stop).await,
+            Mode::Once { args } => {
+                let summary = once::run_once(&engine, &jobs, &args, &mut signals, &stop).await;
+                engine.workers.shutdown(runner::worker::SHUTDOWN_PATIENCE).await;
+                summary
+            }
             Mode::Watch { follow } => {
                 let alarm = wall_alarm::WallAlarm::new().map_err(SchedulerError::Runtime)?;
                 let reloader = follow.and_then(|source| {
@@ -184,7 +191,7 @@ pub fn run(
                     None => None,
                 };
                 let summary = watch::watch(
-                    engine,
+                    Arc::clone(&engine),
                     jobs,
                     alarm,
                     &mut signals,
@@ -193,6 +200,7 @@ pub fn run(
                     reloader,
                 )
                 .await;
+                engine.workers.shutdown(runner::worker::SHUTDOWN_PATIENCE).await;
                 if let Some(server) = server {
                     server.shutdown().await;
                 }

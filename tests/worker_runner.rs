@@ -1,0 +1,444 @@
+//! The `worker` runner: warm Node processes that import a job once and run many runs, with the
+//! process runner's guarantees (a run that throws, rejects or exits fails alone; a worker that
+//! crashes or hangs is replaced; timeout and `replace` stop it; a rebuilt module is used; workers
+//! are recycled; SIGTERM and SIGKILL leave no process behind). Every test uses real Node.
+
+mod scheduler_support;
+
+use scheduler_support::{Ws, gone};
+
+/// The pid a job printed as `<tag> <pid> ...`.
+fn pid_of(line: &str, tag: &str) -> i32 {
+    line.split_once(&format!("{tag} "))
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid after {tag:?} in {line:?}"))
+}
+
+#[test]
+fn a_worker_imports_the_module_once_and_gives_each_run_its_own_environment() {
+    let ws = Ws::new(r#"[{ "name": "tick", "schedule": "rate(1 second)", "runner": "worker" }]"#);
+    ws.job(
+        "tick",
+        r#"let count = 0;
+console.log('imported');
+export function run() {
+  count += 1;
+  const leaked = process.env.LEFT_BY_AN_EARLIER_RUN ?? 'none';
+  process.env.LEFT_BY_AN_EARLIER_RUN = 'yes';
+  console.log(`run ${process.pid} ${count} ${process.env.WEBSTIR_JOB} ${process.env.WEBSTIR_ATTEMPT} ${leaked} ${process.env.WEBSTIR_FIRE_TIME}`);
+}
+"#,
+    );
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(running.wait_for("a run", |l| l.starts_with("[tick] run ")));
+    }
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0), "{:?}", done.stderr);
+    let fields: Vec<Vec<&str>> = runs
+        .iter()
+        .map(|l| l.split_whitespace().skip(2).collect())
+        .collect();
+    // One process, one import, module state kept between runs.
+    assert!(fields.iter().all(|f| f[0] == fields[0][0]), "{runs:?}");
+    assert_eq!(
+        done.stdout
+            .iter()
+            .filter(|l| *l == "[tick] imported")
+            .count(),
+        1
+    );
+    let counts: Vec<&str> = fields.iter().map(|f| f[1]).collect();
+    assert_eq!(counts, ["1", "2", "3"]);
+    // Each run's environment: the run's own variables, nothing an earlier run set.
+    for f in &fields {
+        assert_eq!(&f[2..5], ["tick", "1", "none"], "{runs:?}");
+    }
+    let fire_times: std::collections::BTreeSet<&str> = fields.iter().map(|f| f[5]).collect();
+    assert_eq!(fire_times.len(), 3, "{runs:?}");
+}
+
+#[test]
+fn a_run_that_throws_rejects_or_exits_fails_alone() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "thrower", "runner": "worker" },
+      { "name": "rejecter", "runner": "worker" },
+      { "name": "exiter", "runner": "worker" },
+      { "name": "missing-run", "runner": "worker" },
+      { "name": "fine", "runner": "worker" }
+    ]"#,
+    );
+    ws.job(
+        "thrower",
+        "export function run() { throw new Error('boom'); }\n",
+    );
+    ws.job(
+        "rejecter",
+        "export async function run() { await null; throw new TypeError('nope'); }\n",
+    );
+    ws.job(
+        "exiter",
+        "export function run() { console.log('leaving'); process.exit(3); }\n",
+    );
+    ws.job("missing-run", "export const x = 1;\n");
+    ws.job(
+        "fine",
+        "export function run() { console.log('fine ran'); }\n",
+    );
+    let out = ws.scheduler(&["--all"]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    for line in [
+        "[jobs] thrower failed: boom",
+        "[jobs] rejecter failed: nope",
+        "[jobs] exiter failed: exited with status 3",
+        "[jobs] 4 of 5 job run(s) failed: thrower, rejecter, exiter, missing-run",
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line}\n{stderr}");
+    }
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("[jobs] missing-run failed: ")
+                && l.contains("exports no `run` function")),
+        "{stderr}"
+    );
+    assert!(stdout.lines().any(|l| l == "[exiter] leaving"), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "[fine] fine ran"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[jobs] fine completed in ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn process_exit_kills_only_its_worker_which_is_replaced() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "exiter", "schedule": "rate(1 second)", "runner": "worker" },
+      { "name": "steady", "schedule": "rate(1 second)", "runner": "worker" }
+    ]"#,
+    );
+    ws.job(
+        "exiter",
+        "export function run() { console.log(`exiting ${process.pid}`); process.exit(3); }\n",
+    );
+    ws.job(
+        "steady",
+        "export function run() { console.log(`steady ${process.pid}`); }\n",
+    );
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    let first = running.wait_for("a run that exits", |l| l.starts_with("[exiter] exiting "));
+    running.wait_for("its failure", |l| {
+        l == "[jobs] exiter failed: exited with status 3"
+    });
+    let second = running.wait_for("the next run", |l| l.starts_with("[exiter] exiting "));
+    running.wait_for("its failure", |l| {
+        l == "[jobs] exiter failed: exited with status 3"
+    });
+    assert_ne!(pid_of(&first, "exiting"), pid_of(&second, "exiting"));
+    assert!(gone(pid_of(&first, "exiting")));
+    let steady = running.wait_for("the other job", |l| l.starts_with("[steady] steady "));
+    running.wait_for("the other job again", |l| l == steady.as_str());
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0));
+}
+
+#[test]
+fn a_worker_killed_from_outside_fails_its_run_and_is_replaced_while_other_jobs_fire() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "victim", "schedule": "rate(1 second)", "runner": "worker" },
+      { "name": "steady", "schedule": "rate(1 second)", "runner": "worker" }
+    ]"#,
+    );
+    ws.job(
+        "victim",
+        r#"export async function run() {
+  console.log(`victim ${process.pid}`);
+  await new Promise((resolve) => setTimeout(resolve, 120000));
+}
+"#,
+    );
+    ws.job(
+        "steady",
+        "export function run() { console.log('steady'); }\n",
+    );
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    let first = running.wait_for("the victim's worker", |l| l.starts_with("[victim] victim "));
+    let pid = pid_of(&first, "victim");
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    running.wait_for("the run's failure", |l| {
+        l == "[jobs] victim failed: killed by SIGKILL"
+    });
+    let next = running.wait_for("a new worker", |l| l.starts_with("[victim] victim "));
+    assert_ne!(pid_of(&next, "victim"), pid);
+    running.wait_for("the other job", |l| l == "[steady] steady");
+    running.wait_for("the other job again", |l| l == "[steady] steady");
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0));
+    assert!(gone(pid_of(&next, "victim")));
+}
+
+#[test]
+fn a_hung_worker_is_killed_at_the_timeout_and_replaced_while_other_jobs_fire() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "spin", "schedule": "rate(1 second)", "runner": "worker", "timeout": "3s" },
+      { "name": "steady", "schedule": "rate(1 second)", "runner": "worker" }
+    ]"#,
+    );
+    ws.job(
+        "spin",
+        "export function run() { console.log(`spinning ${process.pid}`); for (;;) {} }\n",
+    );
+    ws.job(
+        "steady",
+        "export function run() { console.log('steady'); }\n",
+    );
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    let first = running.wait_for("the hang", |l| l.starts_with("[spin] spinning "));
+    // While one worker spins, the other job still runs in another.
+    running.wait_for("the other job", |l| l == "[steady] steady");
+    running.wait_for("the other job again", |l| l == "[steady] steady");
+    running.wait_for("the time limit", |l| {
+        l == "[jobs] spin failed: timed out after 3s"
+    });
+    assert!(gone(pid_of(&first, "spinning")));
+    let next = running.wait_for("a new worker", |l| l.starts_with("[spin] spinning "));
+    assert_ne!(pid_of(&next, "spinning"), pid_of(&first, "spinning"));
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0));
+    assert!(gone(pid_of(&next, "spinning")));
+}
+
+#[test]
+fn overlap_replace_stops_the_worker_after_the_grace_period() {
+    let ws = Ws::new(
+        r#"[{ "name": "stubborn", "schedule": "rate(1 second)", "runner": "worker", "overlap": "replace" }]"#,
+    );
+    ws.job(
+        "stubborn",
+        r#"export async function run() {
+  process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+  console.log(`stubborn ${process.pid}`);
+  await new Promise((resolve) => setTimeout(resolve, 120000));
+}
+"#,
+    );
+    let mut running = ws.spawn_scheduler(&["--watch", "--grace", "1s"]);
+    let first = running.wait_for("the run", |l| l.starts_with("[stubborn] stubborn "));
+    running.wait_for("the job to see SIGTERM", |l| {
+        l == "[stubborn] ignoring SIGTERM"
+    });
+    running.wait_for("the kill", |l| {
+        l == "[jobs] stubborn failed: killed after the 1s grace period"
+    });
+    assert!(gone(pid_of(&first, "stubborn")));
+    let next = running.wait_for("the replacing run", |l| {
+        l.starts_with("[stubborn] stubborn ")
+    });
+    assert_ne!(pid_of(&next, "stubborn"), pid_of(&first, "stubborn"));
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0));
+    assert!(gone(pid_of(&next, "stubborn")));
+}
+
+#[test]
+fn the_next_run_uses_the_module_webstir_build_rewrote() {
+    let ws = Ws::new(r#"[{ "name": "pick", "schedule": "rate(1 second)", "runner": "worker" }]"#);
+    ws.file(
+        "src/backend/jobs/pick/index.ts",
+        "export function run(): void { console.log(`v1 ${process.pid}`); }\n",
+    );
+    ws.webstir(&["build"]).assert().success();
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    let old = running.wait_for("a run of the first build", |l| l.starts_with("[pick] v1 "));
+    ws.file(
+        "src/backend/jobs/pick/index.ts",
+        "export function run(): void { console.log(`v2 ${process.pid}`); }\n",
+    );
+    ws.webstir(&["build"]).assert().success();
+    let new = running.wait_for("a run of the new build", |l| l.starts_with("[pick] v2 "));
+    assert_ne!(pid_of(&new, "v2"), pid_of(&old, "v1"));
+    assert!(gone(pid_of(&old, "v1")), "the stale worker was let go");
+    running.signal(libc::SIGTERM);
+    assert_eq!(running.finish().code, Some(0));
+}
+
+/// Runs `tick` (which prints its worker's pid) four times under `toml` and returns the pids.
+fn pids_of_four_runs(toml: &str) -> Vec<i32> {
+    let ws = Ws::new(r#"[{ "name": "tick", "schedule": "rate(1 second)", "runner": "worker" }]"#);
+    ws.file("webstir.toml", toml);
+    ws.job(
+        "tick",
+        "export function run() { console.log(`pid ${process.pid}`); }\n",
+    );
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    let pids = (0..4)
+        .map(|_| {
+            pid_of(
+                &running.wait_for("a run", |l| l.starts_with("[tick] pid ")),
+                "pid",
+            )
+        })
+        .collect();
+    running.signal(libc::SIGTERM);
+    assert_eq!(running.finish().code, Some(0));
+    pids
+}
+
+#[test]
+fn workers_are_replaced_after_worker_max_runs() {
+    let pids = pids_of_four_runs("worker-max-runs = \"2\"\n");
+    assert_eq!(pids[0], pids[1], "{pids:?}");
+    assert_eq!(pids[2], pids[3], "{pids:?}");
+    assert_ne!(pids[1], pids[2], "{pids:?}");
+}
+
+#[test]
+fn workers_above_worker_max_memory_are_replaced_after_their_run() {
+    // Every Node process is larger than 1 MiB: each run gets a fresh worker.
+    let pids = pids_of_four_runs("worker-max-memory = \"1MiB\"\n");
+    let distinct: std::collections::BTreeSet<i32> = pids.iter().copied().collect();
+    assert_eq!(distinct.len(), 4, "{pids:?}");
+}
+
+const LONG_RUNNER: &str = r#"import { spawn } from 'node:child_process';
+export async function run() {
+  const child = spawn('sleep', ['120'], { stdio: 'ignore' });
+  console.log(`pids ${process.pid} ${child.pid}`);
+  await new Promise((resolve) => setTimeout(resolve, 120000));
+}
+"#;
+
+fn pids(line: &str) -> Vec<i32> {
+    line.split_whitespace()
+        .skip(2)
+        .map(|p| p.parse().expect("pid"))
+        .collect()
+}
+
+#[test]
+fn sigterm_stops_busy_and_idle_workers_leaving_no_process() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "long", "schedule": "@reboot" },
+      { "name": "ticker", "schedule": "rate(5 minutes)" }
+    ]"#,
+    );
+    ws.job("long", LONG_RUNNER);
+    ws.job(
+        "ticker",
+        "export function run() { console.log(`tick ${process.pid}`); }\n",
+    );
+    let mut running = ws.spawn_scheduler(&["--watch", "--grace", "5s", "--runner", "worker"]);
+    let line = running.wait_until_seen("the job's pids", |l| l.starts_with("[long] pids "));
+    let tick = running.wait_until_seen("the rate job's run", |l| l.starts_with("[ticker] tick "));
+    running.wait_until_seen("the rate job's completion", |l| {
+        l.starts_with("[jobs] ticker completed in ")
+    });
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0), "stderr: {:?}", done.stderr);
+    assert!(
+        done.stderr
+            .contains(&"[jobs] long failed: stopped by the scheduler".to_owned()),
+        "{:?}",
+        done.stderr
+    );
+    for pid in pids(&line).into_iter().chain([pid_of(&tick, "tick")]) {
+        assert!(gone(pid), "process {pid} outlived the scheduler");
+    }
+}
+
+#[test]
+fn workers_and_their_children_die_with_a_scheduler_killed_by_sigkill() {
+    let ws = Ws::new(r#"[{ "name": "long", "runner": "worker" }]"#);
+    ws.job("long", LONG_RUNNER);
+    let mut running = ws.spawn_scheduler(&["--job", "long"]);
+    let line = running.wait_for("the job's pids", |l| l.starts_with("[long] pids "));
+    running.signal(libc::SIGKILL);
+    let done = running.finish();
+    assert_eq!(done.code, None, "killed by a signal");
+    for pid in pids(&line) {
+        assert!(gone(pid), "process {pid} outlived a SIGKILLed scheduler");
+    }
+}
+
+#[test]
+fn the_runner_flag_wins_over_the_job_which_wins_over_webstir_toml() {
+    let ws = Ws::new(r#"[{ "name": "own", "runner": "process" }, { "name": "default" }]"#);
+    ws.file("webstir.toml", "runner = \"worker\"\n");
+    // Which script started the process a run is in says which runner ran it.
+    let js = "import { basename } from 'node:path';\nexport function run() { console.log(`by ${basename(process.argv[1])}`); }\n";
+    ws.job("own", js);
+    ws.job("default", js);
+    let run = |args: &[&str]| {
+        let out = ws.scheduler(args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once("] by ").map(|(_, script)| script.to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let process = "webstir-runner.mjs";
+    let worker = "webstir-worker.mjs";
+    // `own` keeps its process runner; `default` takes webstir.toml's worker.
+    assert_eq!(run(&["--all"]), [process, worker]);
+    assert_eq!(run(&["--all", "--runner", "worker"]), [worker, worker]);
+    assert_eq!(run(&["--all", "--runner", "process"]), [process, process]);
+}
+
+#[test]
+fn a_bad_runner_is_refused_with_the_accepted_values() {
+    let ws = Ws::new(r#"[{ "name": "a", "runner": "thread" }]"#);
+    ws.job("a", "export function run() {}\n");
+    let out = ws.scheduler(&["--all"]).output().expect("run");
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`runner` \"thread\": expected `process` or `worker`"),
+        "{stderr}"
+    );
+
+    let ws = Ws::new(r#"[{ "name": "a" }]"#);
+    ws.job("a", "export function run() {}\n");
+    ws.file("webstir.toml", "runner = \"thread\"\n");
+    let before = ws.read("webstir.toml");
+    let out = ws.scheduler(&["--all"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("webstir.toml:1:10: `runner`: expected `process` or `worker`"),
+        "{stderr}"
+    );
+    assert_eq!(ws.read("webstir.toml"), before);
+
+    let out = ws
+        .scheduler(&["--all", "--runner", "thread"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("process") && stderr.contains("worker"),
+        "{stderr}"
+    );
+}
