@@ -324,6 +324,41 @@ export async function run() {
 }
 "#;
 
+/// Live processes running this workspace's worker script (prestarted idle workers included).
+fn workers_of(ws: &Ws) -> Vec<i32> {
+    let script = ws.path("build/backend/jobs/webstir-worker.mjs");
+    let script = script.to_string_lossy();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(script.as_ref())
+            && scheduler_support::alive(pid)
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Waits for every worker of `ws` to be gone.
+fn no_workers_left(ws: &Ws) -> bool {
+    let deadline = std::time::Instant::now() + scheduler_support::PATIENCE;
+    while std::time::Instant::now() < deadline {
+        if workers_of(ws).is_empty() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
 fn pids(line: &str) -> Vec<i32> {
     line.split_whitespace()
         .skip(2)
@@ -350,6 +385,7 @@ fn sigterm_stops_busy_and_idle_workers_leaving_no_process() {
     running.wait_until_seen("the rate job's completion", |l| {
         l.starts_with("[jobs] ticker completed in ")
     });
+    assert!(workers_of(&ws).len() >= 2, "{:?}", workers_of(&ws));
     running.signal(libc::SIGTERM);
     let done = running.finish();
     assert_eq!(done.code, Some(0), "stderr: {:?}", done.stderr);
@@ -362,6 +398,7 @@ fn sigterm_stops_busy_and_idle_workers_leaving_no_process() {
     for pid in pids(&line).into_iter().chain([pid_of(&tick, "tick")]) {
         assert!(gone(pid), "process {pid} outlived the scheduler");
     }
+    assert!(no_workers_left(&ws), "workers left: {:?}", workers_of(&ws));
 }
 
 #[test]
@@ -376,6 +413,25 @@ fn workers_and_their_children_die_with_a_scheduler_killed_by_sigkill() {
     for pid in pids(&line) {
         assert!(gone(pid), "process {pid} outlived a SIGKILLed scheduler");
     }
+    assert!(no_workers_left(&ws), "workers left: {:?}", workers_of(&ws));
+}
+
+#[test]
+fn backend_inspect_shows_the_runner() {
+    let ws = Ws::new(r#"[{ "name": "a", "runner": "worker" }, { "name": "b" }]"#);
+    let out = ws
+        .webstir(&["backend-inspect", "--json"])
+        .output()
+        .expect("run");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["jobs"][0]["runner"], "worker", "{json}");
+    assert_eq!(json["jobs"][1].get("runner"), None, "{json}");
+    let out = ws.webstir(&["backend-inspect"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l == "  - a (runner: worker)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -28,8 +28,8 @@ then .env (real variables win), plus WEBSTIR_JOB, WEBSTIR_SCHEDULE, WEBSTIR_FIRE
 time of the fire), WEBSTIR_ATTEMPT and, per tenant, WEBSTIR_TENANT_ID. Defaults for --node,
 --grace, --timeout, --log-format and --timezone can be set in webstir.toml (see `webstir
 config`); flags win. Each job's overlap, retry, jitter and catchUp policies (in the manifest or
-webstir.toml) are followed: see docs/policies.md. `--runner worker` (or a job's `"runner":
-"worker"`) runs jobs in warm worker processes instead of a process per run.
+webstir.toml) are followed: see docs/policies.md. `--runner worker` (or a job's `\"runner\":
+\"worker\"`) runs jobs in warm worker processes instead of a process per run.
 
 Examples:
   ",

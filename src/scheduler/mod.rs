@@ -175,6 +175,17 @@ pub fn run(
                     }
                     None => None,
                 };
+                let warm = jobs
+                    .iter()
+                    .filter(|j| j.policies.runner == crate::manifest::policy::RunnerKind::Worker)
+                    .count();
+                engine.workers.prestart(
+                    warm,
+                    &engine.node,
+                    &engine.runner,
+                    &engine.root,
+                    engine.env.base(),
+                );
                 let engine = Arc::new(engine);
                 let server = match server {
                     Some((config, status)) => {

@@ -213,6 +213,30 @@ impl Pool {
             .push(worker);
     }
 
+    /// Starts up to `count` workers ahead of the first runs (never more than the pool's size),
+    /// so that the first fires do not wait for Node to start. A worker that cannot be started
+    /// is left to the first run, which reports why.
+    pub fn prestart(
+        &self,
+        count: usize,
+        node: &std::ffi::OsString,
+        runner: &std::path::Path,
+        cwd: &std::path::Path,
+        env: &std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>,
+    ) {
+        let script = runner.with_file_name(super::WORKER_FILE_NAME);
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while idle.len() < count.min(self.config.size) {
+            match Worker::spawn(node, &script, cwd, env) {
+                Ok(worker) => idle.push(worker),
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Lets every idle worker go: each exits once it sees no more requests can come, and is
     /// killed if it has not within `patience`. Busy workers end with their runs (the stop
     /// switch reaches them).
