@@ -498,3 +498,61 @@ fn a_bad_runner_is_refused_with_the_accepted_values() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_log_shows_the_same_lines_under_both_runners() {
+    let ws = Ws::new(r#"[{ "name": "chatty" }, { "name": "quiet" }]"#);
+    ws.job(
+        "chatty",
+        r#"import { writeSync } from 'node:fs';
+export async function run() {
+  console.log('one\ntwo');
+  process.stdout.write('no newline yet');
+  process.stdout.write(' ... now\n');
+  process.stdout.write(Buffer.from('from a buffer\n'));
+  console.error('to stderr');
+  console.log('x'.repeat(70000) + 'end');
+  console.log('lone \ud800 surrogate');
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  writeSync(1, 'straight to fd 1\n');
+  process.stdout.write('last line without newline');
+}
+"#,
+    );
+    ws.job("quiet", "export function run() {}\n");
+    let run = |runner: &str| {
+        let out = ws
+            .scheduler(&["--all", "--runner", runner])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let normal = |bytes: &[u8]| -> Vec<String> {
+            String::from_utf8_lossy(bytes)
+                .lines()
+                .map(|l| match l.split_once(" completed in ") {
+                    Some((start, _)) => format!("{start} completed"),
+                    None => l.to_owned(),
+                })
+                .collect()
+        };
+        (normal(&out.stdout), normal(&out.stderr))
+    };
+    let (process_out, process_err) = run("process");
+    let (worker_out, worker_err) = run("worker");
+    assert_eq!(worker_out, process_out);
+    assert_eq!(worker_err, process_err);
+    assert!(
+        worker_out
+            .iter()
+            .any(|l| l == "[chatty] no newline yet ... now"),
+        "{worker_out:?}"
+    );
+    assert!(
+        worker_out.iter().any(|l| l == "[chatty] straight to fd 1"),
+        "{worker_out:?}"
+    );
+}

@@ -28,6 +28,8 @@ const REPORT_FD = 3;
 const REQUEST_FD = 4;
 // Longest failure message reported; the full error and its stack are printed as output.
 const REPORT_LIMIT = 2000;
+// Most characters of output in one message.
+const OUT_PIECE = 16 * 1024;
 
 const runs = new AsyncLocalStorage();
 let current = null;
@@ -69,7 +71,18 @@ for (const [stream, name] of [
           ? Buffer.from(chunk, encoding).toString('utf8')
           : chunk
         : Buffer.from(chunk).toString('utf8');
-    send({ t: 'out', id: run.id, s: name, d: text });
+    // A lone surrogate is not JSON the scheduler can read: shown as U+FFFD, as a pipe would.
+    const whole = typeof text.toWellFormed === 'function' ? text.toWellFormed() : text;
+    // In pieces, so that one huge write never makes the scheduler hold one huge message; a
+    // piece never ends between the two halves of a surrogate pair.
+    let at = 0;
+    do {
+      let end = Math.min(at + OUT_PIECE, whole.length);
+      const last = whole.charCodeAt(end - 1);
+      if (end < whole.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+      send({ t: 'out', id: run.id, s: name, d: whole.slice(at, end) });
+      at = end;
+    } while (at < whole.length);
     if (typeof callback === 'function') {
       process.nextTick(callback);
     }
