@@ -556,3 +556,33 @@ export async function run() {
         "{worker_out:?}"
     );
 }
+
+#[test]
+fn each_tenant_run_sees_its_own_tenant_and_a_later_run_none() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "fanout", "tenants": ["acme", "globex"], "runner": "worker" },
+      { "name": "plain", "runner": "worker" }
+    ]"#,
+    );
+    // One worker: every run goes through the same process, one after another.
+    ws.file("webstir.toml", "worker-pool = \"1\"\n");
+    let js = "export function run() { console.log(`tenant ${process.env.WEBSTIR_TENANT_ID ?? 'none'} ${process.pid}`); }\n";
+    ws.job("fanout", js);
+    ws.job("plain", js);
+    let out = ws.scheduler(&["--all"]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Vec<(&str, &str)> = stdout
+        .lines()
+        .filter_map(|l| l.split_once("] tenant "))
+        .map(|(_, rest)| rest.split_once(' ').expect("tenant and pid"))
+        .collect();
+    let tenants: Vec<&str> = seen.iter().map(|(t, _)| *t).collect();
+    assert_eq!(tenants, ["acme", "globex", "none"], "{stdout}");
+    assert!(seen.iter().all(|(_, pid)| *pid == seen[0].1), "{stdout}");
+}

@@ -179,7 +179,8 @@ async function perform(request) {
 }
 
 const requests = createInterface({
-  input: new Socket({ fd: REQUEST_FD, readable: true, writable: false }),
+  // No `readable`/`writable` options: Bun adopts an fd only without them (Node reads either way).
+  input: new Socket({ fd: REQUEST_FD }),
   crlfDelay: Infinity,
 });
 for await (const line of requests) {
