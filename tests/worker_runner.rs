@@ -5,7 +5,30 @@
 
 mod scheduler_support;
 
-use scheduler_support::{Ws, gone};
+use scheduler_support::{Running, Ws, gone};
+
+/// Waits until `n` lines (stdout and stderr together, whichever order their reader threads
+/// delivered them in) satisfy `pred`, and returns them in the order seen per stream.
+fn seen_at_least(
+    running: &mut Running,
+    what: &str,
+    n: usize,
+    pred: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    loop {
+        let seen: Vec<String> = running
+            .stdout
+            .iter()
+            .chain(&running.stderr)
+            .filter(|l| pred(l))
+            .cloned()
+            .collect();
+        if seen.len() >= n {
+            return seen;
+        }
+        running.wait_for(what, &pred);
+    }
+}
 
 /// The pid a job printed as `<tag> <pid> ...`.
 fn pid_of(line: &str, tag: &str) -> i32 {
@@ -135,18 +158,19 @@ fn process_exit_kills_only_its_worker_which_is_replaced() {
         "export function run() { console.log(`steady ${process.pid}`); }\n",
     );
     let mut running = ws.spawn_scheduler(&["--watch"]);
-    let first = running.wait_for("a run that exits", |l| l.starts_with("[exiter] exiting "));
-    running.wait_for("its failure", |l| {
+    let exits = seen_at_least(&mut running, "two runs that exit", 2, |l| {
+        l.starts_with("[exiter] exiting ")
+    });
+    seen_at_least(&mut running, "their failures", 2, |l| {
         l == "[jobs] exiter failed: exited with status 3"
     });
-    let second = running.wait_for("the next run", |l| l.starts_with("[exiter] exiting "));
-    running.wait_for("its failure", |l| {
-        l == "[jobs] exiter failed: exited with status 3"
+    assert_ne!(pid_of(&exits[0], "exiting"), pid_of(&exits[1], "exiting"));
+    assert!(gone(pid_of(&exits[0], "exiting")));
+    // The other job kept its own worker all along.
+    let steady = seen_at_least(&mut running, "the other job twice", 2, |l| {
+        l.starts_with("[steady] steady ")
     });
-    assert_ne!(pid_of(&first, "exiting"), pid_of(&second, "exiting"));
-    assert!(gone(pid_of(&first, "exiting")));
-    let steady = running.wait_for("the other job", |l| l.starts_with("[steady] steady "));
-    running.wait_for("the other job again", |l| l == steady.as_str());
+    assert_eq!(steady[0], steady[1]);
     running.signal(libc::SIGTERM);
     let done = running.finish();
     assert_eq!(done.code, Some(0));
@@ -177,13 +201,25 @@ fn a_worker_killed_from_outside_fails_its_run_and_is_replaced_while_other_jobs_f
     let pid = pid_of(&first, "victim");
     // SAFETY: kill has no memory-safety preconditions.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
-    running.wait_for("the run's failure", |l| {
+    let steady_before = running
+        .stdout
+        .iter()
+        .filter(|l| *l == "[steady] steady")
+        .count();
+    seen_at_least(&mut running, "the run's failure", 1, |l| {
         l == "[jobs] victim failed: killed by SIGKILL"
     });
-    let next = running.wait_for("a new worker", |l| l.starts_with("[victim] victim "));
+    let victims = seen_at_least(&mut running, "a new worker", 2, |l| {
+        l.starts_with("[victim] victim ")
+    });
+    let next = victims[1].clone();
     assert_ne!(pid_of(&next, "victim"), pid);
-    running.wait_for("the other job", |l| l == "[steady] steady");
-    running.wait_for("the other job again", |l| l == "[steady] steady");
+    seen_at_least(
+        &mut running,
+        "the other job, twice more",
+        steady_before + 2,
+        |l| l == "[steady] steady",
+    );
     running.signal(libc::SIGTERM);
     let done = running.finish();
     assert_eq!(done.code, Some(0));
@@ -209,13 +245,25 @@ fn a_hung_worker_is_killed_at_the_timeout_and_replaced_while_other_jobs_fire() {
     let mut running = ws.spawn_scheduler(&["--watch"]);
     let first = running.wait_for("the hang", |l| l.starts_with("[spin] spinning "));
     // While one worker spins, the other job still runs in another.
-    running.wait_for("the other job", |l| l == "[steady] steady");
-    running.wait_for("the other job again", |l| l == "[steady] steady");
-    running.wait_for("the time limit", |l| {
+    let steady_before = running
+        .stdout
+        .iter()
+        .filter(|l| *l == "[steady] steady")
+        .count();
+    seen_at_least(
+        &mut running,
+        "the other job, twice more",
+        steady_before + 2,
+        |l| l == "[steady] steady",
+    );
+    seen_at_least(&mut running, "the time limit", 1, |l| {
         l == "[jobs] spin failed: timed out after 3s"
     });
     assert!(gone(pid_of(&first, "spinning")));
-    let next = running.wait_for("a new worker", |l| l.starts_with("[spin] spinning "));
+    let spins = seen_at_least(&mut running, "a new worker", 2, |l| {
+        l.starts_with("[spin] spinning ")
+    });
+    let next = spins[1].clone();
     assert_ne!(pid_of(&next, "spinning"), pid_of(&first, "spinning"));
     running.signal(libc::SIGTERM);
     let done = running.finish();
@@ -239,16 +287,17 @@ fn overlap_replace_stops_the_worker_after_the_grace_period() {
     );
     let mut running = ws.spawn_scheduler(&["--watch", "--grace", "1s"]);
     let first = running.wait_for("the run", |l| l.starts_with("[stubborn] stubborn "));
-    running.wait_for("the job to see SIGTERM", |l| {
+    seen_at_least(&mut running, "the job to see SIGTERM", 1, |l| {
         l == "[stubborn] ignoring SIGTERM"
     });
-    running.wait_for("the kill", |l| {
+    seen_at_least(&mut running, "the kill", 1, |l| {
         l == "[jobs] stubborn failed: killed after the 1s grace period"
     });
     assert!(gone(pid_of(&first, "stubborn")));
-    let next = running.wait_for("the replacing run", |l| {
+    let runs = seen_at_least(&mut running, "the replacing run", 2, |l| {
         l.starts_with("[stubborn] stubborn ")
     });
+    let next = runs[1].clone();
     assert_ne!(pid_of(&next, "stubborn"), pid_of(&first, "stubborn"));
     running.signal(libc::SIGTERM);
     let done = running.finish();
@@ -585,4 +634,42 @@ fn each_tenant_run_sees_its_own_tenant_and_a_later_run_none() {
     let tenants: Vec<&str> = seen.iter().map(|(t, _)| *t).collect();
     assert_eq!(tenants, ["acme", "globex", "none"], "{stdout}");
     assert!(seen.iter().all(|(_, pid)| *pid == seen[0].1), "{stdout}");
+}
+
+#[test]
+fn a_worker_whose_job_ignores_sigterm_is_killed_after_the_grace_period() {
+    let ws = Ws::new(
+        r#"[{ "name": "stubborn", "schedule": "@reboot" }, { "name": "t", "schedule": "rate(1 hour)" }]"#,
+    );
+    ws.job(
+        "stubborn",
+        r#"export async function run() {
+  process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+  console.log(`pids ${process.pid}`);
+  await new Promise((resolve) => setTimeout(resolve, 120000));
+}
+"#,
+    );
+    ws.job("t", "export function run() {}\n");
+    let mut running = ws.spawn_scheduler(&["--watch", "--grace", "1s", "--runner", "worker"]);
+    let line = running.wait_for("the job's pid", |l| l.starts_with("[stubborn] pids "));
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0));
+    assert!(
+        done.stdout
+            .contains(&"[stubborn] ignoring SIGTERM".to_owned()),
+        "{:?}",
+        done.stdout
+    );
+    assert!(
+        done.stderr
+            .contains(&"[jobs] stubborn failed: killed after the 1s grace period".to_owned()),
+        "{:?}",
+        done.stderr
+    );
+    for pid in pids(&line) {
+        assert!(gone(pid));
+    }
+    assert!(no_workers_left(&ws), "workers left: {:?}", workers_of(&ws));
 }
