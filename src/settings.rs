@@ -161,7 +161,15 @@ pub const KEYS: &[KeyInfo] = &[
         help: "default number of a job's tenant runs that may run at once",
         default: Some("1"),
     },
+    KeyInfo {
+        name: "history-limit",
+        help: "how many runs of each job the run history keeps (`scheduler --history`); older ones are dropped",
+        default: Some("1000"),
+    },
 ];
+
+/// The most runs per job `history-limit` accepts.
+pub const MAX_HISTORY_LIMIT: usize = 1_000_000;
 
 /// The validated contents of `webstir.toml`; every field is `None` when not set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -183,6 +191,7 @@ pub struct Settings {
     pub jitter: Option<Duration>,
     pub catch_up: Option<CatchUp>,
     pub tenant_concurrency: Option<usize>,
+    pub history_limit: Option<usize>,
 }
 
 impl Settings {
@@ -296,6 +305,19 @@ impl Settings {
                             invalid(format!(
                                 "expected a whole number from 1 to {}",
                                 policy::MAX_TENANT_CONCURRENCY
+                            ))
+                        })?,
+                );
+            }
+            "history-limit" => {
+                self.history_limit = Some(
+                    raw.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_HISTORY_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "expected a whole number of runs from 1 to {MAX_HISTORY_LIMIT}"
                             ))
                         })?,
                 );
@@ -501,6 +523,7 @@ fn example(key: &str) -> &'static str {
         "jitter" => "30s",
         "catch-up" => "6h",
         "tenant-concurrency" => "4",
+        "history-limit" => "5000",
         _ => "node",
     }
 }
