@@ -304,10 +304,11 @@ fn last_runs(conn: &Connection, me: &Owner) -> rusqlite::Result<Vec<StoredRun>> 
          ORDER BY job"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let runs = stmt
-        .query_map([], |row| read_run(row).map(|run| seen_from(run, me)))?
-        .collect();
-    runs
+    let mut runs = Vec::new();
+    for run in stmt.query_map([], |row| read_run(row).map(|run| seen_from(run, me)))? {
+        runs.push(run?);
+    }
+    Ok(runs)
 }
 
 /// A run as a reader on this machine sees it: one left `running` by a watcher of this host
