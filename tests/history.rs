@@ -422,3 +422,108 @@ fn a_run_whose_watcher_was_killed_is_shown_as_lost() {
             .contains(&format!("pid {pid}"))
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// the status page and the JSON API read the history
+
+/// One HTTP/1.1 GET over a plain socket; the status and the body.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the watcher");
+    stream
+        .set_read_timeout(Some(scheduler_support::PATIENCE))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read the reply");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a complete reply");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    (status, body.to_owned())
+}
+
+fn get_json(addr: &str, path: &str) -> Value {
+    let (status, body) = get(addr, path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+#[test]
+fn the_status_page_shows_runs_from_before_the_watcher_and_manual_jobs() {
+    let manifest = |extra: &str| {
+        format!(
+            r#"[{{ "name": "tick", "schedule": "rate(1 hour)" }}, {{ "name": "adhoc" }}{extra}]"#
+        )
+    };
+    let ws = Ws::new(&manifest(""));
+    ws.job("tick", OK).job("adhoc", BAD);
+    ws.scheduler(&["--job", "adhoc"]).assert().code(1);
+
+    let mut running = ws.spawn_scheduler(&["--watch", "--http", "127.0.0.1:0"]);
+    let line = running.wait_for("the served address", |l| {
+        l.starts_with("[jobs] serving http://")
+    });
+    let addr = line.trim_start_matches("[jobs] serving http://").to_owned();
+    running.wait_for("tick's first run", |l| l == "[tick] ok ran");
+
+    // The manual run happened before this watcher started: it comes from the store.
+    let runs = get_json(&addr, "/api/runs?job=adhoc");
+    assert_eq!(runs[0]["outcome"], "failed", "{runs}");
+    assert_eq!(runs[0]["error"], "database <down>\nsecond line");
+    assert_eq!(runs[0]["schedule"], "manual");
+
+    let jobs = get_json(&addr, "/api/jobs");
+    let names: Vec<&str> = jobs
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|j| j["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, ["tick", "adhoc"]);
+    assert_eq!(jobs[0]["manual"], false);
+    assert_eq!(jobs[1]["manual"], true);
+    assert_eq!(jobs[1]["nextRun"], Value::Null);
+    assert_eq!(jobs[1]["lastRun"]["outcome"], "failed");
+    let (status, page) = get(&addr, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"data-job="adhoc""#), "{page}");
+    assert!(page.contains(r#"<span class="badge manual">manual</span>"#));
+
+    // A job added to the manifest shows up without a restart.
+    ws.file(
+        "package.json",
+        &std::fs::read_to_string(ws.path("package.json"))
+            .expect("read")
+            .replace(
+                r#"{ "name": "adhoc" }"#,
+                r#"{ "name": "adhoc" }, { "name": "later" }"#,
+            ),
+    );
+    let deadline = std::time::Instant::now() + scheduler_support::PATIENCE;
+    loop {
+        let jobs = get_json(&addr, "/api/jobs");
+        if jobs
+            .as_array()
+            .expect("an array")
+            .iter()
+            .any(|j| j["name"] == "later")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never followed the reload: {jobs}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(get(&addr, "/healthz").0, 200);
+    running.signal(libc::SIGTERM);
+    assert_eq!(running.finish().code, Some(0));
+}
