@@ -527,3 +527,75 @@ fn the_status_page_shows_runs_from_before_the_watcher_and_manual_jobs() {
     running.signal(libc::SIGTERM);
     assert_eq!(running.finish().code, Some(0));
 }
+
+#[test]
+fn a_store_deleted_under_the_watcher_makes_healthz_fail_and_is_said_once() {
+    let ws = Ws::new(r#"[{ "name": "tick", "schedule": "* * * * * *" }]"#);
+    ws.job("tick", OK);
+    let mut running = ws.spawn_scheduler(&["--watch", "--http", "127.0.0.1:0"]);
+    let line = running.wait_for("the served address", |l| {
+        l.starts_with("[jobs] serving http://")
+    });
+    let addr = line.trim_start_matches("[jobs] serving http://").to_owned();
+    running.wait_for("a run", |l| l == "[tick] ok ran");
+    assert_eq!(get(&addr, "/healthz").0, 200);
+    std::fs::remove_dir_all(ws.path(".webstir")).expect("rm -rf .webstir");
+    let (status, body) = get(&addr, "/healthz");
+    assert_eq!(status, 503);
+    assert_eq!(body, "the run history is not reachable\n");
+    running.wait_for("the notice", |l| {
+        l.contains("run history: could not write to the store") && l.contains("deleted or replaced")
+    });
+    // The watcher keeps firing.
+    running.wait_for("a run after", |l| l == "[tick] ok ran");
+    running.wait_for("another", |l| l == "[tick] ok ran");
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0));
+    let notices = done
+        .stderr
+        .iter()
+        .filter(|l| l.contains("could not write to the store"))
+        .count();
+    assert_eq!(notices, 1, "said once: {:#?}", done.stderr);
+    assert!(
+        done.stderr
+            .iter()
+            .any(|l| l.contains("could not be written before exiting")),
+        "{:#?}",
+        done.stderr
+    );
+    assert!(
+        !ws.path(".webstir").exists(),
+        "nothing recreated behind the user's back"
+    );
+}
+
+#[test]
+fn a_locked_store_is_said_once_and_the_runs_are_written_when_it_answers_again() {
+    let ws = Ws::new(r#"[{ "name": "tick", "schedule": "* * * * * *" }]"#);
+    ws.job("tick", OK);
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    running.wait_for("a run", |l| l == "[tick] ok ran");
+    let conn = rusqlite::Connection::open(ws.path(".webstir/state.db")).expect("open");
+    // Another program holds the write lock for longer than the watcher waits (5 s).
+    conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO job_fires VALUES ('x', 'y');")
+        .expect("lock");
+    running.wait_for("the notice", |l| {
+        l.contains("run history: could not write to the store") && l.contains("locked")
+    });
+    for _ in 0..2 {
+        running.wait_for("runs go on", |l| l == "[tick] ok ran");
+    }
+    conn.execute_batch("ROLLBACK").expect("unlock");
+    running.wait_for("the store answers again", |l| l.contains("answers again"));
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0));
+    let ran = done.stdout.iter().filter(|l| *l == "[tick] ok ran").count();
+    let recorded = history_json(&ws, &["--limit", "1000"])
+        .iter()
+        .filter(|r| r["outcome"] == "succeeded")
+        .count();
+    assert!(recorded + 1 >= ran, "{recorded} recorded of {ran} runs");
+}

@@ -55,6 +55,11 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(
+        "state database `{}` was deleted or replaced while in use; restart the scheduler to start a new one",
+        path.display()
+    )]
+    Gone { path: PathBuf },
     #[error("state database `{}`: the worker thread stopped: {message}", path.display())]
     Worker { path: PathBuf, message: String },
     #[error(

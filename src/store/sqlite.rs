@@ -68,6 +68,9 @@ pub struct SqliteStore {
     history_limit: usize,
     /// The schema version found, for a store opened read-only (which never migrates).
     version: i64,
+    /// The database file's device and inode when opened: a file deleted or replaced under a
+    /// running watcher (`rm -rf .webstir`) would otherwise take its writes in silence.
+    identity: Option<(u64, u64)>,
 }
 
 impl SqliteStore {
@@ -113,11 +116,17 @@ impl SqliteStore {
 
     fn new(path: PathBuf, conn: Connection) -> SqliteStore {
         SqliteStore {
+            identity: file_identity(&path),
             path,
             conn: Arc::new(Mutex::new(conn)),
             history_limit: DEFAULT_HISTORY_LIMIT,
             version: SCHEMA_VERSION,
         }
+    }
+
+    /// Whether the file at the path is still the one opened.
+    pub(crate) fn still_there(&self) -> bool {
+        self.identity.is_none() || file_identity(&self.path) == self.identity
     }
 
     /// Keeps the newest `limit` runs of each job (at least one).
@@ -216,6 +225,11 @@ fn checked_path(root: &Path) -> Result<PathBuf, StoreError> {
         return Err(StoreError::NotAFolder { path: dir });
     }
     Ok(path)
+}
+
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// The schema version recorded in the database; 0 for a database without the table.

@@ -33,6 +33,11 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
+        if !self.still_there() {
+            return Err(StoreError::Gone {
+                path: self.path.clone(),
+            });
+        }
         let conn = std::sync::Arc::clone(&self.conn);
         let path = self.path.clone();
         let joined = tokio::task::spawn_blocking(move || {
