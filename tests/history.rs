@@ -150,7 +150,7 @@ fn a_watcher_records_scheduled_runs_skips_and_the_run_it_stops() {
     let done = running.finish();
     assert_eq!(done.code, Some(0));
 
-    let runs = history_json(&ws, &[]);
+    let runs = history_json(&ws, &["--limit", "1000"]);
     let outcomes: Vec<&str> = runs
         .iter()
         .map(|r| r["outcome"].as_str().unwrap())
@@ -172,7 +172,7 @@ fn a_watcher_records_scheduled_runs_skips_and_the_run_it_stops() {
     assert_eq!(skip["durationMs"], 0);
     assert_eq!(skip["schedule"], "* * * * * *");
     // Skips are not failures; the stopped run is.
-    let failed = history_json(&ws, &["--failed"]);
+    let failed = history_json(&ws, &["--failed", "--limit", "1000"]);
     assert!(
         failed.iter().all(|r| r["outcome"] == "killed"),
         "{failed:?}"
@@ -598,4 +598,23 @@ fn a_locked_store_is_said_once_and_the_runs_are_written_when_it_answers_again() 
         .filter(|r| r["outcome"] == "succeeded")
         .count();
     assert!(recorded + 1 >= ran, "{recorded} recorded of {ran} runs");
+}
+
+#[test]
+fn each_tenant_run_is_a_record_of_its_own() {
+    let ws = Ws::new(r#"[{ "name": "ok" }]"#);
+    ws.job("ok", OK);
+    ws.scheduler(&["--job", "ok", "--tenants", "acme,globex"])
+        .assert()
+        .success();
+    let runs = history_json(&ws, &[]);
+    let mut tenants: Vec<&str> = runs
+        .iter()
+        .map(|r| r["tenant"].as_str().expect("a tenant"))
+        .collect();
+    tenants.sort_unstable();
+    assert_eq!(tenants, ["acme", "globex"]);
+    assert_eq!(runs[0]["due"], runs[1]["due"], "one fire");
+    let text = stdout(&ws.scheduler(&["--history"]).assert().success());
+    assert!(text.lines().any(|l| l.contains(" acme ")), "{text}");
 }
