@@ -478,6 +478,19 @@ fn the_status_page_shows_runs_from_before_the_watcher_and_manual_jobs() {
     assert_eq!(runs[0]["outcome"], "failed", "{runs}");
     assert_eq!(runs[0]["error"], "database <down>\nsecond line");
     assert_eq!(runs[0]["schedule"], "manual");
+    // tick's one run is both in the watcher's memory and in the store: listed once.
+    let deadline = std::time::Instant::now() + scheduler_support::PATIENCE;
+    while history_json(&ws, &["--job", "tick"]).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tick's run was never written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ticks = get_json(&addr, "/api/runs?job=tick");
+    assert_eq!(ticks.as_array().map(Vec::len), Some(1), "{ticks}");
+    assert_eq!(ticks[0]["attempt"], 1);
+    assert!(ticks[0]["due"].is_string());
 
     let jobs = get_json(&addr, "/api/jobs");
     let names: Vec<&str> = jobs
