@@ -182,7 +182,15 @@ pub const KEYS: &[KeyInfo] = &[
         help: "resident memory above which a warm worker is replaced after its run, e.g. 512MiB",
         default: Some("512MiB"),
     },
+    KeyInfo {
+        name: "history-limit",
+        help: "how many runs of each job the run history keeps (`scheduler --history`); older ones are dropped",
+        default: Some("1000"),
+    },
 ];
+
+/// The most runs per job `history-limit` accepts.
+pub const MAX_HISTORY_LIMIT: usize = 1_000_000;
 
 /// The validated contents of `webstir.toml`; every field is `None` when not set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -209,6 +217,7 @@ pub struct Settings {
     pub worker_max_runs: Option<u32>,
     /// Bytes.
     pub worker_max_memory: Option<u64>,
+    pub history_limit: Option<usize>,
 }
 
 impl Settings {
@@ -335,6 +344,19 @@ impl Settings {
             }
             "worker-max-memory" => {
                 self.worker_max_memory = Some(worker::parse_memory(raw).map_err(invalid)?);
+            }
+            "history-limit" => {
+                self.history_limit = Some(
+                    raw.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_HISTORY_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "expected a whole number of runs from 1 to {MAX_HISTORY_LIMIT}"
+                            ))
+                        })?,
+                );
             }
             _ => {
                 return Err(SettingsError::UnknownKey {
@@ -552,6 +574,7 @@ fn example(key: &str) -> &'static str {
         "worker-pool" => "8",
         "worker-max-runs" => "1000",
         "worker-max-memory" => "512MiB",
+        "history-limit" => "5000",
         _ => "node",
     }
 }
