@@ -3,13 +3,22 @@
 //! them took each due fire. The scheduler sees only the [`RunStore`] trait (and the older
 //! [`FireLog`], which it replaces), so either database can stand behind it.
 
+pub mod local;
+pub mod location;
+pub mod postgres;
 pub mod sqlite;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub use location::StoreLocation;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// How many runs per job the store keeps unless webstir.toml says otherwise.
+pub const DEFAULT_KEEP: usize = 1_000;
 
 /// The folder under the workspace root that holds webstir's state.
 pub const STATE_DIR: &str = ".webstir";
@@ -47,6 +56,24 @@ pub enum StoreError {
     )]
     NewerSchema {
         path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("unknown store `{value}`: expected {}", location::ACCEPTED)]
+    UnknownStore { value: String },
+    #[error("store `{location}`: {reason}")]
+    BadUrl { location: String, reason: String },
+    #[error(
+        "could not reach the run store `{location}`: {cause}. Check that PostgreSQL runs at that host and port and accepts connections from this machine, that the user, password and database in the URL are right, and its sslmode (the URL comes from --store, WEBSTIR_STORE or `store` in webstir.toml)"
+    )]
+    Unreachable { location: String, cause: String },
+    #[error("run store `{location}`: {cause}")]
+    Remote { location: String, cause: String },
+    #[error(
+        "run store `{location}` has schema version {found}, newer than this webstir understands ({supported}); upgrade webstir on every replica"
+    )]
+    NewerRemoteSchema {
+        location: String,
         found: i64,
         supported: i64,
     },
@@ -183,6 +210,16 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
     async fn claim(&self, job: &str, due: DateTime<Utc>, owner: &Owner)
     -> Result<bool, StoreError>;
 
+    /// Who holds the claim on `job`'s fire due at `due`, for the message that says why this
+    /// watcher did not run it; `None` when unknown.
+    async fn claimed_by(
+        &self,
+        _job: &str,
+        _due: DateTime<Utc>,
+    ) -> Result<Option<Owner>, StoreError> {
+        Ok(None)
+    }
+
     /// Says that `owner` is alive and its running runs are still running; runs of owners whose
     /// heartbeat is older than `lease` are marked `lost`. Returns how many were marked.
     async fn heartbeat(
@@ -199,4 +236,45 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
 
     /// Checks that the store answers (`/healthz`).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// This process, as it is named in claims, heartbeats and runs.
+impl Owner {
+    pub fn this_process() -> Owner {
+        Owner {
+            host: hostname(),
+            pid: std::process::id(),
+        }
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.pid)
+    }
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if ok && !name.is_empty() => name.to_owned(),
+        _ => "localhost".to_owned(),
+    }
+}
+
+/// Opens the store at `location` for the workspace at `root`, keeping `keep` runs per job.
+/// A PostgreSQL store is reached and migrated before this returns, so that a wrong URL stops
+/// the watcher at start rather than at its first fire.
+pub async fn open(
+    root: &Path,
+    location: &StoreLocation,
+    keep: usize,
+) -> Result<Arc<dyn RunStore>, StoreError> {
+    match location {
+        StoreLocation::Sqlite => Ok(Arc::new(local::LocalStore::new(SqliteStore::open(root)?))),
+        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url, keep).await?)),
+    }
 }
