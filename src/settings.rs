@@ -161,6 +161,11 @@ pub const KEYS: &[KeyInfo] = &[
         help: "default number of a job's tenant runs that may run at once",
         default: Some("1"),
     },
+    KeyInfo {
+        name: "store",
+        help: "where runs are recorded and fires claimed: sqlite (.webstir/state.db) or a postgres:// URL shared by several watchers",
+        default: Some("sqlite"),
+    },
 ];
 
 /// The validated contents of `webstir.toml`; every field is `None` when not set.
@@ -183,6 +188,8 @@ pub struct Settings {
     pub jitter: Option<Duration>,
     pub catch_up: Option<CatchUp>,
     pub tenant_concurrency: Option<usize>,
+    /// `store`: the value as written (a URL may carry a password; print it redacted).
+    pub store: Option<String>,
 }
 
 impl Settings {
@@ -299,6 +306,17 @@ impl Settings {
                             ))
                         })?,
                 );
+            }
+            "store" => {
+                // Named without its password: the value may be a URL that carries one.
+                crate::store::StoreLocation::parse(raw).map_err(|_| {
+                    SettingsError::InvalidValue {
+                        key: key.to_owned(),
+                        value: crate::store::location::redact(raw),
+                        reason: format!("expected {}", crate::store::location::ACCEPTED),
+                    }
+                })?;
+                self.store = Some(raw.trim().to_owned());
             }
             _ => {
                 return Err(SettingsError::UnknownKey {
@@ -501,6 +519,7 @@ fn example(key: &str) -> &'static str {
         "jitter" => "30s",
         "catch-up" => "6h",
         "tenant-concurrency" => "4",
+        "store" => "postgres://webstir@db.internal:5432/jobs",
         _ => "node",
     }
 }

@@ -76,7 +76,8 @@ fn list_shows_values_and_defaults() {
          retry-max-delay is not set\n\
          jitter is not set\n\
          catch-up = \"none\" (default)\n\
-         tenant-concurrency = \"1\" (default)\n",
+         tenant-concurrency = \"1\" (default)\n\
+         store = \"sqlite\" (default)\n",
     );
     let out = ws.webstir(&["config", "list", "--json"]).assert().success();
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
@@ -85,7 +86,8 @@ fn list_shows_values_and_defaults() {
         serde_json::json!({
             "node": "node", "grace": "5s", "timeout": null, "log-format": "text", "timezone": null,
             "overlap": "skip", "retry": "1", "retry-delay": "10s", "retry-backoff": "exponential",
-            "retry-max-delay": null, "jitter": null, "catch-up": "none", "tenant-concurrency": "1"
+            "retry-max-delay": null, "jitter": null, "catch-up": "none", "tenant-concurrency": "1",
+            "store": "sqlite"
         })
     );
 }
@@ -97,11 +99,15 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
     for (args, message) in [
         (
             &["config", "set", "colour", "red"][..],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, store)\n",
         ),
         (
             &["config", "set", "grace", "soon"],
             "webstir: error: invalid value `soon` for `grace`: expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds\n",
+        ),
+        (
+            &["config", "set", "store", "mysql://root:hunter2@db/jobs"],
+            "webstir: error: invalid value `mysql://root:***@db/jobs` for `store`: expected `sqlite` (the default, .webstir/state.db) or a PostgreSQL URL such as `postgres://user:password@host:5432/database`\n",
         ),
         (
             &["config", "set", "log-format", "xml"],
@@ -109,7 +115,7 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
         ),
         (
             &["config", "get", "colour"],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, store)\n",
         ),
     ] {
         ws.webstir(args).assert().code(2).stderr(message);

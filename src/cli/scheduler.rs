@@ -48,6 +48,9 @@ Examples:
             " --watch --http 127.0.0.1:9090      (metrics, health, status page)
   ",
             $program,
+            " --watch --store postgres://webstir@db/jobs   (several replicas, one run per fire)
+  ",
+            $program,
             " --job nightly --tenants acme,globex
 
 Exit status: 0 success, 1 a job failed or could not run, 2 usage error."
@@ -131,6 +134,18 @@ pub struct Args {
         hide_env_values = true
     )]
     pub http_token: Option<String>,
+
+    /// Where runs are recorded and fires claimed: `sqlite` (.webstir/state.db), or a
+    /// PostgreSQL URL (`postgres://user:password@host:5432/db?sslmode=require`) that several
+    /// watchers share, each due fire then running on exactly one of them [default:
+    /// webstir.toml's `store`, else sqlite]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "WEBSTIR_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
 
     /// Arguments for the job's `run()` (after `--`; needs --job)
     #[arg(last = true, value_name = "ARGS")]
@@ -237,6 +252,8 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         None => None,
     };
     let settings = Settings::load(workspace)?;
+    let store = crate::store::StoreLocation::resolve(args.store.as_deref(), settings.store.as_deref())
+        .map_err(|e| Error::Usage(format!("--store: {e}")))?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
     let plan_options = PlanOptions {
@@ -293,6 +310,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .or(settings.grace)
             .unwrap_or(settings::DEFAULT_GRACE),
         http,
+        store,
     };
     let mode = if args.watch {
         // A re-read plans the way this start did, with the same flags and settings.

@@ -13,6 +13,7 @@ pub mod overlap;
 pub mod plan;
 pub mod reload;
 pub mod retry;
+pub mod shared;
 pub mod shim_parent;
 pub mod signals;
 pub mod tenants;
@@ -53,6 +54,9 @@ pub enum SchedulerError {
     Signals(std::io::Error),
     #[error("catch-up needs the scheduler's state: {0}")]
     State(#[from] crate::store::StoreError),
+    /// The store chosen with `--store` (or `WEBSTIR_STORE`, or webstir.toml) cannot be used.
+    #[error(transparent)]
+    Store(crate::store::StoreError),
     #[error("could not serve HTTP on {addr}: {source}")]
     Http {
         addr: std::net::SocketAddr,
@@ -77,6 +81,8 @@ pub struct Options {
     pub grace: Duration,
     /// `--http`: serve metrics and a status page while watching.
     pub http: Option<crate::http::HttpConfig>,
+    /// `--store`: where runs are recorded and fires claimed.
+    pub store: crate::store::StoreLocation,
 }
 
 /// What happened: how many runs, which failed, and the signal that ended it, if any.
@@ -117,10 +123,6 @@ pub fn run(
         Mode::Once { .. } => jobs,
     };
     let env = JobEnv::load(workspace.root())?;
-    let memory = match mode {
-        Mode::Watch { .. } => remember(workspace, &jobs)?,
-        Mode::Once { .. } => watch::Memory::default(),
-    };
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();
     // Before the runtime starts its threads: the sentinel is forked.
@@ -133,6 +135,11 @@ pub fn run(
         .build()
         .map_err(SchedulerError::Runtime)?;
     let summary = runtime.block_on(async {
+        // Before anything runs: a store that cannot be used stops the start.
+        let memory = match mode {
+            Mode::Watch { .. } => remember(workspace, &jobs, &options.store).await?,
+            Mode::Once { .. } => watch::Memory::default(),
+        };
         let mut signals = signals::Signals::install().map_err(SchedulerError::Signals)?;
         let (mut engine, stop) = Engine::new(
             workspace.root(),
@@ -205,17 +212,33 @@ pub fn run(
     Ok(summary)
 }
 
-/// Opens the state store when a watched job catches up, and works out what is owed since the
-/// last watcher stopped. Before anything runs: a store that cannot be used stops the start.
-fn remember(workspace: &Workspace, jobs: &[PlannedJob]) -> Result<watch::Memory, SchedulerError> {
-    if !jobs.iter().any(catch_up::tracked) {
+/// Opens the store when a watched job catches up or the store is shared (PostgreSQL), and
+/// works out what is owed since the last watcher stopped.
+async fn remember(
+    workspace: &Workspace,
+    jobs: &[PlannedJob],
+    location: &crate::store::StoreLocation,
+) -> Result<watch::Memory, SchedulerError> {
+    let shared = matches!(location, crate::store::StoreLocation::Postgres(_));
+    if !shared && !jobs.iter().any(catch_up::tracked) {
         return Ok(watch::Memory::default());
     }
-    let store = crate::store::SqliteStore::open(workspace.root())?;
+    let store = crate::store::open(workspace.root(), location, crate::store::DEFAULT_KEEP)
+        .await
+        .map_err(|e| match e {
+            // The SQLite store's own errors read as before: catch-up is why it is opened.
+            e @ (crate::store::StoreError::OutsideWorkspace { .. }
+            | crate::store::StoreError::CreateDir { .. }
+            | crate::store::StoreError::Database { .. }
+            | crate::store::StoreError::NewerSchema { .. }) => SchedulerError::State(e),
+            e => SchedulerError::Store(e),
+        })?;
     let now = chrono::Utc::now();
-    let owed = catch_up::owed(jobs, &store, now)?;
+    let owed = catch_up::owed(jobs, store.as_ref(), now)
+        .await
+        .map_err(SchedulerError::Store)?;
     Ok(watch::Memory {
-        fires: Some(Box::new(store)),
+        store: Some(store),
         owed,
         as_of: Some(now),
     })
