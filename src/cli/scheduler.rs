@@ -252,8 +252,9 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         None => None,
     };
     let settings = Settings::load(workspace)?;
-    let store = crate::store::StoreLocation::resolve(args.store.as_deref(), settings.store.as_deref())
-        .map_err(|e| Error::Usage(format!("--store: {e}")))?;
+    let store =
+        crate::store::StoreLocation::resolve(args.store.as_deref(), settings.store.as_deref())
+            .map_err(|e| Error::Usage(format!("--store: {e}")))?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
     let plan_options = PlanOptions {

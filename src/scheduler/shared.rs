@@ -53,7 +53,12 @@ impl Shared {
             }
             Ok(false) => {
                 self.answered();
-                let by = self.store.claimed_by(&label.job, fire.due).await.ok().flatten();
+                let by = self
+                    .store
+                    .claimed_by(&label.job, fire.due)
+                    .await
+                    .ok()
+                    .flatten();
                 self.log
                     .claimed_elsewhere(label, fire, by.map(|o| o.to_string()).as_deref());
                 false
@@ -103,8 +108,7 @@ impl Shared {
     fn answered(&self) {
         let since = self.lock().take();
         if let Some(since) = since {
-            self.log
-                .store_back(&self.store.location(), since.elapsed());
+            self.log.store_back(&self.store.location(), since.elapsed());
         }
     }
 
@@ -127,8 +131,11 @@ fn cause(error: &StoreError) -> String {
 /// intervals from the Unix epoch: every watcher that shares a store computes the same times
 /// (`rate(1 second)` fires at each whole second, `rate(1 hour)` on the hour, UTC).
 pub fn anchored_after(interval: Duration, after: DateTime<Utc>) -> DateTime<Utc> {
-    let step = i128::try_from(interval.as_nanos()).unwrap_or(i128::MAX).max(1);
-    let t = i128::from(after.timestamp()) * 1_000_000_000 + i128::from(after.timestamp_subsec_nanos());
+    let step = i128::try_from(interval.as_nanos())
+        .unwrap_or(i128::MAX)
+        .max(1);
+    let t =
+        i128::from(after.timestamp()) * 1_000_000_000 + i128::from(after.timestamp_subsec_nanos());
     let next = (t.div_euclid(step) + 1) * step;
     let secs = i64::try_from(next.div_euclid(1_000_000_000)).unwrap_or(i64::MAX);
     let nanos = u32::try_from(next.rem_euclid(1_000_000_000)).unwrap_or(0);

@@ -111,15 +111,27 @@ mod tests {
 
     #[test]
     fn accepts_sqlite_and_both_postgres_schemes() {
-        assert_eq!(StoreLocation::parse("sqlite").ok(), Some(StoreLocation::Sqlite));
-        assert_eq!(StoreLocation::parse(" SQLite ").ok(), Some(StoreLocation::Sqlite));
-        for url in ["postgres://db/jobs", "postgresql://u@db:5433/jobs?sslmode=require"] {
+        assert_eq!(
+            StoreLocation::parse("sqlite").ok(),
+            Some(StoreLocation::Sqlite)
+        );
+        assert_eq!(
+            StoreLocation::parse(" SQLite ").ok(),
+            Some(StoreLocation::Sqlite)
+        );
+        for url in [
+            "postgres://db/jobs",
+            "postgresql://u@db:5433/jobs?sslmode=require",
+        ] {
             assert_eq!(
                 StoreLocation::parse(url).ok(),
                 Some(StoreLocation::Postgres(url.to_owned()))
             );
         }
-        assert_eq!(StoreLocation::resolve(None, None).ok(), Some(StoreLocation::Sqlite));
+        assert_eq!(
+            StoreLocation::resolve(None, None).ok(),
+            Some(StoreLocation::Sqlite)
+        );
         assert_eq!(
             StoreLocation::resolve(Some("sqlite"), Some("postgres://db/x")).ok(),
             Some(StoreLocation::Sqlite)
@@ -146,7 +158,10 @@ mod tests {
             redact("postgresql://db/jobs?user=w&password=s3cret&sslmode=verify-full"),
             "postgresql://db/jobs?user=w&password=***&sslmode=verify-full"
         );
-        assert_eq!(redact("postgres://webstir@db/jobs"), "postgres://webstir@db/jobs");
+        assert_eq!(
+            redact("postgres://webstir@db/jobs"),
+            "postgres://webstir@db/jobs"
+        );
         let location = StoreLocation::Postgres("postgres://u:p4ss@h/d".into());
         assert!(!format!("{location:?} {location}").contains("p4ss"));
     }

@@ -407,13 +407,13 @@ impl Log {
 
     /// Another watcher sharing the store took this fire: it runs there, not here.
     pub fn claimed_elsewhere(&self, label: &RunLabel, fire: &Fire, by: Option<&str>) {
-        let by = by.map_or_else(|| "another watcher".to_owned(), |by| format!("claimed by {by}"));
-        let message = format!(
-            "not running {label} due {}: {by}",
-            fire.due_text()
+        let by = by.map_or_else(
+            || "another watcher".to_owned(),
+            |by| format!("claimed by {by}"),
         );
-        let mut event = Event::new(Level::Info, "claimed-elsewhere", message)
-            .run(label, &fire.schedule);
+        let message = format!("not running {label} due {}: {by}", fire.due_text());
+        let mut event =
+            Event::new(Level::Info, "claimed-elsewhere", message).run(label, &fire.schedule);
         event.fire_time = Some(fire.due_text());
         self.emit(event);
     }
@@ -424,8 +424,7 @@ impl Log {
             "skipping {label} due {}: the run store is unreachable, so it cannot be claimed (no watcher runs it twice)",
             fire.due_text()
         );
-        let mut event =
-            Event::new(Level::Warn, "not-claimed", message).run(label, &fire.schedule);
+        let mut event = Event::new(Level::Warn, "not-claimed", message).run(label, &fire.schedule);
         event.fire_time = Some(fire.due_text());
         self.emit(event);
     }

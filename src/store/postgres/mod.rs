@@ -91,10 +91,14 @@ impl PostgresStore {
             location,
             keep: i64::try_from(keep.max(1)).unwrap_or(i64::MAX),
         };
-        let mut client = store.pool.get().await.map_err(|e| StoreError::Unreachable {
-            location: store.location.clone(),
-            cause: pool_cause(&e),
-        })?;
+        let mut client = store
+            .pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unreachable {
+                location: store.location.clone(),
+                cause: pool_cause(&e),
+            })?;
         migrations::migrate(&mut client, &store.location).await?;
         Ok(store)
     }
@@ -114,11 +118,7 @@ impl PostgresStore {
     }
 
     /// Keeps the newest `keep` runs of `job`.
-    async fn prune(
-        &self,
-        client: &deadpool_postgres::Client,
-        job: &str,
-    ) -> Result<(), StoreError> {
+    async fn prune(&self, client: &deadpool_postgres::Client, job: &str) -> Result<(), StoreError> {
         client
             .execute(
                 "DELETE FROM webstir_runs WHERE job = $1 AND id < (
@@ -271,11 +271,7 @@ impl RunStore for PostgresStore {
         Ok(row.is_some())
     }
 
-    async fn claimed_by(
-        &self,
-        job: &str,
-        due: DateTime<Utc>,
-    ) -> Result<Option<Owner>, StoreError> {
+    async fn claimed_by(&self, job: &str, due: DateTime<Utc>) -> Result<Option<Owner>, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -434,10 +430,7 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 fn pool_cause(e: &PoolError) -> String {
     match e {
         PoolError::Backend(e) => describe(e),
-        PoolError::Timeout(_) => format!(
-            "no connection within {} s",
-            CONNECT_TIMEOUT.as_secs()
-        ),
+        PoolError::Timeout(_) => format!("no connection within {} s", CONNECT_TIMEOUT.as_secs()),
         other => other.to_string(),
     }
 }

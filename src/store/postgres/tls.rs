@@ -8,12 +8,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -256,23 +258,33 @@ mod tests {
 
     #[test]
     fn sslmode_and_sslrootcert_are_taken_out_of_the_url() {
-        let (url, tls) =
-            split_url("postgres://db/jobs?sslmode=verify-full&application_name=w&sslrootcert=%2Fetc%2Fca.pem")
-                .expect("valid");
+        let (url, tls) = split_url(
+            "postgres://db/jobs?sslmode=verify-full&application_name=w&sslrootcert=%2Fetc%2Fca.pem",
+        )
+        .expect("valid");
         assert_eq!(url, "postgres://db/jobs?application_name=w");
         assert_eq!(tls.mode, Mode::VerifyFull);
         assert_eq!(tls.root_cert, Some(PathBuf::from("/etc/ca.pem")));
         assert_eq!(tls.ssl_mode(), SslMode::Require);
         let (url, tls) = split_url("postgres://db/jobs").expect("valid");
-        assert_eq!((url.as_str(), tls.mode), ("postgres://db/jobs", Mode::Prefer));
+        assert_eq!(
+            (url.as_str(), tls.mode),
+            ("postgres://db/jobs", Mode::Prefer)
+        );
         let (url, tls) = split_url("postgres://db/jobs?sslmode=disable").expect("valid");
-        assert_eq!((url.as_str(), tls.ssl_mode()), ("postgres://db/jobs", SslMode::Disable));
+        assert_eq!(
+            (url.as_str(), tls.ssl_mode()),
+            ("postgres://db/jobs", SslMode::Disable)
+        );
     }
 
     #[test]
     fn an_unknown_sslmode_names_the_accepted_ones() {
         let error = split_url("postgres://db/jobs?sslmode=always").expect_err("refused");
-        assert!(error.contains("`always`") && error.contains("verify-full"), "{error}");
+        assert!(
+            error.contains("`always`") && error.contains("verify-full"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -281,9 +293,13 @@ mod tests {
             let (_, tls) = split_url(&format!("postgres://db/x?sslmode={mode}")).expect("valid");
             tls.connector().expect("a connector");
         }
-        let (_, tls) = split_url("postgres://db/x?sslmode=verify-full&sslrootcert=/nonexistent.pem")
-            .expect("valid");
-        let error = tls.connector().err().expect("a missing root file is an error");
+        let (_, tls) =
+            split_url("postgres://db/x?sslmode=verify-full&sslrootcert=/nonexistent.pem")
+                .expect("valid");
+        let error = tls
+            .connector()
+            .err()
+            .expect("a missing root file is an error");
         assert!(error.contains("/nonexistent.pem"), "{error}");
     }
 }
