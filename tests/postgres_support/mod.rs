@@ -76,21 +76,29 @@ pub fn database_of(url: &str) -> String {
         .to_owned()
 }
 
-/// Runs `query` (one statement, no parameters) on `url` and returns its rows.
+/// Runs `query` (one statement, no parameters) on `url` and returns its rows. On a thread of
+/// its own, so that async tests can call it too.
 pub fn sql(url: &str, query: &str) -> Vec<Row> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect to the test server: {e}"));
-        tokio::spawn(connection);
-        client
-            .query(query, &[])
-            .await
-            .unwrap_or_else(|e| panic!("{query}: {e}"))
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    let (client, connection) = tokio_postgres::connect(url, NoTls)
+                        .await
+                        .unwrap_or_else(|e| panic!("connect to the test server: {e}"));
+                    tokio::spawn(connection);
+                    client
+                        .query(query, &[])
+                        .await
+                        .unwrap_or_else(|e| panic!("{query}: {e}"))
+                })
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 

@@ -123,7 +123,7 @@ impl PostgresStore {
             .execute(
                 "DELETE FROM webstir_runs WHERE job = $1 AND id < (
                      SELECT id FROM webstir_runs WHERE job = $1
-                     ORDER BY id DESC OFFSET $2 - 1 LIMIT 1)",
+                     ORDER BY id DESC OFFSET $2::BIGINT - 1 LIMIT 1)",
                 &[&job, &self.keep],
             )
             .await
