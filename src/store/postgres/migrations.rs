@@ -57,7 +57,7 @@ pub fn supported() -> i64 {
 
 /// A key of webstir's own for `pg_advisory_xact_lock` ("webstir" in ASCII, as a number), so
 /// that it does not meet the locks of other programs sharing the database.
-const LOCK_KEY: i64 = 0x7765_6273_7469_72;
+const LOCK_KEY: i64 = 0x0077_6562_7374_6972;
 
 /// Applies the missing migrations; returns the versions applied (empty when up to date).
 pub async fn migrate(client: &mut Client, location: &str) -> Result<Vec<i64>, StoreError> {
