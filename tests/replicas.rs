@@ -310,3 +310,58 @@ fn a_store_lost_mid_run_is_logged_once_skips_fires_and_recovers() {
     let recoveries = all.iter().filter(|l| l.contains("reachable again")).count();
     assert_eq!(recoveries, 1, "{all:#?}");
 }
+
+#[test]
+fn three_watchers_starting_together_catch_up_once() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "catchup");
+    // `tick` shows each watcher's loop going on after its start, catch-up included.
+    let ws = Ws::new(
+        r#"[{"name": "hourly", "schedule": "0 * * * *", "catchUp": "1d"},
+            {"name": "tick", "schedule": "* * * * * *", "overlap": "allow"}]"#,
+    );
+    ws.job("hourly", RECORD).job("tick", RECORD);
+    // A first start records its baseline; then the last fire is moved 20 hours back, as if
+    // every watcher had been down since: the latest top of the hour is owed.
+    let mut first = watcher(&ws, &url);
+    first.wait_for("the watch to start", |l| l.contains("watching jobs"));
+    first.signal(libc::SIGTERM);
+    assert_eq!(first.finish().code, Some(0));
+    sql(
+        &url,
+        "UPDATE webstir_fires SET last_due = now() - interval '20 hours'",
+    );
+
+    let began = Utc::now();
+    let mut watchers: Vec<Running> = (0..3).map(|_| watcher(&ws, &url)).collect();
+    for w in &mut watchers {
+        // A watcher that starts after another recorded the catch-up owes nothing; one that
+        // owes it claims it as it starts, before the later fires of `tick`.
+        for _ in 0..2 {
+            w.wait_for("tick fires", |l| {
+                l.contains("tick due") || l.contains("tick completed")
+            });
+        }
+    }
+    for w in &watchers {
+        w.signal(libc::SIGTERM);
+    }
+    let mut logs = Vec::new();
+    for w in watchers {
+        let finished = w.finish();
+        assert_eq!(finished.code, Some(0));
+        logs.extend(finished.stdout);
+    }
+    let ran: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("running hourly (catch-up for"))
+        .collect();
+    assert_eq!(ran.len(), 1, "one watcher runs the catch-up: {logs:#?}");
+    let hourly: Vec<_> = fires(&ws)
+        .into_iter()
+        // A scheduled fire at the next top of the hour is not the catch-up.
+        .filter(|((job, due), _)| job == "hourly" && *due <= began)
+        .collect();
+    assert_eq!(hourly.len(), 1, "{hourly:?}");
+    assert_eq!(hourly[0].1, 1, "ran once: {hourly:?}");
+}
