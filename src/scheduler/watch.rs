@@ -2,7 +2,8 @@
 //! earliest due time (no polling; a wall-clock alarm re-aims it when the system clock is set),
 //! delays each fire by the job's jitter, starts due jobs without waiting for them, follows the
 //! job's overlap policy when it is still running (see [`super::overlap`]), makes up for fires
-//! missed while it was not running (see [`super::catch_up`]), and on SIGINT/SIGTERM stops
+//! missed while it was not running (see [`super::catch_up`]), with a shared store claims each
+//! fire before running it (see [`super::shared`]), and on SIGINT/SIGTERM stops
 //! scheduling, stops the running jobs (SIGTERM, grace period, SIGKILL) and returns.
 
 use std::cmp::Reverse;
