@@ -365,3 +365,20 @@ fn three_watchers_starting_together_catch_up_once() {
     assert_eq!(hourly.len(), 1, "{hourly:?}");
     assert_eq!(hourly[0].1, 1, "ran once: {hourly:?}");
 }
+
+#[test]
+fn the_store_url_from_the_environment_is_not_shown_in_help() {
+    let ws = workspace();
+    let out = ws
+        .scheduler(&["--help"])
+        .env("WEBSTIR_STORE", "postgres://webstir:hunter2@db/jobs")
+        .output()
+        .expect("run");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        help.contains("--store <URL>") && help.contains("WEBSTIR_STORE"),
+        "{help}"
+    );
+    assert!(!help.contains("hunter2"), "{help}");
+}

@@ -48,7 +48,7 @@ Examples:
             " --watch --http 127.0.0.1:9090      (metrics, health, status page)
   ",
             $program,
-            " --watch --store postgres://webstir@db/jobs   (several replicas, one run per fire)
+            " --watch --store postgres://webstir@db/jobs   (replicas: one run per fire)
   ",
             $program,
             " --job nightly --tenants acme,globex
