@@ -190,6 +190,11 @@ fn three_watchers_for_30_seconds(kill: bool) {
         })
         .collect();
 
+    let left: i64 = sql(&url, "SELECT count(*) FROM webstir_watchers")[0].get(0);
+    assert_eq!(
+        left, 0,
+        "stopped watchers leave; a killed one is removed by the lease"
+    );
     let counts = fires(&ws);
     let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(doubled.is_empty(), "ran more than once: {doubled:?}");

@@ -190,6 +190,7 @@ pub fn run(
                     }
                     None => None,
                 };
+                let shared = memory.store.clone().filter(|store| store.shared());
                 let summary = watch::watch(
                     engine,
                     jobs,
@@ -200,6 +201,11 @@ pub fn run(
                     reloader,
                 )
                 .await;
+                // Its runs have ended: the others need not wait for its lease to run out. A
+                // store that is away cannot be told; the lease then does it.
+                if let Some(store) = shared {
+                    let _ = store.leave(&crate::store::Owner::this_process()).await;
+                }
                 if let Some(server) = server {
                     server.shutdown().await;
                 }

@@ -228,6 +228,12 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
         lease: std::time::Duration,
     ) -> Result<usize, StoreError>;
 
+    /// Says that `owner`, a watcher, stopped after its runs ended: it is no longer expected to
+    /// send heartbeats. Nothing to do for a store no other watcher shares.
+    async fn leave(&self, _owner: &Owner) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The due time of the job's latest recorded fire (catch-up); `None` when it never fired.
     async fn last_fire(&self, job: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 

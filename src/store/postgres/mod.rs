@@ -326,6 +326,18 @@ impl RunStore for PostgresStore {
         Ok(usize::try_from(lost).unwrap_or(usize::MAX))
     }
 
+    async fn leave(&self, owner: &Owner) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM webstir_watchers WHERE host = $1 AND pid = $2",
+                &[&owner.host, &pid(owner)],
+            )
+            .await
+            .map_err(|e| self.remote(&e))?;
+        Ok(())
+    }
+
     async fn last_fire(&self, job: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let client = self.client().await?;
         let row = client
