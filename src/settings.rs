@@ -187,6 +187,11 @@ pub const KEYS: &[KeyInfo] = &[
         help: "how many runs of each job the run history keeps (`scheduler --history`); older ones are dropped",
         default: Some("1000"),
     },
+    KeyInfo {
+        name: "store",
+        help: "where runs are recorded and fires claimed: sqlite (.webstir/state.db) or a postgres:// URL shared by several watchers",
+        default: Some("sqlite"),
+    },
 ];
 
 /// The most runs per job `history-limit` accepts.
@@ -218,6 +223,8 @@ pub struct Settings {
     /// Bytes.
     pub worker_max_memory: Option<u64>,
     pub history_limit: Option<usize>,
+    /// `store`: the value as written (a URL may carry a password; print it redacted).
+    pub store: Option<String>,
 }
 
 impl Settings {
@@ -357,6 +364,17 @@ impl Settings {
                             ))
                         })?,
                 );
+            }
+            "store" => {
+                // Named without its password: the value may be a URL that carries one.
+                crate::store::StoreLocation::parse(raw).map_err(|_| {
+                    SettingsError::InvalidValue {
+                        key: key.to_owned(),
+                        value: crate::store::location::redact(raw),
+                        reason: format!("expected {}", crate::store::location::ACCEPTED),
+                    }
+                })?;
+                self.store = Some(raw.trim().to_owned());
             }
             _ => {
                 return Err(SettingsError::UnknownKey {
@@ -575,6 +593,7 @@ fn example(key: &str) -> &'static str {
         "worker-max-runs" => "1000",
         "worker-max-memory" => "512MiB",
         "history-limit" => "5000",
+        "store" => "postgres://webstir@db.internal:5432/jobs",
         _ => "node",
     }
 }

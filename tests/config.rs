@@ -81,7 +81,8 @@ fn list_shows_values_and_defaults() {
          worker-pool is not set\n\
          worker-max-runs is not set\n\
          worker-max-memory = \"512MiB\" (default)\n\
-         history-limit = \"1000\" (default)\n",
+         history-limit = \"1000\" (default)\n\
+         store = \"sqlite\" (default)\n",
     );
     let out = ws.webstir(&["config", "list", "--json"]).assert().success();
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
@@ -93,7 +94,8 @@ fn list_shows_values_and_defaults() {
             "retry-max-delay": null, "jitter": null, "catch-up": "none", "tenant-concurrency": "1",
             "runner": "process", "worker-pool": null, "worker-max-runs": null,
             "worker-max-memory": "512MiB",
-            "history-limit": "1000"
+            "history-limit": "1000",
+            "store": "sqlite"
         })
     );
 }
@@ -105,11 +107,15 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
     for (args, message) in [
         (
             &["config", "set", "colour", "red"][..],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit, store)\n",
         ),
         (
             &["config", "set", "grace", "soon"],
             "webstir: error: invalid value `soon` for `grace`: expected a duration such as `30s`, `5m` or `1h 30m`, or a number of seconds\n",
+        ),
+        (
+            &["config", "set", "store", "mysql://root:hunter2@db/jobs"],
+            "webstir: error: invalid value `mysql://root:***@db/jobs` for `store`: expected `sqlite` (the default, .webstir/state.db) or a PostgreSQL URL such as `postgres://user:password@host:5432/database`\n",
         ),
         (
             &["config", "set", "log-format", "xml"],
@@ -117,7 +123,7 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
         ),
         (
             &["config", "get", "colour"],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit, store)\n",
         ),
     ] {
         ws.webstir(args).assert().code(2).stderr(message);

@@ -49,6 +49,9 @@ Examples:
             " --watch --http 127.0.0.1:9090      (metrics, health, status page)
   ",
             $program,
+            " --watch --store postgres://webstir@db/jobs   (replicas: one run per fire)
+  ",
+            $program,
             " --job nightly --tenants acme,globex
   ",
             $program,
@@ -161,6 +164,17 @@ pub struct Args {
     /// webstir.toml's `history-limit` runs per job)
     #[arg(long, conflicts_with = "history")]
     pub no_history: bool,
+    /// Where runs are recorded and fires claimed: `sqlite` (.webstir/state.db), or a
+    /// PostgreSQL URL (`postgres://user:password@host:5432/db?sslmode=require`) that several
+    /// watchers share, each due fire then running on exactly one of them [default:
+    /// webstir.toml's `store`, else sqlite]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "WEBSTIR_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
 
     /// Arguments for the job's `run()` (after `--`; needs --job)
     #[arg(last = true, value_name = "ARGS")]
@@ -283,6 +297,9 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         None => None,
     };
     let settings = Settings::load(workspace)?;
+    let store =
+        crate::store::StoreLocation::resolve(args.store.as_deref(), settings.store.as_deref())
+            .map_err(|e| Error::Usage(format!("--store: {e}")))?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
     let plan_options = PlanOptions {
@@ -297,7 +314,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     let jobs = scheduler::plan(&manifest.jobs, &plan_options)?;
 
     if args.history {
-        return print_history(&args, &jobs, workspace);
+        return print_history(&args, &jobs, workspace, &store);
     }
     // `--list --json` asks for the list as JSON, which is what `--json` prints.
     if args.json {
@@ -348,8 +365,9 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         history_limit: (!args.no_history).then(|| {
             settings
                 .history_limit
-                .unwrap_or(crate::store::sqlite::DEFAULT_HISTORY_LIMIT)
+                .unwrap_or(crate::store::DEFAULT_HISTORY_LIMIT)
         }),
+        store,
     };
     let mode = if args.watch {
         // A re-read plans the way this start did, with the same flags and settings.
@@ -376,11 +394,12 @@ fn print_history(
     args: &Args,
     jobs: &[PlannedJob],
     workspace: &Workspace,
+    store: &crate::store::StoreLocation,
 ) -> Result<ExitCode, Error> {
     use scheduler::history::{self, HistoryEntry};
     let root = workspace.root();
     let job = match args.job.first() {
-        Some(name) => Some(history::resolve_job(jobs, name, root)?),
+        Some(name) => Some(history::resolve_job(jobs, name, root, store)?),
         None => None,
     };
     let query = crate::store::HistoryQuery {
@@ -390,7 +409,7 @@ fn print_history(
         }),
         failed_only: args.failed,
     };
-    let runs = history::read(root, &query).map_err(SchedulerError::History)?;
+    let runs = history::read(root, store, &query).map_err(SchedulerError::History)?;
     let entries: Vec<HistoryEntry> = runs.iter().map(HistoryEntry::of).collect();
     if args.json {
         let text = serde_json::to_string_pretty(&entries).expect("history entries are plain data");

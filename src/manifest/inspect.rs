@@ -114,7 +114,8 @@ impl Inspection {
         }
         // Read only when a store exists; never created here. A store that cannot be read is
         // a warning: the manifest is what this command checks.
-        let last_runs = match crate::scheduler::history::last_runs(workspace.root()) {
+        let location = crate::scheduler::history::configured_location(workspace);
+        let last_runs = match crate::scheduler::history::last_runs(workspace.root(), &location) {
             Ok(runs) => runs,
             Err(e) => {
                 diagnostics.push(Diagnostic {

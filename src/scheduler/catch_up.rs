@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use super::plan::PlannedJob;
 use crate::schedule::{Schedule, ScheduleKind};
-use crate::store::{FireLog, StoreError};
+use crate::store::{RunStore, StoreError};
 
 /// A fire owed on start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +33,11 @@ pub fn tracked(job: &PlannedJob) -> bool {
 }
 
 /// The catch-ups owed to `jobs` at `now`, by what `fires` recorded. A tracked job without a
-/// record gets `now` recorded as its baseline and no catch-up.
-pub fn owed(
+/// record gets `now` recorded as its baseline and no catch-up. With a shared store, every
+/// watcher that starts works out the same owed fire; its claim lets one of them run it.
+pub async fn owed(
     jobs: &[PlannedJob],
-    fires: &dyn FireLog,
+    fires: &dyn RunStore,
     now: DateTime<Utc>,
 ) -> Result<Vec<CatchUpFire>, StoreError> {
     let mut owed = Vec::new();
@@ -44,8 +45,8 @@ pub fn owed(
         let Some(window) = job.policies.catch_up.filter(|_| tracked(job)) else {
             continue;
         };
-        match fires.last_fire(&job.spec.name)? {
-            None => fires.record_fire(&job.spec.name, now)?,
+        match fires.last_fire(&job.spec.name).await? {
+            None => fires.record_fire(&job.spec.name, now).await?,
             Some(last) => {
                 if let Some((schedule, due)) = missed_due(&job.schedules, job.tz, window, last, now)
                 {

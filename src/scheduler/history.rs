@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::SchedulerError;
 use super::plan::{PlannedJob, select};
-use crate::store::{HistoryQuery, RunOutcome, RunStore, SqliteStore, StoreError, StoredRun};
+use crate::store::{
+    HistoryQuery, RunOutcome, RunStore, SqliteStore, StoreError, StoreLocation, StoredRun,
+};
 
 /// How many runs `--history` lists unless `--limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -68,22 +70,47 @@ pub fn time_text(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// The workspace's run store, for reading; `None` when nothing was ever recorded.
-pub fn reader(root: &Path) -> Result<Option<Arc<dyn RunStore>>, StoreError> {
-    Ok(SqliteStore::open_existing(root)?.map(|store| Arc::new(store) as Arc<dyn RunStore>))
+/// The store the workspace's watchers record in when no `--store` is given: `WEBSTIR_STORE`,
+/// else webstir.toml's `store`, else SQLite. A setting that cannot be read means SQLite here;
+/// the scheduler itself reports it.
+pub fn configured_location(workspace: &crate::workspace::Workspace) -> StoreLocation {
+    let env = std::env::var("WEBSTIR_STORE").ok();
+    let setting = crate::settings::Settings::load(workspace)
+        .ok()
+        .and_then(|s| s.store);
+    StoreLocation::resolve(env.as_deref(), setting.as_deref()).unwrap_or(StoreLocation::Sqlite)
+}
+
+/// The workspace's run store at `location`, for reading; `None` when a SQLite store was never
+/// created (nothing is created to read it).
+fn reader(root: &Path, location: &StoreLocation) -> Result<Option<Arc<dyn RunStore>>, StoreError> {
+    match location {
+        StoreLocation::Sqlite => {
+            Ok(SqliteStore::open_existing(root)?.map(|store| Arc::new(store) as Arc<dyn RunStore>))
+        }
+        StoreLocation::Postgres(_) => block_on(async {
+            crate::store::open(root, location, crate::store::DEFAULT_HISTORY_LIMIT)
+                .await
+                .map(Some)
+        }),
+    }
 }
 
 /// The runs `query` asks for, newest first; none when nothing was ever recorded.
-pub fn read(root: &Path, query: &HistoryQuery) -> Result<Vec<StoredRun>, StoreError> {
-    let Some(store) = reader(root)? else {
+pub fn read(
+    root: &Path,
+    location: &StoreLocation,
+    query: &HistoryQuery,
+) -> Result<Vec<StoredRun>, StoreError> {
+    let Some(store) = reader(root, location)? else {
         return Ok(Vec::new());
     };
     block_on(async { store.history(query).await })
 }
 
 /// The newest run of each job; none when nothing was ever recorded.
-pub fn last_runs(root: &Path) -> Result<Vec<StoredRun>, StoreError> {
-    let Some(store) = reader(root)? else {
+pub fn last_runs(root: &Path, location: &StoreLocation) -> Result<Vec<StoredRun>, StoreError> {
+    let Some(store) = reader(root, location)? else {
         return Ok(Vec::new());
     };
     block_on(async { store.last_runs().await })
@@ -91,7 +118,12 @@ pub fn last_runs(root: &Path) -> Result<Vec<StoredRun>, StoreError> {
 
 /// The job `--history --job NAME` means: a job of the manifest (any spelling `--job` accepts),
 /// or a name the history holds runs of (a job since removed or renamed).
-pub fn resolve_job(jobs: &[PlannedJob], name: &str, root: &Path) -> Result<String, SchedulerError> {
+pub fn resolve_job(
+    jobs: &[PlannedJob],
+    name: &str,
+    root: &Path,
+    location: &StoreLocation,
+) -> Result<String, SchedulerError> {
     if let Ok(found) = select(jobs, &[name.to_owned()]) {
         return Ok(found[0].spec.name.clone());
     }
@@ -100,7 +132,7 @@ pub fn resolve_job(jobs: &[PlannedJob], name: &str, root: &Path) -> Result<Strin
         limit: 1,
         failed_only: false,
     };
-    if !read(root, &query)
+    if !read(root, location, &query)
         .map_err(SchedulerError::History)?
         .is_empty()
     {

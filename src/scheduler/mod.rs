@@ -15,6 +15,7 @@ pub mod plan;
 pub mod recorder;
 pub mod reload;
 pub mod retry;
+pub mod shared;
 pub mod shim_parent;
 pub mod signals;
 pub mod tenants;
@@ -32,6 +33,7 @@ pub use log::{Log, RunLabel};
 pub use plan::{PlanOptions, PlannedJob, plan, select};
 
 use crate::runner::{self, EnvError, JobEnv};
+use crate::store::{RunStore, StoreLocation};
 use crate::workspace::Workspace;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,9 @@ pub enum SchedulerError {
         if known.is_empty() { "none".to_owned() } else { known.join(", ") }
     )]
     UnknownHistoryJob { name: String, known: Vec<String> },
+    /// The store chosen with `--store` (or `WEBSTIR_STORE`, or webstir.toml) cannot be used.
+    #[error(transparent)]
+    Store(crate::store::StoreError),
     #[error("could not serve HTTP on {addr}: {source}")]
     Http {
         addr: std::net::SocketAddr,
@@ -91,6 +96,8 @@ pub struct Options {
     /// How many runs of each job the run history keeps (`history-limit`); `None`
     /// (`--no-history`) records none.
     pub history_limit: Option<usize>,
+    /// `--store`: where runs are recorded and fires claimed.
+    pub store: crate::store::StoreLocation,
 }
 
 /// What happened: how many runs, which failed, and the signal that ended it, if any.
@@ -133,13 +140,6 @@ pub fn run(
         Mode::Once { .. } => jobs,
     };
     let env = JobEnv::load(workspace.root())?;
-    let memory = match mode {
-        Mode::Watch { .. } => remember(workspace, &jobs)?,
-        Mode::Once { .. } => watch::Memory::default(),
-    };
-    let history = options
-        .history_limit
-        .and_then(|limit| open_history(workspace, limit, &log));
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();
     // Before the runtime starts its threads: the sentinel is forked.
@@ -152,6 +152,10 @@ pub fn run(
         .build()
         .map_err(SchedulerError::Runtime)?;
     let summary = runtime.block_on(async {
+        // Before anything runs: a store that catch-up or the replicas need and cannot use
+        // stops the start.
+        let watching = matches!(mode, Mode::Watch { .. });
+        let (memory, history) = open_stores(workspace, &jobs, watching, options, &log).await?;
         let mut signals = signals::Signals::install().map_err(SchedulerError::Signals)?;
         let (mut engine, stop) = Engine::new(
             workspace.root(),
@@ -228,6 +232,7 @@ pub fn run(
                     }
                     None => None,
                 };
+                let shared = memory.store.clone().filter(|store| store.shared());
                 let summary = watch::watch(
                     Arc::clone(&engine),
                     jobs,
@@ -239,6 +244,11 @@ pub fn run(
                 )
                 .await;
                 engine.workers.shutdown(runner::worker::SHUTDOWN_PATIENCE).await;
+                // Its runs have ended: the others need not wait for its lease to run out. A
+                // store that is away cannot be told; the lease then does it.
+                if let Some(store) = shared {
+                    let _ = store.leave(&crate::store::Owner::this_process()).await;
+                }
                 if let Some(server) = server {
                     server.shutdown().await;
                 }
@@ -254,41 +264,62 @@ pub fn run(
     Ok(summary)
 }
 
-/// Opens the state store when a watched job catches up, and works out what is owed since the
-/// last watcher stopped. Before anything runs: a store that cannot be used stops the start.
-fn remember(workspace: &Workspace, jobs: &[PlannedJob]) -> Result<watch::Memory, SchedulerError> {
-    if !jobs.iter().any(catch_up::tracked) {
-        return Ok(watch::Memory::default());
+/// Opens the run store: for the run history (unless `--no-history`), for catch-up, and for
+/// the claims of a shared (PostgreSQL) store; works out what is owed since the last watcher
+/// stopped. A PostgreSQL store that cannot be used, or a SQLite store that catch-up needs,
+/// stops the start; a SQLite store wanted only for history is said once and the jobs run
+/// without it: running them matters more.
+async fn open_stores(
+    workspace: &Workspace,
+    jobs: &[PlannedJob],
+    watching: bool,
+    options: &Options,
+    log: &Log,
+) -> Result<(watch::Memory, Option<Arc<dyn RunStore>>), SchedulerError> {
+    let limit = options
+        .history_limit
+        .unwrap_or(crate::store::DEFAULT_HISTORY_LIMIT);
+    let catches_up = watching && jobs.iter().any(catch_up::tracked);
+    let store: Arc<dyn RunStore> = match &options.store {
+        location @ StoreLocation::Postgres(_) => {
+            crate::store::open(workspace.root(), location, limit)
+                .await
+                .map_err(SchedulerError::Store)?
+        }
+        StoreLocation::Sqlite => {
+            if !catches_up && options.history_limit.is_none() {
+                return Ok((watch::Memory::default(), None));
+            }
+            match crate::store::SqliteStore::open(workspace.root()) {
+                Ok(store) => Arc::new(store.with_history_limit(limit)),
+                Err(error) if catches_up => return Err(SchedulerError::State(error)),
+                Err(error) => {
+                    log.notice(
+                        "history",
+                        None,
+                        &format!(
+                            "run history is off for this run: {error} (--no-history silences this)"
+                        ),
+                    );
+                    return Ok((watch::Memory::default(), None));
+                }
+            }
+        }
+    };
+    let history = options.history_limit.map(|_| Arc::clone(&store));
+    if !watching || (!store.shared() && !catches_up) {
+        return Ok((watch::Memory::default(), history));
     }
-    let store = crate::store::SqliteStore::open(workspace.root())?;
     let now = chrono::Utc::now();
-    let owed = catch_up::owed(jobs, &store, now)?;
-    Ok(watch::Memory {
-        fires: Some(Box::new(store)),
+    let owed = catch_up::owed(jobs, store.as_ref(), now)
+        .await
+        .map_err(SchedulerError::Store)?;
+    let memory = watch::Memory {
+        store: Some(store),
         owed,
         as_of: Some(now),
-    })
-}
-
-/// The run history's store: always kept unless `--no-history`. A store that cannot be opened
-/// (a read-only workspace, `.webstir` that is a file or a link out of the workspace, a damaged
-/// database) is said once and the jobs run without history: running them matters more.
-fn open_history(
-    workspace: &Workspace,
-    limit: usize,
-    log: &Log,
-) -> Option<Arc<dyn crate::store::RunStore>> {
-    match crate::store::SqliteStore::open(workspace.root()) {
-        Ok(store) => Some(Arc::new(store.with_history_limit(limit))),
-        Err(error) => {
-            log.notice(
-                "history",
-                None,
-                &format!("run history is off for this run: {error} (--no-history silences this)"),
-            );
-            None
-        }
-    }
+    };
+    Ok((memory, history))
 }
 
 /// The runner script (and the tenant listing script beside it): installed in

@@ -2,7 +2,8 @@
 //! earliest due time (no polling; a wall-clock alarm re-aims it when the system clock is set),
 //! delays each fire by the job's jitter, starts due jobs without waiting for them, follows the
 //! job's overlap policy when it is still running (see [`super::overlap`]), makes up for fires
-//! missed while it was not running (see [`super::catch_up`]), and on SIGINT/SIGTERM stops
+//! missed while it was not running (see [`super::catch_up`]), with a shared store claims each
+//! fire before running it (see [`super::shared`]), and on SIGINT/SIGTERM stops
 //! scheduling, stops the running jobs (SIGTERM, grace period, SIGKILL) and returns.
 
 use std::cmp::Reverse;
@@ -21,21 +22,22 @@ use super::engine::{Engine, JobOutcome};
 use super::fire::Fire;
 use super::jitter;
 use super::log::{Log, RunLabel};
-use super::observer::RunEventKind;
 use super::overlap::{self, Decision, Runs};
 use super::plan::PlannedJob;
 use super::reload::{self, Diff, Reloader};
+use super::shared::{self, Shared};
 use super::signals::Signals;
 use super::wall_alarm::WallAlarm;
 use crate::runner::StopRequest;
 use crate::schedule::ScheduleKind;
-use crate::store::FireLog;
+use crate::store::RunStore;
 
 /// What the watcher remembers across restarts, and what it owes from the last time.
 #[derive(Default)]
 pub struct Memory {
-    /// Where fires of jobs with a catch-up window are recorded; `None` when no job has one.
-    pub fires: Option<Box<dyn FireLog>>,
+    /// Where fires of jobs with a catch-up window are recorded, and, when the store is
+    /// shared, where fires are claimed; `None` when neither is needed.
+    pub store: Option<Arc<dyn RunStore>>,
     /// Fires missed while no watcher ran, to run once on start.
     pub owed: Vec<CatchUpFire>,
     /// The time `owed` was worked out at; the schedules are armed from the same instant, so
@@ -144,8 +146,9 @@ pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
     scheduled
 }
 
-/// A fire waiting behind a job's active run (overlap `queue` or `replace`).
-type Waiting = Fire;
+/// A fire waiting behind a job's active run (overlap `queue` or `replace`), and whether it is
+/// claimed before it runs.
+type Waiting = (Fire, bool);
 
 /// Runs the watcher until a signal arrives or, when every schedule is `@reboot`, until those
 /// runs are done. `alarm` wakes it at cron and macro times and when the system clock is set.
@@ -170,9 +173,20 @@ pub async fn watch(
     let mut queue = Queue::default();
     let start = Instant::now();
     let now = memory.as_of.unwrap_or_else(Utc::now);
+    let shared: Option<Arc<Shared>> = memory
+        .store
+        .as_ref()
+        .filter(|store| store.shared())
+        .map(|store| Arc::new(Shared::new(Arc::clone(store), engine.log)));
+    // Stopped when the watcher returns: its runs have ended by then.
+    let _heartbeat = shared
+        .as_ref()
+        .map(|shared| AbortOnDrop(tokio::spawn(Arc::clone(shared).heartbeat_forever())));
+    let anchored = shared.is_some();
     for (j, job) in jobs.iter().enumerate() {
         for (s, schedule) in job.schedules.iter().enumerate() {
             match schedule.kind() {
+                ScheduleKind::Rate if anchored => arm_anchored(&mut queue, job, j, s, now),
                 ScheduleKind::Reboot | ScheduleKind::Rate => {
                     queue.push(When::At(start), jitter_of(job), j, s)
                 }
@@ -192,7 +206,7 @@ pub async fn watch(
             Some(owed.due),
         );
     }
-    let mut fires = memory.fires;
+    let mut fires = memory.store;
 
     let mut summary = Summary::default();
     let mut runs: Runs<Waiting> = Runs::default();
@@ -237,15 +251,14 @@ pub async fn watch(
                         && (due.wall.is_some() || due.catch_up.is_some())
                     {
                         // Recorded as the fire starts, so that a crash mid-run is not caught
-                        // up again on the next start.
-                        if let Err(error) = fires.record_fire(&job.spec.name, fire.due) {
-                            engine.log.notice(
-                                "state",
-                                Some(&job.spec.name),
-                                &format!("could not record the fire of {}: {error}", job.spec.name),
-                            );
-                        }
+                        // up again on the next start; in a task, so that a slow store never
+                        // holds up the loop.
+                        record_fire(fires, shared.as_ref(), &engine, &job.spec.name, fire.due);
                     }
+                    // Only fires with a due time every watcher agrees on are claimed: @reboot
+                    // means each watcher's own start.
+                    let claim = shared.is_some()
+                        && (due.wall.is_some() || due.catch_up.is_some());
                     // Two schedules of one job due together make one run, not an overlap.
                     if started_now.insert(due.job) {
                         let label = RunLabel { job: job.spec.name.clone(), tenant: None };
@@ -256,28 +269,29 @@ pub async fn watch(
                         );
                         match decision {
                             Decision::Start => {
-                                start_run(&engine, &jobs, &mut tasks, &mut runs, due.job, fire);
+                                let claim = shared.as_ref().filter(|_| claim);
+                                start_run(&engine, &jobs, &mut tasks, &mut runs, due.job, fire, claim);
                             }
                             Decision::Skip => {
                                 engine.log.skipped(&label, &fire.schedule);
-                                engine.notify(&label, &fire.schedule, RunEventKind::Skipped);
+                                engine.skipped(&label, &fire);
                             }
                             Decision::QueueFull => {
                                 engine.log.skipped_queue_full(&label, &fire.schedule);
-                                engine.notify(&label, &fire.schedule, RunEventKind::Skipped);
+                                engine.skipped(&label, &fire);
                             }
                             Decision::Queue => {
                                 engine.log.queued(&label, &fire.schedule);
-                                runs.wait(due.job, fire);
+                                runs.wait(due.job, (fire, claim));
                             }
                             Decision::Replace => {
                                 engine.log.replacing(&label, &fire.schedule, engine.grace);
                                 runs.stop_job(due.job, StopRequest::Graceful);
-                                runs.wait(due.job, fire);
+                                runs.wait(due.job, (fire, claim));
                             }
                         }
                     }
-                    rearm(&mut queue, job, &due, &engine);
+                    rearm(&mut queue, job, &due, &engine, anchored);
                 }
             }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
@@ -287,9 +301,10 @@ pub async fn watch(
                     summary.failed.extend(outcome.failed);
                 }
                 if let Some(j) = runs.finished(id)
-                    && let Some(fire) = runs.take_ready(j)
+                    && let Some((fire, claim)) = runs.take_ready(j)
                 {
-                    start_run(&engine, &jobs, &mut tasks, &mut runs, j, fire);
+                    let claim = shared.as_ref().filter(|_| claim);
+                    start_run(&engine, &jobs, &mut tasks, &mut runs, j, fire, claim);
                 }
             }
             (why, reread) = reload::next_plan(&mut reloader) => match reread {
@@ -298,7 +313,9 @@ pub async fn watch(
                     // catches up after the next restart, as a new job would).
                     if fires.is_none() && new.iter().any(catch_up::tracked) {
                         match crate::store::SqliteStore::open(&engine.root) {
-                            Ok(store) => fires = Some(Box::new(store)),
+                            Ok(store) => {
+                                fires = Some(Arc::new(store));
+                            }
                             Err(error) => engine.log.notice(
                                 "state",
                                 None,
@@ -307,7 +324,7 @@ pub async fn watch(
                         }
                     }
                     let diff = Diff::between(&jobs, &new);
-                    follow(&mut queue, &mut runs, &diff, &new, &engine);
+                    follow(&mut queue, &mut runs, &diff, &new, &engine, anchored);
                     engine.log.reloaded(&diff.summary(), &diff.details(&new), why);
                     jobs = Arc::new(new);
                 }
@@ -352,6 +369,7 @@ fn follow(
     diff: &Diff,
     new: &[PlannedJob],
     engine: &Engine,
+    anchored: bool,
 ) {
     let renumber = |old: usize| diff.renumbered.get(old).copied().flatten();
     for Reverse(mut due) in std::mem::take(&mut queue.heap) {
@@ -368,6 +386,7 @@ fn follow(
             match schedule.kind() {
                 // @reboot means the scheduler's start, which is over.
                 ScheduleKind::Reboot => {}
+                ScheduleKind::Rate if anchored => arm_anchored(queue, job, j, s, Utc::now()),
                 ScheduleKind::Rate if added => queue.push(When::At(now), jitter_of(job), j, s),
                 ScheduleKind::Rate => {
                     if let Some(interval) = schedule.interval().filter(|i| !i.is_zero()) {
@@ -390,11 +409,27 @@ fn start_run(
     runs: &mut Runs<Waiting>,
     j: usize,
     fire: Fire,
+    claim: Option<&Arc<Shared>>,
 ) {
     let (switch, stop) = Runs::<Waiting>::switch();
     let engine = Arc::clone(engine);
     let jobs = Arc::clone(jobs);
-    let handle = tasks.spawn(async move { engine.run_job(&jobs[j], &fire, &[], &stop).await });
+    let claim = claim.map(Arc::clone);
+    let handle = tasks.spawn(async move {
+        let job = &jobs[j];
+        // Claimed here, in the run's own task: the loop never waits for the store. A fire
+        // taken by another watcher is neither a run nor a failure here.
+        if let Some(shared) = claim {
+            let label = RunLabel {
+                job: job.spec.name.clone(),
+                tenant: None,
+            };
+            if !shared.claim(&label, &fire).await {
+                return JobOutcome::default();
+            }
+        }
+        engine.run_job(job, &fire, &[], &stop).await
+    });
     runs.started(handle.id(), j, switch);
 }
 
@@ -420,13 +455,17 @@ fn jitter_of(job: &PlannedJob) -> Duration {
     jitter::random_delay(job.policies.jitter)
 }
 
-fn rearm(queue: &mut Queue, job: &PlannedJob, due: &Due, engine: &Engine) {
+fn rearm(queue: &mut Queue, job: &PlannedJob, due: &Due, engine: &Engine, anchored: bool) {
     if due.catch_up.is_some() {
         return;
     }
     let schedule = &job.schedules[due.schedule];
     match schedule.kind() {
         ScheduleKind::Reboot => {}
+        ScheduleKind::Rate if anchored => {
+            let after = due.wall.map_or_else(Utc::now, |w| w.max(Utc::now()));
+            arm_anchored(queue, job, due.job, due.schedule, after);
+        }
         ScheduleKind::Rate => {
             let Some(interval) = schedule.interval().filter(|i| !i.is_zero()) else {
                 return;
@@ -445,6 +484,52 @@ fn rearm(queue: &mut Queue, job: &PlannedJob, due: &Due, engine: &Engine) {
             let after = due.wall.map_or_else(Utc::now, |w| w.max(Utc::now()));
             arm_wall(queue, job, due.job, due.schedule, after, engine);
         }
+    }
+}
+
+/// Arms a rate schedule at its next due time on the epoch-anchored grid (shared stores).
+fn arm_anchored(queue: &mut Queue, job: &PlannedJob, j: usize, s: usize, after: DateTime<Utc>) {
+    if let Some(interval) = job.schedules[s].interval().filter(|i| !i.is_zero()) {
+        let wall = shared::anchored_after(interval, after);
+        queue.push(When::Wall(wall), jitter_of(job), j, s);
+    }
+}
+
+/// Records a fire for catch-up without holding up the loop.
+fn record_fire(
+    store: &Arc<dyn RunStore>,
+    shared: Option<&Arc<Shared>>,
+    engine: &Arc<Engine>,
+    job: &str,
+    due: DateTime<Utc>,
+) {
+    let store = Arc::clone(store);
+    let shared = shared.map(Arc::clone);
+    let log = engine.log;
+    let job = job.to_owned();
+    tokio::spawn(async move {
+        match shared {
+            // An outage of a shared store is said once, by the outage tracker.
+            Some(shared) => shared.record_fire(&job, due).await,
+            None => {
+                if let Err(error) = store.record_fire(&job, due).await {
+                    log.notice(
+                        "state",
+                        Some(&job),
+                        &format!("could not record the fire of {job}: {error}"),
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// Aborts a background task when the watcher returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -557,7 +642,7 @@ mod tests {
         };
         let due = due_at(long_ago);
         let mut queue = Queue::default();
-        rearm(&mut queue, &job, &due, &engine());
+        rearm(&mut queue, &job, &due, &engine(), false);
         let Reverse(next) = queue.heap.pop().expect("re-armed");
         assert!(next.at > now);
         assert!(next.at <= now + interval);
@@ -614,7 +699,7 @@ mod tests {
         let job = job("@reboot");
         let due = due_at(Instant::now());
         let mut queue = Queue::default();
-        rearm(&mut queue, &job, &due, &engine());
+        rearm(&mut queue, &job, &due, &engine(), false);
         assert!(queue.heap.is_empty());
     }
 }

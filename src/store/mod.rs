@@ -3,14 +3,22 @@
 //! them took each due fire. The scheduler sees only the [`RunStore`] trait (and the older
 //! [`FireLog`], which it replaces), so either database can stand behind it.
 
+pub mod location;
 mod owner;
+pub mod postgres;
 pub mod sqlite;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub use location::StoreLocation;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// How many runs per job the store keeps unless webstir.toml says otherwise.
+pub const DEFAULT_HISTORY_LIMIT: usize = 1_000;
 
 /// The folder under the workspace root that holds webstir's state.
 pub const STATE_DIR: &str = ".webstir";
@@ -68,6 +76,24 @@ pub enum StoreError {
     )]
     NewerSchema {
         path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("unknown store `{value}`: expected {}", location::ACCEPTED)]
+    UnknownStore { value: String },
+    #[error("store `{location}`: {reason}")]
+    BadUrl { location: String, reason: String },
+    #[error(
+        "could not reach the run store `{location}`: {cause}. Check that PostgreSQL runs at that host and port and accepts connections from this machine, that the user, password and database in the URL are right, and its sslmode (the URL comes from --store, WEBSTIR_STORE or `store` in webstir.toml)"
+    )]
+    Unreachable { location: String, cause: String },
+    #[error("run store `{location}`: {cause}")]
+    Remote { location: String, cause: String },
+    #[error(
+        "run store `{location}` has schema version {found}, newer than this webstir understands ({supported}); upgrade webstir on every replica"
+    )]
+    NewerRemoteSchema {
+        location: String,
         found: i64,
         supported: i64,
     },
@@ -205,6 +231,16 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
     async fn claim(&self, job: &str, due: DateTime<Utc>, owner: &Owner)
     -> Result<bool, StoreError>;
 
+    /// Who holds the claim on `job`'s fire due at `due`, for the message that says why this
+    /// watcher did not run it; `None` when unknown.
+    async fn claimed_by(
+        &self,
+        _job: &str,
+        _due: DateTime<Utc>,
+    ) -> Result<Option<Owner>, StoreError> {
+        Ok(None)
+    }
+
     /// Says that `owner` is alive and its running runs are still running; runs of owners whose
     /// heartbeat is older than `lease` are marked `lost`. Returns how many were marked.
     async fn heartbeat(
@@ -212,6 +248,12 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
         owner: &Owner,
         lease: std::time::Duration,
     ) -> Result<usize, StoreError>;
+
+    /// Says that `owner`, a watcher, stopped after its runs ended: it is no longer expected to
+    /// send heartbeats. Nothing to do for a store no other watcher shares.
+    async fn leave(&self, _owner: &Owner) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// The due time of the job's latest recorded fire (catch-up); `None` when it never fired.
     async fn last_fire(&self, job: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
@@ -221,4 +263,18 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
 
     /// Checks that the store answers (`/healthz`).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the store at `location` for the workspace at `root`, keeping `keep` runs per job.
+/// A PostgreSQL store is reached and migrated before this returns, so that a wrong URL stops
+/// the watcher at start rather than at its first fire.
+pub async fn open(
+    root: &Path,
+    location: &StoreLocation,
+    keep: usize,
+) -> Result<Arc<dyn RunStore>, StoreError> {
+    match location {
+        StoreLocation::Sqlite => Ok(Arc::new(SqliteStore::open(root)?.with_history_limit(keep))),
+        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url, keep).await?)),
+    }
 }

@@ -24,6 +24,12 @@ impl Owner {
     }
 }
 
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.pid)
+    }
+}
+
 /// The machine's host name, `localhost` when it has none that reads as text.
 pub fn host_name() -> String {
     let mut buf = [0u8; 256];

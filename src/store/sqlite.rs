@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
-use super::{FireLog, STATE_DIR, StoreError};
+use super::{DEFAULT_HISTORY_LIMIT, FireLog, STATE_DIR, StoreError};
 
 /// File name of the database inside [`STATE_DIR`].
 pub const DATABASE_FILE: &str = "state.db";
@@ -49,9 +49,6 @@ const MIGRATIONS: [&str; 2] = [
      CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, id);
      CREATE INDEX IF NOT EXISTS runs_running ON runs (outcome) WHERE outcome = 'running';",
 ];
-
-/// How many runs of each job the history keeps unless `history-limit` says otherwise.
-pub const DEFAULT_HISTORY_LIMIT: usize = 1000;
 
 /// How long a write waits for another process holding the database (two watchers).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -405,6 +405,59 @@ impl Log {
         self.emit(event);
     }
 
+    /// Another watcher sharing the store took this fire: it runs there, not here.
+    pub fn claimed_elsewhere(&self, label: &RunLabel, fire: &Fire, by: Option<&str>) {
+        let by = by.map_or_else(
+            || "another watcher".to_owned(),
+            |by| format!("claimed by {by}"),
+        );
+        let message = format!("not running {label} due {}: {by}", fire.due_text());
+        let mut event =
+            Event::new(Level::Info, "claimed-elsewhere", message).run(label, &fire.schedule);
+        event.fire_time = Some(fire.due_text());
+        self.emit(event);
+    }
+
+    /// A fire not run because the shared store could not be asked who runs it.
+    pub fn not_claimed(&self, label: &RunLabel, fire: &Fire) {
+        let message = format!(
+            "skipping {label} due {}: the run store is unreachable, so it cannot be claimed (no watcher runs it twice)",
+            fire.due_text()
+        );
+        let mut event = Event::new(Level::Warn, "not-claimed", message).run(label, &fire.schedule);
+        event.fire_time = Some(fire.due_text());
+        self.emit(event);
+    }
+
+    /// The run store stopped answering (said once per outage).
+    pub fn store_down(&self, location: &str, error: &str) {
+        let message = format!(
+            "run store `{location}` unreachable: {error}; shared fires are skipped until it answers again (retrying)"
+        );
+        let mut event = Event::new(Level::Error, "store-unreachable", message);
+        event.error = Some(error.to_owned());
+        self.emit(event);
+    }
+
+    /// The run store answers again after an outage.
+    pub fn store_back(&self, location: &str, down_for: Duration) {
+        let message = format!(
+            "run store `{location}` reachable again after {}",
+            humantime::format_duration(Duration::from_secs(down_for.as_secs().max(1)))
+        );
+        let mut event = Event::new(Level::Info, "store-recovered", message);
+        event.duration_ms = Some(u64::try_from(down_for.as_millis()).unwrap_or(u64::MAX));
+        self.emit(event);
+    }
+
+    /// Runs of watchers that stopped sending heartbeats were marked lost.
+    pub fn runs_lost(&self, count: usize) {
+        let message = format!(
+            "marked {count} run(s) lost: their watcher stopped sending heartbeats (it died or lost the store)"
+        );
+        self.emit(Event::new(Level::Warn, "runs-lost", message));
+    }
+
     /// A note about the run as a whole (for example a job left out of the watch).
     pub fn notice(&self, name: &'static str, job: Option<&str>, message: &str) {
         let mut event = Event::new(Level::Warn, name, message.to_owned());
