@@ -51,6 +51,7 @@ impl Inspection {
     pub fn of(workspace: &Workspace, now: DateTime<Utc>) -> Result<Inspection, Error> {
         let text = workspace.read_package_json()?;
         let manifest = Manifest::from_package_json(&text)?;
+        let module_manifest = manifest.module_manifest();
         let mut diagnostics = manifest.diagnostics;
         // The scheduler evaluates a job without its own zone in webstir.toml's `timezone`;
         // the next runs shown here must be the ones it will fire.
@@ -118,7 +119,7 @@ impl Inspection {
                 mode: manifest.mode,
                 root: root.display().to_string(),
             },
-            manifest: manifest.module_manifest,
+            manifest: module_manifest,
             jobs,
             diagnostics,
         })

@@ -5,6 +5,7 @@ pub mod edit;
 pub mod entry_edit;
 pub mod inspect;
 mod json;
+mod locate;
 pub mod policy;
 
 use std::collections::HashMap;
@@ -12,11 +13,12 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::jobs::canonical_key;
 use crate::jobs::name::check_manifest_name;
-use crate::schedule::Schedule;
+use crate::schedule::{Schedule, ScheduleError};
 use policy::{PolicySpec, Tenants};
 
 /// JSON Schema (2020-12) of `webstir.moduleManifest`.
@@ -172,8 +174,9 @@ pub struct Manifest {
     pub package_name: Option<String>,
     /// `webstir.mode`, if any.
     pub mode: Option<String>,
-    /// The raw `webstir.moduleManifest` object (`Value::Null` when absent).
-    pub module_manifest: Value,
+    /// The raw `webstir.moduleManifest` as written, read into a value only by the report that
+    /// shows it ([`Manifest::module_manifest`]).
+    module_manifest: Option<Box<RawValue>>,
     /// Jobs that could be read, in manifest order.
     pub jobs: Vec<JobSpec>,
     pub diagnostics: Vec<Diagnostic>,
@@ -183,7 +186,40 @@ impl Manifest {
     /// Reads the manifest from `package.json` text. Only a file that is not JSON, or whose
     /// `webstir` value is not an object, is an error here; everything else becomes diagnostics.
     pub fn from_package_json(text: &str) -> Result<Manifest, ManifestError> {
-        let root = parse_package_json(text)?;
+        let (_, json) = split_bom(text);
+        // Same length, so that the full reader, if it is needed, reports the same positions.
+        let readable = json::replace_lone_surrogates(json);
+        // The common case: the jobs are read straight from the text; any other shape, and every
+        // error, is the full reader's.
+        match locate::locate(&readable) {
+            Some(found) => Ok(Manifest::from_located(found)),
+            None => Manifest::from_value(parse_package_json(text)?),
+        }
+    }
+
+    fn from_located(found: locate::Located<'_>) -> Manifest {
+        let text = |raw: Option<&RawValue>| {
+            raw.and_then(locate::string_of)
+                .map(std::borrow::Cow::into_owned)
+        };
+        let mut manifest = Manifest {
+            package_name: text(found.name),
+            mode: text(found.webstir.as_ref().and_then(|(_, w)| w.get("mode"))),
+            module_manifest: found
+                .module_manifest
+                .as_ref()
+                .map(|(raw, _)| (*raw).to_owned()),
+            jobs: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        if let Some((_, entries)) = &found.jobs {
+            manifest.read_entries(entries);
+        }
+        manifest
+    }
+
+    /// The full reader's way, for the files [`locate::locate`] leaves to it.
+    fn from_value(root: Value) -> Result<Manifest, ManifestError> {
         let Value::Object(mut root) = root else {
             return Err(ManifestError::Shape(
                 "the top level must be an object".into(),
@@ -195,18 +231,39 @@ impl Manifest {
             Some(_) => return Err(ManifestError::Shape("`webstir` must be an object".into())),
             None => Map::new(),
         };
+        let module_manifest = webstir.remove("moduleManifest").unwrap_or(Value::Null);
         let mut manifest = Manifest {
             package_name: root.get("name").and_then(Value::as_str).map(str::to_owned),
             mode: webstir
                 .get("mode")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            module_manifest: webstir.remove("moduleManifest").unwrap_or(Value::Null),
+            module_manifest: None,
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
-        manifest.read_jobs();
+        if let Some(entries) = manifest.job_entries(&module_manifest) {
+            // Written out again so that one reader reads the jobs, whichever way they came.
+            let entries: Vec<Box<RawValue>> = entries
+                .iter()
+                .filter_map(|entry| serde_json::value::to_raw_value(entry).ok())
+                .collect();
+            let entries: Vec<&RawValue> = entries.iter().map(AsRef::as_ref).collect();
+            manifest.read_entries(&entries);
+        }
+        if !module_manifest.is_null() {
+            manifest.module_manifest = serde_json::value::to_raw_value(&module_manifest).ok();
+        }
         Ok(manifest)
+    }
+
+    /// `webstir.moduleManifest` as written (`Value::Null` when absent).
+    pub fn module_manifest(&self) -> Value {
+        self.module_manifest
+            .as_ref()
+            // It was read as JSON already; the raw text is only read again.
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or(Value::Null)
     }
 
     pub fn has_errors(&self) -> bool {
@@ -239,16 +296,6 @@ impl Manifest {
         });
     }
 
-    fn read_jobs(&mut self) {
-        // Lent out while the jobs are read, so that reading can record diagnostics on `self`
-        // without copying every entry.
-        let module_manifest = std::mem::take(&mut self.module_manifest);
-        if let Some(entries) = self.job_entries(&module_manifest) {
-            self.read_entries(entries);
-        }
-        self.module_manifest = module_manifest;
-    }
-
     fn job_entries<'m>(&mut self, module_manifest: &'m Value) -> Option<&'m [Value]> {
         match module_manifest {
             Value::Null => None,
@@ -275,13 +322,15 @@ impl Manifest {
         }
     }
 
-    fn read_entries(&mut self, entries: &[Value]) {
+    fn read_entries(&mut self, entries: &[&RawValue]) {
         // The scheduler matches names by their canonical key, so `send-daily` and
         // `send_daily` would be the same job. Keyed by that key so that a manifest of
         // thousands of jobs is checked in one pass.
         let mut seen: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        let mut known = Known::default();
+        self.jobs.reserve(entries.len());
         for (index, entry) in entries.iter().enumerate() {
-            if let Some(job) = self.read_job(index, entry) {
+            if let Some(job) = self.read_job(index, entry, &mut known) {
                 let key = canonical_key(&job.name);
                 if let Some(&first) = seen.get(&key) {
                     let first = &self.jobs[first];
@@ -303,8 +352,8 @@ impl Manifest {
         }
     }
 
-    fn read_job(&mut self, index: usize, entry: &Value) -> Option<JobSpec> {
-        let Value::Object(fields) = entry else {
+    fn read_job(&mut self, index: usize, entry: &RawValue, known: &mut Known) -> Option<JobSpec> {
+        let Some(fields) = locate::Members::of(entry.get()) else {
             self.error(
                 "invalid-job",
                 None,
@@ -312,7 +361,7 @@ impl Manifest {
             );
             return None;
         };
-        let Some(name) = fields.get("name").and_then(Value::as_str) else {
+        let Some(name) = fields.get("name").and_then(locate::string_of) else {
             self.error(
                 "missing-name",
                 None,
@@ -320,7 +369,7 @@ impl Manifest {
             );
             return None;
         };
-        let name = name.to_owned();
+        let name = name.into_owned();
         if let Err(rule) = check_manifest_name(&name) {
             self.error(
                 "invalid-name",
@@ -333,7 +382,7 @@ impl Manifest {
             return None;
         }
         for key in fields.keys() {
-            if !JOB_KEYS.contains(&key.as_str()) {
+            if !JOB_KEYS.contains(&key) {
                 self.error(
                     "unknown-key",
                     Some(&name),
@@ -341,18 +390,16 @@ impl Manifest {
                 );
             }
         }
+        let schedule = fields.get("schedule");
         let schedules = self.string_list(
-            fields,
+            schedule,
             &name,
-            "schedule",
             "invalid-schedule",
             "`schedule` must be a string or an array of strings",
         );
-        if fields
-            .get("schedule")
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
-        {
+        if schedule.is_some_and(|raw| {
+            serde_json::from_str::<Vec<&RawValue>>(raw.get()).is_ok_and(|items| items.is_empty())
+        }) {
             self.error(
                 "invalid-schedule",
                 Some(&name),
@@ -361,7 +408,7 @@ impl Manifest {
         }
         let mut parsed = Vec::with_capacity(schedules.len());
         for schedule in &schedules {
-            match Schedule::parse(schedule) {
+            match known.schedule(schedule) {
                 Ok(p) => parsed.push(p),
                 Err(e) => self.error(
                     "invalid-schedule",
@@ -370,7 +417,7 @@ impl Manifest {
                 ),
             }
         }
-        let description = self.string_field(fields, &name, "description");
+        let description = self.string_field(fields.get("description"), &name, "description");
         if description.as_deref().is_some_and(|d| d.trim().is_empty()) {
             self.error(
                 "invalid-field",
@@ -378,17 +425,30 @@ impl Manifest {
                 "`description` is empty; give a short text or leave the key out",
             );
         }
-        let timezone = self.string_field(fields, &name, "timezone");
+        let timezone = self.string_field(fields.get("timezone"), &name, "timezone");
         if let Some(tz) = &timezone
-            && let Err(e) = crate::schedule::parse_timezone(tz)
+            && let Err(e) = known.timezone(tz)
         {
-            self.error("invalid-timezone", Some(&name), e.to_string());
+            self.error("invalid-timezone", Some(&name), e);
         }
-        let timeout = policy::read_timeout(fields).unwrap_or_else(|p| {
+        // The other keys (the policies, `priority`, keys the manifest does not know) are few
+        // and mostly absent; they are read as values, by the readers add-job shares.
+        let fields: Map<String, Value> = fields
+            .0
+            .iter()
+            .filter(|(key, _)| !STRING_KEYS.contains(&key.as_ref()))
+            // Cannot fail: the text was read as JSON already, no deeper than the full reader
+            // goes.
+            .map(|(key, raw)| {
+                let value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                (key.clone().into_owned(), value)
+            })
+            .collect();
+        let timeout = policy::read_timeout(&fields).unwrap_or_else(|p| {
             self.error(p.code, Some(&name), p.message);
             None
         });
-        let (policies, problems) = policy::read_policies(fields);
+        let (policies, problems) = policy::read_policies(&fields);
         for p in problems {
             self.error(p.code, Some(&name), p.message);
         }
@@ -421,7 +481,7 @@ impl Manifest {
                 None
             }
         };
-        let tenants = policy::read_tenants(fields).unwrap_or_else(|p| {
+        let tenants = policy::read_tenants(&fields).unwrap_or_else(|p| {
             self.error(p.code, Some(&name), p.message);
             Tenants::None
         });
@@ -441,36 +501,36 @@ impl Manifest {
     /// A field holding an array of strings or one string, as a list.
     fn string_list(
         &mut self,
-        fields: &Map<String, Value>,
+        raw: Option<&RawValue>,
         job: &str,
-        key: &str,
         code: &'static str,
         message: &str,
     ) -> Vec<String> {
-        match fields.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(_) => {
-                self.error(code, Some(job), message);
-                Vec::new()
-            }
+        let Some(raw) = raw.filter(|raw| !locate::is_null(raw)) else {
+            return Vec::new();
+        };
+        if let Some(one) = locate::string_of(raw) {
+            return vec![one.into_owned()];
         }
+        let items = serde_json::from_str::<Vec<&RawValue>>(raw.get())
+            .ok()
+            .and_then(|items| {
+                items
+                    .into_iter()
+                    .map(|item| locate::string_of(item).map(std::borrow::Cow::into_owned))
+                    .collect::<Option<Vec<String>>>()
+            });
+        items.unwrap_or_else(|| {
+            self.error(code, Some(job), message);
+            Vec::new()
+        })
     }
 
-    fn string_field(
-        &mut self,
-        fields: &Map<String, Value>,
-        job: &str,
-        key: &str,
-    ) -> Option<String> {
-        match fields.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
+    fn string_field(&mut self, raw: Option<&RawValue>, job: &str, key: &str) -> Option<String> {
+        let raw = raw.filter(|raw| !locate::is_null(raw))?;
+        match locate::string_of(raw) {
+            Some(s) => Some(s.into_owned()),
+            None => {
                 self.error(
                     "invalid-field",
                     Some(job),
@@ -479,5 +539,38 @@ impl Manifest {
                 None
             }
         }
+    }
+}
+
+/// The job keys read as text; the others are read as values.
+const STRING_KEYS: [&str; 4] = ["name", "schedule", "description", "timezone"];
+
+/// Schedules and time zones already read in this manifest: thousands of jobs share a handful of
+/// each, and a parsed schedule is copied for the price of a reference count.
+#[derive(Default)]
+struct Known {
+    schedules: HashMap<String, Result<Schedule, ScheduleError>>,
+    zones: HashMap<String, Result<(), String>>,
+}
+
+impl Known {
+    fn schedule(&mut self, expr: &str) -> Result<Schedule, ScheduleError> {
+        if let Some(known) = self.schedules.get(expr) {
+            return known.clone();
+        }
+        let parsed = Schedule::parse(expr);
+        self.schedules.insert(expr.to_owned(), parsed.clone());
+        parsed
+    }
+
+    fn timezone(&mut self, name: &str) -> Result<(), String> {
+        if let Some(known) = self.zones.get(name) {
+            return known.clone();
+        }
+        let checked = crate::schedule::parse_timezone(name)
+            .map(drop)
+            .map_err(|e| e.to_string());
+        self.zones.insert(name.to_owned(), checked.clone());
+        checked
     }
 }
