@@ -247,7 +247,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         policies: settings.policy_defaults(),
         no_retry: args.no_retry,
     };
-    let jobs = scheduler::plan(&manifest.jobs, &plan_options)?;
+    let jobs = scheduler::plan_jobs(manifest.jobs, &plan_options)?;
 
     // `--list --json` asks for the list as JSON, which is what `--json` prints.
     if args.json {
@@ -317,12 +317,15 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
 /// Prints to stdout, stopping quietly at a closed pipe (`scheduler --list | head -1`): the
 /// installed scheduler keeps SIGPIPE ignored, so a write error is how it learns.
 fn print_lines(lines: impl IntoIterator<Item = String>) {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout flushes at every line, and a list of thousands of jobs would be as many
+    // writes.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in lines {
         if writeln!(out, "{line}").is_err() {
             return;
         }
     }
+    let _ = out.flush();
 }
 
 /// One id of `--tenants`, by the rule manifest tenants follow (white space around an id typed
