@@ -105,9 +105,11 @@ impl Inspection {
                     message,
                 });
             }
-            let tz = *zones.entry(spec.timezone.clone()).or_insert_with_key(|zone| {
-                schedule::resolve_timezone(zone.as_deref(), default_zone.as_deref()).ok()
-            });
+            let tz = *zones
+                .entry(spec.timezone.clone())
+                .or_insert_with_key(|zone| {
+                    schedule::resolve_timezone(zone.as_deref(), default_zone.as_deref()).ok()
+                });
             let next_run = tz.and_then(|tz| next_run(&spec, tz, now));
             jobs.push(JobReport {
                 spec,

@@ -266,6 +266,32 @@ impl Manifest {
             .unwrap_or(Value::Null)
     }
 
+    /// The name of the job of `package.json` text whose canonical key is `key`, if there is one:
+    /// what `Manifest::from_package_json(text)?.jobs` would hold under that key, found by reading
+    /// only the names of the entries.
+    pub fn job_named(text: &str, key: &str) -> Result<Option<String>, ManifestError> {
+        let (_, json) = split_bom(text);
+        let readable = json::replace_lone_surrogates(json);
+        let Some(found) = locate::locate(&readable) else {
+            let manifest = Manifest::from_package_json(text)?;
+            return Ok(manifest
+                .jobs
+                .into_iter()
+                .find(|j| canonical_key(&j.name) == key)
+                .map(|j| j.name));
+        };
+        let entries = found.jobs.as_ref().map_or(&[][..], |(_, e)| e);
+        // The first entry the reader keeps under the key: an object whose string name passes
+        // the name check (a later one of the same key is a duplicate the reader drops).
+        Ok(entries.iter().find_map(|entry| {
+            let name = locate::Members::of(entry.get())?
+                .get("name")
+                .and_then(locate::string_of)?;
+            (canonical_key(&name) == key && check_manifest_name(&name).is_ok())
+                .then(|| name.into_owned())
+        }))
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.level == Level::Error)
     }
@@ -572,5 +598,42 @@ impl Known {
             .map_err(|e| e.to_string());
         self.zones.insert(name.to_owned(), checked.clone());
         checked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The jobs read straight from the text are the jobs the full reader reads.
+    #[test]
+    fn both_readers_read_the_same_manifest() {
+        let text = r#"{
+          "name": "demo", "name": "demo\u0021",
+          "webstir": {"mode": "api", "moduleManifest": {"version": "1.0.0", "n": 1E2, "jobs": [
+            {"name": "a", "schedule": "@daily", "timezone": "europe/london", "priority": 5},
+            {"name": "b", "schedule": ["*/5 * * * *", "bad"], "description": "x\ny \ud800",
+             "retry": {"attempts": 3, "delay": 30}, "tenants": ["t1"], "extra": [1, {"deep": []}],
+             "overlap": "queue", "catchUp": "6h", "jitter": 1.5, "timeout": "30s", "extra": 2},
+            {"name": "A", "schedule": []}, {"name": "c/d"}, {"schedule": "@daily"}, 7,
+            {"name": "e", "schedule": 5, "description": " ", "timezone": "Mars/Base",
+             "priority": 9007199254740993, "tenants": "all", "retry": 0, "tenantConcurrency": 0},
+            {"name": "f", "schedule": null, "description": null, "priority": "high",
+             "name": "g", "overlap": "never"}
+          ]}}
+        }"#;
+        let (_, json) = split_bom(text);
+        let readable = json::replace_lone_surrogates(json);
+        let fast = Manifest::from_located(locate::locate(&readable).expect("located"));
+        let full = Manifest::from_value(parse_package_json(text).expect("JSON")).expect("read");
+        assert_eq!(fast.jobs, full.jobs);
+        assert_eq!(fast.diagnostics, full.diagnostics);
+        assert_eq!(fast.package_name.as_deref(), Some("demo!"));
+        assert_eq!(fast.package_name, full.package_name);
+        assert_eq!(fast.mode, full.mode);
+        assert_eq!(fast.module_manifest(), full.module_manifest());
+        assert_eq!(fast.module_manifest()["n"].to_string(), "1e+2");
+        assert_eq!(fast.jobs.len(), 4);
+        assert!(fast.diagnostics.len() > 10, "{:#?}", fast.diagnostics);
     }
 }
