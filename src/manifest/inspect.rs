@@ -9,9 +9,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use serde_json::Value;
 
-use super::{Diagnostic, JobSpec, Level, Manifest};
+use super::{AsWritten, Diagnostic, JobSpec, Level, Manifest};
 use crate::Error;
 use crate::jobs::scaffold::ENTRY_FILES;
 use crate::schedule;
@@ -22,7 +21,7 @@ use crate::workspace::Workspace;
 pub struct Inspection {
     pub workspace: WorkspaceInfo,
     /// `webstir.moduleManifest` as written (`null` when absent).
-    pub manifest: Value,
+    pub manifest: AsWritten,
     pub jobs: Vec<JobReport>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -53,7 +52,6 @@ impl Inspection {
     pub fn of(workspace: &Workspace, now: DateTime<Utc>) -> Result<Inspection, Error> {
         let text = workspace.read_package_json()?;
         let manifest = Manifest::from_package_json(&text)?;
-        let module_manifest = manifest.module_manifest();
         let mut diagnostics = manifest.diagnostics;
         // The scheduler evaluates a job without its own zone in webstir.toml's `timezone`;
         // the next runs shown here must be the ones it will fire.
@@ -130,7 +128,7 @@ impl Inspection {
                 mode: manifest.mode,
                 root: root.display().to_string(),
             },
-            manifest: module_manifest,
+            manifest: manifest.module_manifest,
             jobs,
             diagnostics,
         })

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer as _, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::value::RawValue;
 
 /// Deeper than this, `name` or `webstir` may be more than the full reader (which stops at 128
@@ -91,10 +92,7 @@ pub(crate) fn locate(json: &str) -> Option<Located<'_>> {
     let Some(jobs) = jobs else {
         return Some(found);
     };
-    if !jobs.get().starts_with('[') {
-        return None;
-    }
-    let entries = serde_json::from_str::<Vec<&RawValue>>(jobs.get()).ok()?;
+    let entries = array_of(jobs)?;
     found.jobs = Some((jobs, entries));
     Some(found)
 }
@@ -109,9 +107,77 @@ pub(crate) fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
     serde_json::from_str::<String>(text).ok().map(Cow::Owned)
 }
 
+/// The elements of a raw array; `None` for any other value.
+pub(crate) fn array_of(raw: &RawValue) -> Option<Vec<&RawValue>> {
+    // Checked first: a refused type costs serde_json a formatted error.
+    if !raw.get().starts_with('[') {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
+}
+
 /// True for a raw `null`.
 pub(crate) fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
+}
+
+/// Raw JSON that serializes as the value it holds would, without building that value: objects,
+/// arrays, strings and numbers are written through the serializer one by one, so pretty output
+/// is indented as it would be for a [`serde_json::Value`], numbers are written as serde_json
+/// reads them (`1E2` as `1e+2`) and strings with their escapes decoded and written again. An
+/// object with a repeated key is written through a `Value`, which keeps the key where it first
+/// appears with its last value, as `JSON.parse` does.
+pub(crate) struct AsValue<'a>(pub &'a RawValue);
+
+impl Serialize for AsValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.get();
+        let unreadable =
+            || serde::ser::Error::custom("raw JSON that was read before is unreadable");
+        match text.as_bytes().first() {
+            Some(b'{') => {
+                let members = Members::of(text).ok_or_else(unreadable)?;
+                if has_repeated_key(&members) {
+                    let value: serde_json::Value =
+                        serde_json::from_str(text).map_err(|_| unreadable())?;
+                    return value.serialize(s);
+                }
+                let mut map = s.serialize_map(Some(members.0.len()))?;
+                for (key, value) in &members.0 {
+                    map.serialize_entry(key.as_ref(), &AsValue(value))?;
+                }
+                map.end()
+            }
+            Some(b'[') => {
+                let items = array_of(self.0).ok_or_else(unreadable)?;
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&AsValue(item))?;
+                }
+                seq.end()
+            }
+            Some(b'"') => s.serialize_str(&string_of(self.0).ok_or_else(unreadable)?),
+            Some(b't') => s.serialize_bool(true),
+            Some(b'f') => s.serialize_bool(false),
+            Some(b'n') => s.serialize_unit(),
+            _ => text
+                .parse::<serde_json::Number>()
+                .map_err(|_| unreadable())?
+                .serialize(s),
+        }
+    }
+}
+
+fn has_repeated_key(members: &Members<'_>) -> bool {
+    let keys = &members.0;
+    if keys.len() <= 16 {
+        return keys
+            .iter()
+            .enumerate()
+            .any(|(i, (key, _))| keys[..i].iter().any(|(k, _)| k == key));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    !keys.iter().all(|(key, _)| seen.insert(key.as_ref()))
 }
 
 struct MembersVisitor;
@@ -157,6 +223,24 @@ impl<'de> Deserialize<'de> for Key<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_json_is_written_as_its_value_would_be() {
+        let text = r#"{"b": [1E2, -0.50e-3, 7, true, false, null, "a\u0041\/\n\ud83d\ude00é"],
+            "d": {"x": 1, "y": {}, "x": [2]}, "e": [], "many": {"k0": 0, "k1": 1, "k2": 2,
+            "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10,
+            "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k0": "last"}}"#;
+        let raw: &RawValue = serde_json::from_str(text).expect("raw");
+        let value: serde_json::Value = serde_json::from_str(text).expect("value");
+        assert_eq!(
+            serde_json::to_string_pretty(&AsValue(raw)).expect("written"),
+            serde_json::to_string_pretty(&value).expect("written")
+        );
+        assert_eq!(
+            serde_json::to_string(&AsValue(raw)).expect("written"),
+            value.to_string()
+        );
+    }
 
     #[test]
     fn finds_the_jobs_and_leaves_other_shapes_to_the_full_reader() {

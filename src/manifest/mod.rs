@@ -174,9 +174,8 @@ pub struct Manifest {
     pub package_name: Option<String>,
     /// `webstir.mode`, if any.
     pub mode: Option<String>,
-    /// The raw `webstir.moduleManifest` as written, read into a value only by the report that
-    /// shows it ([`Manifest::module_manifest`]).
-    module_manifest: Option<Box<RawValue>>,
+    /// `webstir.moduleManifest` as written (`null` when absent).
+    pub module_manifest: AsWritten,
     /// Jobs that could be read, in manifest order.
     pub jobs: Vec<JobSpec>,
     pub diagnostics: Vec<Diagnostic>,
@@ -205,10 +204,12 @@ impl Manifest {
         let mut manifest = Manifest {
             package_name: text(found.name),
             mode: text(found.webstir.as_ref().and_then(|(_, w)| w.get("mode"))),
-            module_manifest: found
-                .module_manifest
-                .as_ref()
-                .map(|(raw, _)| (*raw).to_owned()),
+            module_manifest: AsWritten(
+                found
+                    .module_manifest
+                    .as_ref()
+                    .map(|(raw, _)| (*raw).to_owned()),
+            ),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
@@ -238,7 +239,7 @@ impl Manifest {
                 .get("mode")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            module_manifest: None,
+            module_manifest: AsWritten::default(),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
@@ -252,18 +253,10 @@ impl Manifest {
             manifest.read_entries(&entries);
         }
         if !module_manifest.is_null() {
-            manifest.module_manifest = serde_json::value::to_raw_value(&module_manifest).ok();
+            manifest.module_manifest =
+                AsWritten(serde_json::value::to_raw_value(&module_manifest).ok());
         }
         Ok(manifest)
-    }
-
-    /// `webstir.moduleManifest` as written (`Value::Null` when absent).
-    pub fn module_manifest(&self) -> Value {
-        self.module_manifest
-            .as_ref()
-            // It was read as JSON already; the raw text is only read again.
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .unwrap_or(Value::Null)
     }
 
     /// The name of the job of `package.json` text whose canonical key is `key`, if there is one:
@@ -423,9 +416,10 @@ impl Manifest {
             "invalid-schedule",
             "`schedule` must be a string or an array of strings",
         );
-        if schedule.is_some_and(|raw| {
-            serde_json::from_str::<Vec<&RawValue>>(raw.get()).is_ok_and(|items| items.is_empty())
-        }) {
+        if schedule
+            .and_then(locate::array_of)
+            .is_some_and(|items| items.is_empty())
+        {
             self.error(
                 "invalid-schedule",
                 Some(&name),
@@ -538,14 +532,12 @@ impl Manifest {
         if let Some(one) = locate::string_of(raw) {
             return vec![one.into_owned()];
         }
-        let items = serde_json::from_str::<Vec<&RawValue>>(raw.get())
-            .ok()
-            .and_then(|items| {
-                items
-                    .into_iter()
-                    .map(|item| locate::string_of(item).map(std::borrow::Cow::into_owned))
-                    .collect::<Option<Vec<String>>>()
-            });
+        let items = locate::array_of(raw).and_then(|items| {
+            items
+                .into_iter()
+                .map(|item| locate::string_of(item).map(std::borrow::Cow::into_owned))
+                .collect::<Option<Vec<String>>>()
+        });
         items.unwrap_or_else(|| {
             self.error(code, Some(job), message);
             Vec::new()
@@ -564,6 +556,31 @@ impl Manifest {
                 );
                 None
             }
+        }
+    }
+}
+
+/// A part of `package.json` as written, kept as text: reports write it as JSON straight from
+/// the text (a manifest of thousands of jobs is never built into a value to be written once).
+#[derive(Debug, Clone, Default)]
+pub struct AsWritten(Option<Box<RawValue>>);
+
+impl AsWritten {
+    /// As a value (`Value::Null` when absent).
+    pub fn value(&self) -> Value {
+        self.0
+            .as_ref()
+            // It was read as JSON already; the text is only read again.
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for AsWritten {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(raw) => locate::AsValue(raw).serialize(s),
+            None => s.serialize_unit(),
         }
     }
 }
@@ -631,8 +648,12 @@ mod tests {
         assert_eq!(fast.package_name.as_deref(), Some("demo!"));
         assert_eq!(fast.package_name, full.package_name);
         assert_eq!(fast.mode, full.mode);
-        assert_eq!(fast.module_manifest(), full.module_manifest());
-        assert_eq!(fast.module_manifest()["n"].to_string(), "1e+2");
+        assert_eq!(fast.module_manifest.value(), full.module_manifest.value());
+        assert_eq!(fast.module_manifest.value()["n"].to_string(), "1e+2");
+        assert_eq!(
+            serde_json::to_string_pretty(&fast.module_manifest).expect("written"),
+            serde_json::to_string_pretty(&full.module_manifest.value()).expect("written")
+        );
         assert_eq!(fast.jobs.len(), 4);
         assert!(fast.diagnostics.len() > 10, "{:#?}", fast.diagnostics);
     }
