@@ -451,18 +451,16 @@ impl Manifest {
         {
             self.error("invalid-timezone", Some(&name), e);
         }
-        // The other keys (the policies, `priority`, keys the manifest does not know) are few
-        // and mostly absent; they are read as values, by the readers add-job shares.
+        // Cannot fail: the text was read as JSON already, no deeper than the full reader goes.
+        let value_of = |raw: &RawValue| serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        let priority = fields.get("priority").map(value_of);
+        // The other keys (the policies, keys the manifest does not know) are few and mostly
+        // absent; they are read as values, by the readers add-job shares.
         let fields: Map<String, Value> = fields
             .0
             .iter()
-            .filter(|(key, _)| !STRING_KEYS.contains(&key.as_ref()))
-            // Cannot fail: the text was read as JSON already, no deeper than the full reader
-            // goes.
-            .map(|(key, raw)| {
-                let value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-                (key.clone().into_owned(), value)
-            })
+            .filter(|(key, _)| !TEXT_KEYS.contains(&key.as_ref()))
+            .map(|(key, raw)| (key.clone().into_owned(), value_of(raw)))
             .collect();
         let timeout = policy::read_timeout(&fields).unwrap_or_else(|p| {
             self.error(p.code, Some(&name), p.message);
@@ -472,7 +470,7 @@ impl Manifest {
         for p in problems {
             self.error(p.code, Some(&name), p.message);
         }
-        let priority = match fields.get("priority") {
+        let priority = match &priority {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_i64().is_some_and(is_safe_integer) => {
                 n.as_i64().map(Priority::Number)
@@ -585,8 +583,8 @@ impl Serialize for AsWritten {
     }
 }
 
-/// The job keys read as text; the others are read as values.
-const STRING_KEYS: [&str; 4] = ["name", "schedule", "description", "timezone"];
+/// The job keys read on their own; the others are read as values, together.
+const TEXT_KEYS: [&str; 5] = ["name", "schedule", "description", "timezone", "priority"];
 
 /// Schedules and time zones already read in this manifest: thousands of jobs share a handful of
 /// each, and a parsed schedule is copied for the price of a reference count.
