@@ -65,8 +65,7 @@ fn append_to_block(text: &str, entry: &[(&str, Value)]) -> Option<String> {
     }
     let readable = super::json::replace_lone_surrogates(text);
     let located = locate::locate(&readable)?;
-    let (_, entries) = located.jobs.as_ref()?;
-    let last = entries.last()?.get();
+    let last = located.jobs.as_ref()?.1.last()?.get();
     if !last.starts_with('{') {
         return None;
     }
@@ -79,19 +78,20 @@ fn append_to_block(text: &str, entry: &[(&str, Value)]) -> Option<String> {
         return None;
     }
     let edited = splice_after_last_block_entry(text, (start, end), first_member, entry)?;
-    // The edit must add exactly the entry: the text around it is unchanged by construction, so
-    // the jobs array must have one entry more, the new entry last.
-    let readable_after = super::json::replace_lone_surrogates(&edited);
-    let after = locate::locate(&readable_after)?;
-    let (_, after_entries) = after.jobs.as_ref()?;
-    let appended: Value = serde_json::from_str(after_entries.last()?.get()).ok()?;
+    // The edit must add exactly the entry. The text is the old text with a piece inserted right
+    // after the last entry of the array; if that piece is a comma and one value, and that value
+    // is the entry, the array has gained exactly the entry and nothing else has changed.
+    let added = edited.len().checked_sub(text.len())?;
+    let piece = &edited[end..end + added];
+    let unchanged = edited[..end] == text[..end] && edited[end + added..] == text[end..];
+    let appended: Value = serde_json::from_str(piece.strip_prefix(',')?).ok()?;
     let expected = Value::Object(
         entry
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect(),
     );
-    (after_entries.len() == entries.len() + 1 && appended == expected).then_some(edited)
+    (unchanged && appended == expected).then_some(edited)
 }
 
 /// White space as JSON has it.
