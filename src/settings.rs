@@ -11,7 +11,8 @@ use std::time::Duration;
 use toml_edit::Document;
 
 use crate::fsutil;
-use crate::manifest::policy::{self, Backoff, CatchUp, Overlap, PolicySpec, Retry};
+use crate::manifest::policy::{self, Backoff, CatchUp, Overlap, PolicySpec, Retry, RunnerKind};
+use crate::runner::worker;
 use crate::workspace::Workspace;
 
 mod edit;
@@ -161,7 +162,35 @@ pub const KEYS: &[KeyInfo] = &[
         help: "default number of a job's tenant runs that may run at once",
         default: Some("1"),
     },
+    KeyInfo {
+        name: "runner",
+        help: "default runner: process (a new Node process per run) or worker (warm workers; a job's own `runner` wins)",
+        default: Some("process"),
+    },
+    KeyInfo {
+        name: "worker-pool",
+        help: "most warm workers alive at once (default: twice the number of cores)",
+        default: None,
+    },
+    KeyInfo {
+        name: "worker-max-runs",
+        help: "runs after which a warm worker is replaced by a fresh one",
+        default: None,
+    },
+    KeyInfo {
+        name: "worker-max-memory",
+        help: "resident memory above which a warm worker is replaced after its run, e.g. 512MiB",
+        default: Some("512MiB"),
+    },
+    KeyInfo {
+        name: "history-limit",
+        help: "how many runs of each job the run history keeps (`scheduler --history`); older ones are dropped",
+        default: Some("1000"),
+    },
 ];
+
+/// The most runs per job `history-limit` accepts.
+pub const MAX_HISTORY_LIMIT: usize = 1_000_000;
 
 /// The validated contents of `webstir.toml`; every field is `None` when not set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -183,6 +212,12 @@ pub struct Settings {
     pub jitter: Option<Duration>,
     pub catch_up: Option<CatchUp>,
     pub tenant_concurrency: Option<usize>,
+    pub runner: Option<RunnerKind>,
+    pub worker_pool: Option<usize>,
+    pub worker_max_runs: Option<u32>,
+    /// Bytes.
+    pub worker_max_memory: Option<u64>,
+    pub history_limit: Option<usize>,
 }
 
 impl Settings {
@@ -300,6 +335,29 @@ impl Settings {
                         })?,
                 );
             }
+            "runner" => self.runner = Some(raw.trim().parse().map_err(invalid)?),
+            "worker-pool" => {
+                self.worker_pool = Some(worker::parse_pool_size(raw).map_err(invalid)?)
+            }
+            "worker-max-runs" => {
+                self.worker_max_runs = Some(worker::parse_max_runs(raw).map_err(invalid)?);
+            }
+            "worker-max-memory" => {
+                self.worker_max_memory = Some(worker::parse_memory(raw).map_err(invalid)?);
+            }
+            "history-limit" => {
+                self.history_limit = Some(
+                    raw.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_HISTORY_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "expected a whole number of runs from 1 to {MAX_HISTORY_LIMIT}"
+                            ))
+                        })?,
+                );
+            }
             _ => {
                 return Err(SettingsError::UnknownKey {
                     key: key.to_owned(),
@@ -347,6 +405,17 @@ impl Settings {
             jitter: self.jitter,
             catch_up: self.catch_up,
             tenant_concurrency: self.tenant_concurrency,
+            runner: self.runner,
+        }
+    }
+
+    /// The warm workers' pool as this file sets it, else the defaults.
+    pub fn worker_pool(&self) -> worker::PoolConfig {
+        let defaults = worker::PoolConfig::default();
+        worker::PoolConfig {
+            size: self.worker_pool.unwrap_or(defaults.size),
+            max_runs: self.worker_max_runs.or(defaults.max_runs),
+            max_memory: self.worker_max_memory.or(defaults.max_memory),
         }
     }
 }
@@ -501,6 +570,11 @@ fn example(key: &str) -> &'static str {
         "jitter" => "30s",
         "catch-up" => "6h",
         "tenant-concurrency" => "4",
+        "runner" => "worker",
+        "worker-pool" => "8",
+        "worker-max-runs" => "1000",
+        "worker-max-memory" => "512MiB",
+        "history-limit" => "5000",
         _ => "node",
     }
 }

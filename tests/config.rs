@@ -76,7 +76,12 @@ fn list_shows_values_and_defaults() {
          retry-max-delay is not set\n\
          jitter is not set\n\
          catch-up = \"none\" (default)\n\
-         tenant-concurrency = \"1\" (default)\n",
+         tenant-concurrency = \"1\" (default)\n\
+         runner = \"process\" (default)\n\
+         worker-pool is not set\n\
+         worker-max-runs is not set\n\
+         worker-max-memory = \"512MiB\" (default)\n\
+         history-limit = \"1000\" (default)\n",
     );
     let out = ws.webstir(&["config", "list", "--json"]).assert().success();
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
@@ -85,7 +90,10 @@ fn list_shows_values_and_defaults() {
         serde_json::json!({
             "node": "node", "grace": "5s", "timeout": null, "log-format": "text", "timezone": null,
             "overlap": "skip", "retry": "1", "retry-delay": "10s", "retry-backoff": "exponential",
-            "retry-max-delay": null, "jitter": null, "catch-up": "none", "tenant-concurrency": "1"
+            "retry-max-delay": null, "jitter": null, "catch-up": "none", "tenant-concurrency": "1",
+            "runner": "process", "worker-pool": null, "worker-max-runs": null,
+            "worker-max-memory": "512MiB",
+            "history-limit": "1000"
         })
     );
 }
@@ -97,7 +105,7 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
     for (args, message) in [
         (
             &["config", "set", "colour", "red"][..],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit)\n",
         ),
         (
             &["config", "set", "grace", "soon"],
@@ -109,7 +117,7 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
         ),
         (
             &["config", "get", "colour"],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit)\n",
         ),
     ] {
         ws.webstir(args).assert().code(2).stderr(message);

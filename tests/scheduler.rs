@@ -69,14 +69,15 @@ fn json_lists_the_jobs_metadata() {
                 "name": "cleanup", "schedule": null, "description": "Removes stale sessions",
                 "priority": 5, "timezone": "Europe/London", "timeout": "30s", "tenants": [],
                 "overlap": "skip", "retry": null, "jitter": null, "catchUp": "none",
-                "tenantConcurrency": 1, "nextRun": null
+                "tenantConcurrency": 1, "runner": "process", "nextRun": null
             },
             {
                 "name": "fanout", "schedule": "@reboot", "description": null,
                 "priority": "high", "timezone": "UTC", "timeout": null, "tenants": ["a", "b"],
                 "overlap": "queue",
                 "retry": { "attempts": 3, "backoff": "exponential", "delay": "30s", "maxDelay": "10m" },
-                "jitter": "5s", "catchUp": "6h", "tenantConcurrency": 2, "nextRun": null
+                "jitter": "5s", "catchUp": "6h", "tenantConcurrency": 2, "runner": "process",
+                "nextRun": null
             }
         ])
     );

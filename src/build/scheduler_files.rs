@@ -26,6 +26,10 @@ pub const GENERATED_JOB_FILES: &[(&str, &str)] = &[
         crate::runner::TENANTS_FILE_NAME,
         "the tenant listing script",
     ),
+    (
+        crate::runner::worker::WORKER_FILE_NAME,
+        "the warm worker script",
+    ),
 ];
 
 /// Names in `build/backend/jobs` that begin with this word are kept for the files later
@@ -60,6 +64,7 @@ pub fn install(
     for script in [
         runner.clone(),
         jobs_dir.join(crate::runner::TENANTS_FILE_NAME),
+        jobs_dir.join(crate::runner::worker::WORKER_FILE_NAME),
     ] {
         if fs::symlink_metadata(&script).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(BuildError::OutputSymlink { path: script });

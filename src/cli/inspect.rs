@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::Context;
 use crate::Error;
-use crate::manifest::inspect::{Inspection, JobReport};
+use crate::manifest::inspect::{Inspection, JobReport, LastRun};
+use crate::store::RunOutcome;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -58,6 +59,9 @@ fn render_text(inspection: &Inspection) -> String {
         // Its own line, so the job's line reads the same whatever the clock says.
         if let Some(next) = &job.next_run {
             out.push_str(&format!("    next run: {next}\n"));
+        }
+        if let Some(last) = &job.last_run {
+            out.push_str(&format!("    last run: {}\n", render_last_run(last)));
         }
     }
     if inspection.diagnostics.is_empty() {
@@ -131,6 +135,21 @@ fn render_job(job: &JobReport) -> String {
     } else {
         format!("{} ({})", spec.name, details.join(", "))
     }
+}
+
+/// `2026-12-01T06:00:00Z failed after 120ms: Error: down` (the error's first line).
+fn render_last_run(last: &LastRun) -> String {
+    let mut text = format!("{} {}", last.started_at, last.outcome.as_str());
+    if let Some(ms) = last
+        .duration_ms
+        .filter(|_| last.outcome != RunOutcome::Skipped)
+    {
+        text.push_str(&format!(" after {ms}ms"));
+    }
+    if let Some(error) = last.error.as_deref().and_then(|e| e.lines().next()) {
+        text.push_str(&format!(": {}", one_line(error)));
+    }
+    text
 }
 
 /// Keeps a job on one line of the report: control characters (a newline in a description)

@@ -28,7 +28,8 @@ then .env (real variables win), plus WEBSTIR_JOB, WEBSTIR_SCHEDULE, WEBSTIR_FIRE
 time of the fire), WEBSTIR_ATTEMPT and, per tenant, WEBSTIR_TENANT_ID. Defaults for --node,
 --grace, --timeout, --log-format and --timezone can be set in webstir.toml (see `webstir
 config`); flags win. Each job's overlap, retry, jitter and catchUp policies (in the manifest or
-webstir.toml) are followed: see docs/policies.md.
+webstir.toml) are followed: see docs/policies.md. `--runner worker` (or a job's `\"runner\":
+\"worker\"`) runs jobs in warm worker processes instead of a process per run.
 
 Examples:
   ",
@@ -49,6 +50,9 @@ Examples:
   ",
             $program,
             " --job nightly --tenants acme,globex
+  ",
+            $program,
+            " --history --failed --limit 5     (recent failed runs)
 
 Exit status: 0 success, 1 a job failed or could not run, 2 usage error."
         )
@@ -64,8 +68,9 @@ pub struct Args {
     pub list: bool,
 
     /// Print the jobs' metadata as a JSON array (name, schedule, description, priority,
-    /// timezone, timeout, tenants, nextRun); `--list --json` is the same
-    #[arg(long, conflicts_with_all = ["job", "all", "watch"])]
+    /// timezone, timeout, tenants, nextRun); `--list --json` is the same. With --history, the
+    /// runs as a JSON array
+    #[arg(long, conflicts_with_all = ["all", "watch"])]
     pub json: bool,
 
     /// Run this job once (repeatable); `send-email`, `SendEmail` and `send_email` are the same
@@ -102,6 +107,12 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
     pub grace: Option<Duration>,
 
+    /// How to run jobs: `process` (a new Node process per run) or `worker` (warm worker
+    /// processes that import each job once) [default: the job's `runner`, else webstir.toml's
+    /// `runner`, else process]
+    #[arg(long, value_name = "RUNNER", value_enum)]
+    pub runner: Option<policy::RunnerKind>,
+
     /// Node.js executable to run jobs with [default: webstir.toml's `node`, else `node`]
     #[arg(long, value_name = "PATH", env = "WEBSTIR_NODE")]
     pub node: Option<String>,
@@ -131,6 +142,25 @@ pub struct Args {
         hide_env_values = true
     )]
     pub http_token: Option<String>,
+
+    // Run history: --history, --limit, --failed, --no-history.
+    /// Print the recent runs recorded in the run history, newest first: started, job, tenant,
+    /// schedule, due time, attempt, duration, outcome, error. With --job, that job's runs
+    #[arg(long, conflicts_with_all = ["list", "all", "watch"])]
+    pub history: bool,
+
+    /// With --history: how many runs to print [default: 20]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+
+    /// With --history: only runs that failed, timed out, were killed or were lost
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Record no run history for these runs (the history is kept in .webstir/state.db, up to
+    /// webstir.toml's `history-limit` runs per job)
+    #[arg(long, conflicts_with = "history")]
+    pub no_history: bool,
 
     /// Arguments for the job's `run()` (after `--`; needs --job)
     #[arg(last = true, value_name = "ARGS")]
@@ -219,6 +249,22 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
                 .into(),
         ));
     }
+    // clap's `requires` counts a flag's default `false` as given.
+    if !args.history && (args.limit.is_some() || args.failed) {
+        return Err(Error::Usage(
+            "--limit and --failed choose which runs --history prints and need --history".into(),
+        ));
+    }
+    if args.json && !args.history && !args.job.is_empty() {
+        return Err(Error::Usage(
+            "--json prints the job list (or, with --history, the runs) and cannot be used with --job alone".into(),
+        ));
+    }
+    if args.history && args.job.len() > 1 {
+        return Err(Error::Usage(
+            "--history shows one job's runs (--job NAME once) or every job's".into(),
+        ));
+    }
     if let Some(ids) = &args.tenants {
         policy::check_tenant_list(ids)
             .map_err(|reason| Error::Usage(format!("--tenants: {reason}")))?;
@@ -246,9 +292,13 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         tenants: args.tenants.clone(),
         policies: settings.policy_defaults(),
         no_retry: args.no_retry,
+        runner_override: args.runner,
     };
     let jobs = scheduler::plan_jobs(manifest.jobs, &plan_options)?;
 
+    if args.history {
+        return print_history(&args, &jobs, workspace);
+    }
     // `--list --json` asks for the list as JSON, which is what `--json` prints.
     if args.json {
         let entries = scheduler::entries(&jobs, Utc::now());
@@ -282,6 +332,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             Err(other) => return Err(other.into()),
         }
     };
+    let workers = settings.worker_pool();
     let options = scheduler::Options {
         node: args
             .node
@@ -293,6 +344,12 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .or(settings.grace)
             .unwrap_or(settings::DEFAULT_GRACE),
         http,
+        workers,
+        history_limit: (!args.no_history).then(|| {
+            settings
+                .history_limit
+                .unwrap_or(crate::store::sqlite::DEFAULT_HISTORY_LIMIT)
+        }),
     };
     let mode = if args.watch {
         // A re-read plans the way this start did, with the same flags and settings.
@@ -312,6 +369,38 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--history`: the recent runs, as a table or (`--json`) an array.
+fn print_history(
+    args: &Args,
+    jobs: &[PlannedJob],
+    workspace: &Workspace,
+) -> Result<ExitCode, Error> {
+    use scheduler::history::{self, HistoryEntry};
+    let root = workspace.root();
+    let job = match args.job.first() {
+        Some(name) => Some(history::resolve_job(jobs, name, root)?),
+        None => None,
+    };
+    let query = crate::store::HistoryQuery {
+        job,
+        limit: args.limit.map_or(history::DEFAULT_LIMIT, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }),
+        failed_only: args.failed,
+    };
+    let runs = history::read(root, &query).map_err(SchedulerError::History)?;
+    let entries: Vec<HistoryEntry> = runs.iter().map(HistoryEntry::of).collect();
+    if args.json {
+        let text = serde_json::to_string_pretty(&entries).expect("history entries are plain data");
+        print_lines([text]);
+    } else if entries.is_empty() {
+        print_lines(["no runs recorded".to_owned()]);
+    } else {
+        print_lines(history::table(&entries));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints to stdout, stopping quietly at a closed pipe (`scheduler --list | head -1`): the

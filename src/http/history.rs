@@ -11,15 +11,9 @@ use serde::Serialize;
 /// How many runs of each job the in-memory history keeps.
 pub const RUNS_PER_JOB: usize = 50;
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Succeeded,
-    Failed,
-    /// Not run: the previous run was still active.
-    Skipped,
-}
+/// How a run ended: the run store's words (`succeeded`, `failed`, `timed-out`, `skipped`,
+/// `killed`, `lost`).
+pub use crate::store::RunOutcome as Outcome;
 
 /// One finished (or skipped) run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,6 +24,14 @@ pub struct RunRecord {
     pub tenant: Option<String>,
     /// The schedule that fired, or `manual`.
     pub schedule: String,
+    /// The due time of its fire (`WEBSTIR_FIRE_TIME`).
+    #[serde(
+        serialize_with = "rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub due: Option<DateTime<Utc>>,
+    /// 1 for the first try, 2 for the first retry, ...
+    pub attempt: u32,
     /// When it started; for a run that never started or was skipped, when that was decided.
     #[serde(serialize_with = "rfc3339")]
     pub started_at: DateTime<Utc>,
@@ -43,8 +45,48 @@ pub struct RunRecord {
     pub exit_status: Option<i32>,
 }
 
+fn rfc3339_opt<S: serde::Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => rfc3339(at, s),
+        None => s.serialize_none(),
+    }
+}
+
 fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+impl RunRecord {
+    /// The run as the store returned it; `None` while it runs.
+    pub fn from_stored(run: &crate::store::StoredRun) -> Option<RunRecord> {
+        let end = run.end.as_ref()?;
+        let start = &run.start;
+        Some(RunRecord {
+            job: start.job.clone(),
+            tenant: start.tenant.clone(),
+            schedule: start.schedule.clone(),
+            due: start.due,
+            attempt: start.attempt,
+            started_at: start.started_at,
+            finished_at: end.finished_at,
+            duration_ms: u64::try_from((end.finished_at - start.started_at).num_milliseconds())
+                .unwrap_or(0),
+            outcome: end.outcome,
+            error: end.error.clone(),
+            exit_status: end.exit_status,
+        })
+    }
+
+    /// What tells two records of one run apart from another's: the memory history and the
+    /// store both hold this watcher's runs.
+    pub fn key(&self) -> (String, Option<String>, DateTime<Utc>, u32) {
+        (
+            self.job.clone(),
+            self.tenant.clone(),
+            self.started_at,
+            self.attempt,
+        )
+    }
 }
 
 /// Where recent runs are kept.
@@ -99,6 +141,8 @@ mod tests {
             job: job.to_owned(),
             tenant: None,
             schedule: "manual".to_owned(),
+            due: None,
+            attempt: 1,
             started_at: at,
             finished_at: at,
             duration_ms: 0,

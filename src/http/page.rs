@@ -14,6 +14,8 @@ use crate::templates::{self, TemplateError};
 pub const REFRESH_SECONDS: u32 = 10;
 /// How many recent runs the page lists under the jobs.
 const RECENT_RUNS: usize = 30;
+/// How many of a job's runs its chart shows (and its last run is looked for in).
+const CHART_RUNS: usize = super::history::RUNS_PER_JOB;
 const CHART_WIDTH: u32 = 200;
 const CHART_HEIGHT: u32 = 32;
 
@@ -25,8 +27,10 @@ pub struct JobJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub schedules: Vec<ScheduleJson>,
+    /// A job without a schedule: it runs only when asked (`--job`, `POST /jobs/<name>/run`).
+    pub manual: bool,
     pub timezone: String,
-    /// RFC 3339 in the job's zone; `null` when no schedule fires again (`@reboot`).
+    /// RFC 3339 in the job's zone; `null` when no schedule fires again (`@reboot`, manual).
     pub next_run: Option<String>,
     pub running: usize,
     /// The newest run that ran (skipped fires left out).
@@ -40,22 +44,24 @@ pub struct ScheduleJson {
     pub description: String,
 }
 
-pub fn jobs_json(status: &Status) -> Vec<JobJson> {
-    status
-        .jobs()
-        .iter()
-        .map(|job| JobJson {
+pub async fn jobs_json(status: &Status) -> Vec<JobJson> {
+    let mut jobs = Vec::new();
+    for job in status.jobs().iter() {
+        let recent = status.recent(Some(&job.spec.name), CHART_RUNS).await;
+        jobs.push(JobJson {
             name: job.spec.name.clone(),
             description: job.spec.description.clone(),
             schedules: schedules(job),
+            manual: job.schedules.is_empty(),
             timezone: job.tz.name().to_owned(),
             next_run: status
                 .next_fire(job)
                 .map(|t| crate::schedule::format_instant(&t.with_timezone(&job.tz))),
             running: status.running(&job.spec.name),
-            last_run: last_run(&status.history().recent(Some(&job.spec.name), usize::MAX)).cloned(),
-        })
-        .collect()
+            last_run: last_run(&recent).cloned(),
+        });
+    }
+    jobs
 }
 
 fn schedules(job: &PlannedJob) -> Vec<ScheduleJson> {
@@ -84,6 +90,7 @@ struct JobView {
     name: String,
     description: Option<String>,
     schedules: Vec<ScheduleJson>,
+    manual: bool,
     timezone: String,
     next_run: Option<String>,
     next_run_in: Option<String>,
@@ -121,15 +128,15 @@ struct Bar {
 }
 
 /// The status page's HTML.
-pub fn render(status: &Status, now: DateTime<Utc>) -> Result<String, TemplateError> {
-    let jobs: Vec<JobView> = status
-        .jobs()
-        .iter()
-        .map(|job| job_view(status, job, now))
-        .collect();
+pub async fn render(status: &Status, now: DateTime<Utc>) -> Result<String, TemplateError> {
+    let mut jobs = Vec::new();
+    for job in status.jobs().iter() {
+        let recent = status.recent(Some(&job.spec.name), CHART_RUNS).await;
+        jobs.push(job_view(status, job, &recent, now));
+    }
     let runs = status
-        .history()
         .recent(None, RECENT_RUNS)
+        .await
         .iter()
         .map(|run| run_view(run, zone_of(status, &run.job)))
         .collect();
@@ -146,13 +153,18 @@ pub fn render(status: &Status, now: DateTime<Utc>) -> Result<String, TemplateErr
     templates::render_html("http/status.html", &view)
 }
 
-fn job_view(status: &Status, job: &PlannedJob, now: DateTime<Utc>) -> JobView {
-    let recent = status.history().recent(Some(&job.spec.name), usize::MAX);
+fn job_view(
+    status: &Status,
+    job: &PlannedJob,
+    recent: &[RunRecord],
+    now: DateTime<Utc>,
+) -> JobView {
     let next = status.next_fire(job);
     JobView {
         name: job.spec.name.clone(),
         description: job.spec.description.clone(),
         schedules: schedules(job),
+        manual: job.schedules.is_empty(),
         timezone: job.tz.name().to_owned(),
         next_run: next.map(|t| local_time(t, job.tz)),
         next_run_in: next.map(|t| {
@@ -165,8 +177,8 @@ fn job_view(status: &Status, job: &PlannedJob, now: DateTime<Utc>) -> JobView {
             }
         }),
         running: status.running(&job.spec.name),
-        last: last_run(&recent).map(|run| run_view(run, job.tz)),
-        chart: chart(&recent),
+        last: last_run(recent).map(|run| run_view(run, job.tz)),
+        chart: chart(recent),
     }
 }
 
@@ -208,14 +220,14 @@ fn chart(recent: &[RunRecord]) -> Chart {
         .rev()
         .collect();
     let longest = runs.iter().map(|r| r.duration_ms).max().unwrap_or(0).max(1);
-    let slot = CHART_WIDTH / super::history::RUNS_PER_JOB as u32;
+    let slot = CHART_WIDTH / CHART_RUNS as u32;
     let bars = runs
         .iter()
         .enumerate()
         .map(|(i, run)| {
             // At least 2 px so that a very quick run still shows.
             let height = ((run.duration_ms * u64::from(CHART_HEIGHT - 2)) / longest) as u32 + 2;
-            let failed = run.outcome == Outcome::Failed;
+            let failed = run.outcome.is_failure();
             let height = if failed { CHART_HEIGHT } else { height };
             Bar {
                 x: i as u32 * slot,
@@ -271,6 +283,14 @@ fn span(ms: i64) -> String {
 mod tests {
     use super::*;
 
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
     fn status(jobs: &str) -> Status {
         let text = format!(r#"{{"webstir": {{"moduleManifest": {{"jobs": {jobs}}}}}}}"#);
         let manifest = crate::manifest::Manifest::from_package_json(&text)
@@ -293,9 +313,12 @@ mod tests {
                 {"name": "b", "schedule": "@reboot"}]"#,
         );
         let event = |kind| RunEvent {
+            run: 1,
             job: "a".into(),
             tenant: None,
             schedule: "0 9 * * 1-5".into(),
+            due: None,
+            attempt: 1,
             at: Utc::now(),
             kind,
         };
@@ -305,16 +328,18 @@ mod tests {
             "@reboot is due at the start"
         );
         status.observe(&RunEvent {
+            run: 2,
             job: "b".into(),
             schedule: "@reboot".into(),
             ..event(RunEventKind::Started)
         });
         status.observe(&event(RunEventKind::Finished {
             duration: std::time::Duration::from_millis(1500),
+            outcome: Outcome::Failed,
             error: Some("Error: <script>alert(1)</script>".into()),
             exit_status: Some(1),
         }));
-        let html = render(&status, Utc::now()).expect("the page renders");
+        let html = block_on(render(&status, Utc::now())).expect("the page renders");
         assert!(html.contains(r#"data-job="a""#) && html.contains(r#"data-job="b""#));
         assert!(html.contains("At 09:00 on Monday through Friday"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -341,6 +366,8 @@ mod tests {
             job: "j".into(),
             tenant: None,
             schedule: "manual".into(),
+            due: None,
+            attempt: 1,
             started_at: at,
             finished_at: at,
             duration_ms: ms,

@@ -58,21 +58,21 @@ async fn metrics(State(app): State<App>) -> Response {
 }
 
 async fn healthz(State(app): State<App>) -> Response {
-    match app.status.health() {
+    match app.status.check_health().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
     }
 }
 
 async fn status_page(State(app): State<App>) -> Response {
-    match page::render(&app.status, Utc::now()) {
+    match page::render(&app.status, Utc::now()).await {
         Ok(html) => Html(html).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }
 }
 
 async fn api_jobs(State(app): State<App>) -> Response {
-    Json(page::jobs_json(&app.status)).into_response()
+    Json(page::jobs_json(&app.status).await).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,8 +93,8 @@ async fn api_runs(State(app): State<App>, Query(query): Query<RunsQuery>) -> Res
     }
     let runs = app
         .status
-        .history()
-        .recent(query.job.as_deref(), query.limit.unwrap_or(100));
+        .recent(query.job.as_deref(), query.limit.unwrap_or(100))
+        .await;
     Json(runs).into_response()
 }
 
@@ -115,7 +115,8 @@ async fn run_now(State(app): State<App>, Path(name): Path<String>, headers: Head
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;
     }
-    let job = match crate::scheduler::select(app.status.jobs(), std::slice::from_ref(&name)) {
+    let jobs = app.status.jobs();
+    let job = match crate::scheduler::select(&jobs, std::slice::from_ref(&name)) {
         Ok(found) => found[0].clone(),
         Err(error) => return error_json(StatusCode::NOT_FOUND, &error.to_string()),
     };

@@ -2,9 +2,10 @@
 //! progress, the recent runs and the metrics. It hears of runs as the engine's
 //! [`RunObserver`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use tokio::sync::watch;
@@ -15,18 +16,30 @@ use crate::runner::StopRequest;
 use crate::schedule::ScheduleKind;
 use crate::scheduler::PlannedJob;
 use crate::scheduler::observer::{RunEvent, RunEventKind, RunObserver};
+use crate::store::{HistoryQuery, RunStore};
 
-/// A run of one job for one tenant (or none).
-type RunKey = (String, Option<String>);
+/// How long `/healthz` and the page wait for the run store before calling it unreachable.
+const STORE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// A run in progress: its job, tenant and start.
+type Running = (String, Option<String>, DateTime<Utc>);
+
+/// The watcher's jobs: what it started with, then each plan a manifest reload brings.
+pub type Jobs = watch::Receiver<Arc<Vec<PlannedJob>>>;
 
 pub struct Status {
-    jobs: Arc<Vec<PlannedJob>>,
+    jobs: Jobs,
     /// When the watcher started: `rate(...)` schedules count from it.
     started: DateTime<Utc>,
     history: Arc<dyn RunHistory>,
+    /// Where runs are kept across restarts; the memory history covers what the store's
+    /// writer has not written yet, and the store when it cannot be read.
+    store: Option<Arc<dyn RunStore>>,
+    /// Whether the store answered the last time it was asked.
+    store_reachable: AtomicBool,
     pub metrics: Metrics,
-    /// The start times of the runs in progress.
-    running: Mutex<HashMap<RunKey, Vec<DateTime<Utc>>>>,
+    /// The runs in progress, by run id.
+    running: Mutex<HashMap<u64, Running>>,
     /// When each job last fired (a scheduled start or a skip).
     last_fired: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Set while the watch loop runs.
@@ -48,10 +61,12 @@ impl Status {
     ) -> Status {
         let metrics = Metrics::new(jobs.iter().map(|j| j.spec.name.as_str()));
         Status {
-            jobs,
+            jobs: watch::channel(jobs).1,
             // Whole milliseconds: the next fire times it yields print without nanoseconds.
             started: Utc::now().trunc_subsecs(3),
             history,
+            store: None,
+            store_reachable: AtomicBool::new(true),
             metrics,
             running: Mutex::new(HashMap::new()),
             last_fired: Mutex::new(HashMap::new()),
@@ -60,8 +75,22 @@ impl Status {
         }
     }
 
-    pub fn jobs(&self) -> &[PlannedJob] {
-        &self.jobs
+    /// Reads and writes past runs through `store` too, so that the page and `/api/runs`
+    /// show runs from before this watcher started.
+    pub fn with_store(mut self, store: Arc<dyn RunStore>) -> Status {
+        self.store = Some(store);
+        self
+    }
+
+    /// Follows the jobs `plans` publishes (manifest reloads) from now on.
+    pub fn following(mut self, plans: Jobs) -> Status {
+        self.jobs = plans;
+        self
+    }
+
+    /// The jobs the watcher follows now, manual-only ones included.
+    pub fn jobs(&self) -> Arc<Vec<PlannedJob>> {
+        Arc::clone(&self.jobs.borrow())
     }
 
     pub fn history(&self) -> &dyn RunHistory {
@@ -84,21 +113,58 @@ impl Status {
             Err("the scheduling loop is not running")
         } else if self.stopping() {
             Err("the scheduler is shutting down")
-        } else if !self.history.reachable() {
+        } else if !self.history.reachable() || !self.store_reachable.load(Ordering::SeqCst) {
             Err("the run history is not reachable")
         } else {
             Ok(())
         }
     }
 
+    /// [`Status::health`], asking the store first whether it answers.
+    pub async fn check_health(&self) -> Result<(), &'static str> {
+        if let Some(store) = &self.store {
+            let answered = tokio::time::timeout(STORE_PATIENCE, store.ping()).await;
+            self.store_reachable
+                .store(matches!(answered, Ok(Ok(()))), Ordering::SeqCst);
+        }
+        self.health()
+    }
+
+    /// The `limit` runs that started last, newest first, of `job` or of every job: from the
+    /// store (older runs, other watchers) merged with this watcher's own, which the store's
+    /// writer may not have written yet.
+    pub async fn recent(&self, job: Option<&str>, limit: usize) -> Vec<RunRecord> {
+        let mut runs = self.history.recent(job, limit);
+        let Some(store) = &self.store else {
+            return runs;
+        };
+        let query = HistoryQuery {
+            job: job.map(str::to_owned),
+            limit,
+            failed_only: false,
+        };
+        match tokio::time::timeout(STORE_PATIENCE, store.history(&query)).await {
+            Ok(Ok(stored)) => {
+                self.store_reachable.store(true, Ordering::SeqCst);
+                let mine: HashSet<_> = runs.iter().map(RunRecord::key).collect();
+                runs.extend(
+                    stored
+                        .iter()
+                        .filter_map(RunRecord::from_stored)
+                        .filter(|run| !mine.contains(&run.key())),
+                );
+                runs.sort_by_key(|run| std::cmp::Reverse(run.started_at));
+                runs.truncate(limit);
+            }
+            _ => self.store_reachable.store(false, Ordering::SeqCst),
+        }
+        runs
+    }
+
     /// How many runs of `job` are in progress, over all its tenants.
     pub fn running(&self, job: &str) -> usize {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        running
-            .iter()
-            .filter(|((name, _), _)| name == job)
-            .map(|(_, starts)| starts.len())
-            .sum()
+        running.values().filter(|(name, _, _)| name == job).count()
     }
 
     /// The time `job` is due next: the first fire time of its schedules after it last fired
@@ -144,7 +210,7 @@ impl Status {
 
     /// The metrics text, with the next fire times brought up to date.
     pub fn scrape(&self) -> String {
-        for job in self.jobs.iter() {
+        for job in self.jobs().iter() {
             let label = label(&job.spec.name);
             match self.next_fire(job) {
                 Some(next) => {
@@ -171,29 +237,29 @@ impl Status {
     }
 
     fn started(&self, event: &RunEvent) {
-        self.fired(event);
-        let key = (event.job.clone(), event.tenant.clone());
+        // A retry is not a fire.
+        if event.attempt == 1 {
+            self.fired(event);
+        }
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        running.entry(key).or_default().push(event.at);
+        running.insert(
+            event.run,
+            (event.job.clone(), event.tenant.clone(), event.at),
+        );
         self.metrics.running.get_or_create(&label(&event.job)).inc();
     }
 
     /// The start time of the run of `event` that ends, if it had started.
     fn take_start(&self, event: &RunEvent) -> Option<DateTime<Utc>> {
-        let key = (event.job.clone(), event.tenant.clone());
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let starts = running.get_mut(&key)?;
-        let start = (!starts.is_empty()).then(|| starts.remove(0));
-        if starts.is_empty() {
-            running.remove(&key);
-        }
-        start
+        running.remove(&event.run).map(|(_, _, at)| at)
     }
 
     fn finished(
         &self,
         event: &RunEvent,
         duration: std::time::Duration,
+        outcome: Outcome,
         error: Option<&str>,
         exit_status: Option<i32>,
     ) {
@@ -219,14 +285,12 @@ impl Status {
             job: event.job.clone(),
             tenant: event.tenant.clone(),
             schedule: event.schedule.clone(),
+            due: event.due,
+            attempt: event.attempt,
             started_at: started_at.unwrap_or(event.at),
             finished_at: event.at,
             duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
-            outcome: if error.is_some() {
-                Outcome::Failed
-            } else {
-                Outcome::Succeeded
-            },
+            outcome,
             error: error.map(str::to_owned),
             exit_status,
         });
@@ -240,9 +304,10 @@ impl RunObserver for Status {
             RunEventKind::Started => self.started(event),
             RunEventKind::Finished {
                 duration,
+                outcome,
                 error,
                 exit_status,
-            } => self.finished(event, *duration, error.as_deref(), *exit_status),
+            } => self.finished(event, *duration, *outcome, error.as_deref(), *exit_status),
             RunEventKind::Skipped => {
                 self.fired(event);
                 self.metrics.skips.get_or_create(&label).inc();
@@ -250,6 +315,8 @@ impl RunObserver for Status {
                     job: event.job.clone(),
                     tenant: event.tenant.clone(),
                     schedule: event.schedule.clone(),
+                    due: event.due,
+                    attempt: event.attempt,
                     started_at: event.at,
                     finished_at: event.at,
                     duration_ms: 0,

@@ -45,6 +45,34 @@ pub struct JobReport {
     /// The earliest next fire time of the job's schedules (RFC 3339, in the job's time zone);
     /// `None` without a schedule that has one (`@reboot`, or none at all).
     pub next_run: Option<String>,
+    /// The newest run in the run history; left out when the job never ran (or no history
+    /// was kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRun>,
+}
+
+/// A job's newest recorded run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastRun {
+    /// RFC 3339 in UTC.
+    pub started_at: String,
+    pub outcome: crate::store::RunOutcome,
+    /// `null` while it runs.
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl LastRun {
+    fn of(run: &crate::store::StoredRun) -> LastRun {
+        let entry = crate::scheduler::history::HistoryEntry::of(run);
+        LastRun {
+            started_at: entry.started_at,
+            outcome: entry.outcome,
+            duration_ms: entry.duration_ms,
+            error: entry.error,
+        }
+    }
 }
 
 impl Inspection {
@@ -85,11 +113,33 @@ impl Inspection {
                 ),
             });
         }
+        // Read only when a store exists; never created here. A store that cannot be read is
+        // a warning: the manifest is what this command checks.
+        let last_runs = match crate::scheduler::history::last_runs(workspace.root()) {
+            Ok(runs) => runs,
+            Err(e) => {
+                diagnostics.push(Diagnostic {
+                    level: Level::Warning,
+                    code: "unreadable-history",
+                    job: None,
+                    message: format!("the run history cannot be read: {e}"),
+                });
+                Vec::new()
+            }
+        };
+        // By job, so that thousands of jobs each find theirs at once (the first, as listed).
+        let mut last_run_of: HashMap<&str, &crate::store::StoredRun> = HashMap::new();
+        for run in &last_runs {
+            last_run_of.entry(run.start.job.as_str()).or_insert(run);
+        }
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
         let jobs_dir = workspace.jobs_src_dir();
         // Thousands of jobs name a handful of zones; each is resolved once.
         let mut zones = HashMap::new();
         for spec in manifest.jobs {
+            let last_run = last_run_of
+                .get(spec.name.as_str())
+                .map(|run| LastRun::of(run));
             let source = format!("src/backend/jobs/{}", spec.name);
             let dir = jobs_dir.join(&spec.name);
             let meta = fs::symlink_metadata(&dir).ok();
@@ -114,6 +164,7 @@ impl Inspection {
                 source,
                 has_source,
                 next_run,
+                last_run,
             });
         }
         let root = workspace.root();

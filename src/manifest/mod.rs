@@ -38,6 +38,7 @@ pub const JOB_KEYS: &[&str] = &[
     "retry",
     "jitter",
     "catchUp",
+    "runner",
 ];
 
 #[derive(Debug, thiserror::Error)]

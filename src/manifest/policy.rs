@@ -59,6 +59,46 @@ impl FromStr for Overlap {
     }
 }
 
+/// How a job's runs are run: a new Node process per run, or a warm worker that imported the
+/// job's module already (see docs/scheduler.md, "Runners").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerKind {
+    /// A new process per run: full isolation, start-up cost on every run.
+    #[default]
+    Process,
+    /// A long-lived worker process that runs many runs, one at a time.
+    Worker,
+}
+
+impl RunnerKind {
+    pub const NAMES: &'static str = "`process` or `worker`";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunnerKind::Process => "process",
+            RunnerKind::Worker => "worker",
+        }
+    }
+}
+
+impl fmt::Display for RunnerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunnerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "process" => Ok(RunnerKind::Process),
+            "worker" => Ok(RunnerKind::Worker),
+            _ => Err(format!("expected {}", RunnerKind::NAMES)),
+        }
+    }
+}
+
 /// How the wait between two attempts grows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -200,6 +240,8 @@ pub struct PolicySpec {
     pub catch_up: Option<CatchUp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_concurrency: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<RunnerKind>,
 }
 
 impl PolicySpec {
@@ -225,6 +267,9 @@ impl PolicySpec {
         if let Some(n) = self.tenant_concurrency {
             details.push(format!("tenant concurrency: {n}"));
         }
+        if let Some(runner) = self.runner {
+            details.push(format!("runner: {runner}"));
+        }
         details
     }
 
@@ -244,6 +289,7 @@ impl PolicySpec {
                 .tenant_concurrency
                 .or(defaults.tenant_concurrency)
                 .unwrap_or(1),
+            runner: self.runner.or(defaults.runner).unwrap_or_default(),
         }
     }
 }
@@ -261,6 +307,8 @@ pub struct Policies {
     pub catch_up: Option<Duration>,
     /// How many of a job's tenant runs may run at once (at least 1).
     pub tenant_concurrency: usize,
+    /// A new process per run, or a warm worker.
+    pub runner: RunnerKind,
 }
 
 impl Default for Policies {
@@ -428,6 +476,7 @@ pub fn read_policies(fields: &Map<String, Value>) -> (PolicySpec, Vec<KeyProblem
         jitter: keep(duration_key(fields, "jitter"), &mut problems),
         catch_up: keep(read_catch_up(fields), &mut problems),
         tenant_concurrency: keep(read_tenant_concurrency(fields), &mut problems),
+        runner: keep(read_runner(fields), &mut problems),
     };
     (spec, problems)
 }
@@ -439,6 +488,17 @@ fn read_overlap(fields: &Map<String, Value>) -> Result<Option<Overlap>, KeyProbl
         Some(other) => Err(problem(
             "invalid-policy",
             format!("`overlap` {}: expected {}", shown(other), Overlap::NAMES),
+        )),
+    }
+}
+
+fn read_runner(fields: &Map<String, Value>) -> Result<Option<RunnerKind>, KeyProblem> {
+    match fields.get("runner") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.parse::<RunnerKind>().is_ok() => Ok(s.parse().ok()),
+        Some(other) => Err(problem(
+            "invalid-policy",
+            format!("`runner` {}: expected {}", shown(other), RunnerKind::NAMES),
         )),
     }
 }
@@ -684,6 +744,7 @@ mod tests {
             ),
             (json!({"tenantConcurrency": 0}), "tenantConcurrency"),
             (json!({"jitter": -5}), "jitter"),
+            (json!({"runner": "thread"}), "runner"),
         ] {
             let (_, problems) = policies(entry.clone());
             assert_eq!(problems.len(), 1, "{entry}");

@@ -58,6 +58,11 @@ impl JobEnv {
         Ok(JobEnv { vars })
     }
 
+    /// The variables every run starts from, before the run's own `WEBSTIR_*` ones.
+    pub fn base(&self) -> &BTreeMap<OsString, OsString> {
+        &self.vars
+    }
+
     /// The full environment of one run.
     pub fn for_run(&self, run: RunVars<'_>) -> BTreeMap<OsString, OsString> {
         let mut vars = self.vars.clone();

@@ -8,6 +8,7 @@ pub mod output;
 pub mod process;
 pub mod reaper;
 pub mod sentinel;
+pub mod worker;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,11 +29,16 @@ pub const TENANTS_FILE_NAME: &str = "webstir-tenants.mjs";
 /// preference.
 pub const MODULE_FILE_NAMES: &[&str] = &["index.js", "index.mjs"];
 
-/// Writes the runner script (rendered from `templates/runner/runner.mjs.hbs`) and the tenant
-/// listing script beside it into `jobs_build_dir`, rewriting each only when its content
-/// differs, and returns the runner's path.
+/// Writes the runner script (rendered from `templates/runner/runner.mjs.hbs`), and the tenant
+/// listing script and the warm worker's script beside it, into `jobs_build_dir`, rewriting
+/// each only when its content differs, and returns the runner's path.
 pub fn install_runner_script(jobs_build_dir: &Path) -> io::Result<PathBuf> {
     install_script(jobs_build_dir, TENANTS_FILE_NAME, &tenants_script()?)?;
+    install_script(
+        jobs_build_dir,
+        worker::WORKER_FILE_NAME,
+        worker::worker_script(),
+    )?;
     install_script(jobs_build_dir, RUNNER_FILE_NAME, &runner_script()?)
 }
 

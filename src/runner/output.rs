@@ -92,7 +92,7 @@ fn bytes_in_pipe(fd: &impl AsRawFd) -> usize {
 }
 
 /// Splits bytes into lines and hands each to the sink.
-struct Lines {
+pub(crate) struct Lines {
     which: Stream,
     sink: LineSink,
     /// The start of a line whose end has not arrived yet; never more than [`MAX_LINE`].
@@ -101,7 +101,7 @@ struct Lines {
 }
 
 impl Lines {
-    fn new(which: Stream, sink: LineSink) -> Lines {
+    pub(crate) fn new(which: Stream, sink: LineSink) -> Lines {
         Lines {
             which,
             sink,
@@ -110,7 +110,7 @@ impl Lines {
         }
     }
 
-    fn push(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn push(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             if self.partial.len() == MAX_LINE {
                 // A full piece: the line it starts ends here, or goes on in another piece.
@@ -151,6 +151,19 @@ impl Lines {
         }
         let split = self.split.then_some(OutputNote::LinesSplit(self.which));
         split.into_iter().chain(abandoned).collect()
+    }
+
+    /// Forwards a last line without a newline and returns what the log should say so far;
+    /// the splitter stays usable for later output (a worker's runs outlive their `run()`).
+    pub(crate) fn flush(&mut self) -> Vec<OutputNote> {
+        if !self.partial.is_empty() {
+            self.emit_partial();
+        }
+        let split = std::mem::take(&mut self.split);
+        split
+            .then_some(OutputNote::LinesSplit(self.which))
+            .into_iter()
+            .collect()
     }
 
     fn emit_partial(&mut self) {

@@ -216,7 +216,7 @@ pub async fn run(
 }
 
 /// Resolves once `stop` reaches `level`; never, if nobody can ask any more.
-async fn stop_reached(stop: &mut watch::Receiver<StopRequest>, level: StopRequest) {
+pub(super) async fn stop_reached(stop: &mut watch::Receiver<StopRequest>, level: StopRequest) {
     if stop.wait_for(|request| *request >= level).await.is_err() {
         std::future::pending::<()>().await;
     }
@@ -274,7 +274,7 @@ fn spawn(spec: &RunSpec) -> std::io::Result<(tokio::process::Child, std::io::Pip
 }
 
 /// Kills a run's process group when dropped.
-struct GroupGuard(i32);
+pub(super) struct GroupGuard(pub(super) i32);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
@@ -284,7 +284,7 @@ impl Drop for GroupGuard {
 }
 
 /// Sends `signal` to the process group `pgid`; true when the group still had members.
-fn kill_group(pgid: i32, signal: i32) -> bool {
+pub(super) fn kill_group(pgid: i32, signal: i32) -> bool {
     // A pid of 0 would signal our own group.
     if pgid <= 0 {
         return false;

@@ -13,12 +13,12 @@ use tokio::sync::watch;
 
 use super::fire::{Attempt, Fire};
 use super::log::{Log, RunLabel};
-use super::observer::{Observer, RunEventKind};
+use super::observer::{Observer, RunEvent, RunEventKind, RunObserver, RunOutcome, next_run_id};
 use super::once::MANUAL;
 use super::plan::PlannedJob;
 use super::retry::{self, Ended, Tried};
 use super::tenants;
-use crate::manifest::policy::Tenants;
+use crate::manifest::policy::{RunnerKind, Tenants};
 use crate::runner::{self, Failure, JobEnv, ModuleError, RunSpec, RunVars, StopRequest};
 
 /// The shared context of a scheduler run.
@@ -31,8 +31,11 @@ pub struct Engine {
     pub env: JobEnv,
     pub grace: Duration,
     pub log: Log,
-    /// Who else hears of each run (the `--http` server); see [`Engine::set_observer`].
+    /// Who else hears of each run (the `--http` server, the run history); see
+    /// [`Engine::add_observer`].
     pub observer: Observer,
+    /// The warm workers of jobs whose runner is `worker`; none start before such a run.
+    pub workers: runner::worker::Pool,
     stop: watch::Receiver<StopRequest>,
 }
 
@@ -63,6 +66,7 @@ impl Engine {
             grace,
             log,
             observer: Observer::default(),
+            workers: runner::worker::Pool::default(),
             stop,
         };
         (engine, stop_tx)
@@ -78,10 +82,35 @@ impl Engine {
         self.observer = observer;
     }
 
-    /// Tells the observer about `label`'s run.
+    /// Reports every run event to `observer` too, from now on.
+    pub fn add_observer(&mut self, observer: Arc<dyn RunObserver>) {
+        self.observer.add(observer);
+    }
+
+    /// Tells the observers about `label`'s run, its fire unknown.
     pub fn notify(&self, label: &RunLabel, schedule: &str, kind: RunEventKind) {
         self.observer
             .notify(&label.job, label.tenant.as_deref(), schedule, kind);
+    }
+
+    /// Tells the observers that `fire` of `label`'s job was skipped (overlap), with its due
+    /// time, so that the run history records which fire it was.
+    pub fn skipped(&self, label: &RunLabel, fire: &Fire) {
+        self.emit(next_run_id(), label, fire, 1, RunEventKind::Skipped);
+    }
+
+    /// Tells the observers about attempt `attempt` (run id `run`) of `label`'s run of `fire`.
+    fn emit(&self, run: u64, label: &RunLabel, fire: &Fire, attempt: u32, kind: RunEventKind) {
+        self.observer.emit(&RunEvent {
+            run,
+            job: label.job.clone(),
+            tenant: label.tenant.clone(),
+            schedule: fire.schedule.clone(),
+            due: Some(fire.due),
+            attempt,
+            at: chrono::Utc::now(),
+            kind,
+        });
     }
 
     /// The script that lists a job's tenants, installed beside the runner script.
@@ -120,7 +149,10 @@ impl Engine {
                         job: job.spec.name.clone(),
                         tenant: None,
                     };
-                    self.notify(&label, schedule, not_started(&error.to_string()));
+                    // A run of its own in the history: the fire did not happen, and why.
+                    let run = next_run_id();
+                    self.emit(run, &label, fire, 1, RunEventKind::Started);
+                    self.emit(run, &label, fire, 1, not_started(&error.to_string()));
                     return outcome;
                 }
             },
@@ -204,7 +236,13 @@ impl Engine {
             |attempt| self.attempt(job, label, fire, args, stop, attempt),
             |next, delay| {
                 self.log.retrying(label, &fire.schedule, next, delay);
-                self.notify(label, &fire.schedule, RunEventKind::Retried);
+                self.emit(
+                    next_run_id(),
+                    label,
+                    fire,
+                    next.number,
+                    RunEventKind::Retried,
+                );
             },
         )
         .await;
@@ -235,18 +273,18 @@ impl Engine {
             schedule.to_owned()
         };
         self.log.running(label, &shown, fire, attempt);
-        if attempt.number == 1 {
-            self.notify(label, schedule, RunEventKind::Started);
-            if fire.catch_up {
-                self.notify(label, schedule, RunEventKind::CatchUp);
-            }
+        // Each attempt is a run of its own in the history, with its own id.
+        let run = next_run_id();
+        self.emit(run, label, fire, attempt.number, RunEventKind::Started);
+        if attempt.number == 1 && fire.catch_up {
+            self.emit(run, label, fire, 1, RunEventKind::CatchUp);
         }
         let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
             Ok(module) => module,
             Err(error) => {
                 let message = self.module_error_message(&job.spec.name, &error);
                 self.log.not_started(label, schedule, &message);
-                self.notify(label, schedule, not_started(&message));
+                self.emit(run, label, fire, attempt.number, not_started(&message));
                 return Tried::FailedForGood;
             }
         };
@@ -271,15 +309,21 @@ impl Engine {
         let sink_label = label.clone();
         let sink: runner::LineSink =
             Arc::new(move |stream, line| log.output(&sink_label, stream, line));
-        let result = runner::run(spec, sink, stop.clone()).await;
+        let result = match job.policies.runner {
+            RunnerKind::Process => runner::run(spec, sink, stop.clone()).await,
+            RunnerKind::Worker => self.workers.run(spec, sink, stop.clone()).await,
+        };
         for note in &result.notes {
             self.log.output_note(label, schedule, *note);
         }
-        self.notify(
+        self.emit(
+            run,
             label,
-            schedule,
+            fire,
+            attempt.number,
             RunEventKind::Finished {
                 duration: result.duration,
+                outcome: outcome_of(&result.outcome),
                 error: result.outcome.as_ref().err().map(ToString::to_string),
                 exit_status: result.exit_code,
             },
@@ -344,10 +388,21 @@ fn is_retryable(failure: &Failure) -> bool {
     }
 }
 
+/// How the history names the end of a run.
+fn outcome_of(outcome: &Result<(), Failure>) -> RunOutcome {
+    match outcome {
+        Ok(()) => RunOutcome::Succeeded,
+        Err(Failure::TimedOut(_)) => RunOutcome::TimedOut,
+        Err(Failure::Stopped(_)) => RunOutcome::Killed,
+        Err(_) => RunOutcome::Failed,
+    }
+}
+
 /// The end of a run that never started.
 fn not_started(reason: &str) -> RunEventKind {
     RunEventKind::Finished {
         duration: Duration::ZERO,
+        outcome: RunOutcome::Failed,
         error: Some(reason.to_owned()),
         exit_status: None,
     }

@@ -24,7 +24,7 @@ pub struct ListEntry {
     pub timeout: Option<String>,
     /// `[]`, the tenant ids, or `"dynamic"`.
     pub tenants: Tenants,
-    /// The effective policies: overlap, retry, jitter, catchUp, tenantConcurrency.
+    /// The effective policies: overlap, retry, jitter, catchUp, tenantConcurrency, runner.
     #[serde(flatten)]
     pub policies: Policies,
     /// The earliest next fire time of the job's cron and macro schedules (RFC 3339, in the

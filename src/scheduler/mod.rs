@@ -4,6 +4,7 @@
 pub mod catch_up;
 pub mod engine;
 pub mod fire;
+pub mod history;
 pub mod jitter;
 pub mod list;
 pub mod log;
@@ -11,6 +12,7 @@ pub mod observer;
 pub mod once;
 pub mod overlap;
 pub mod plan;
+pub mod recorder;
 pub mod reload;
 pub mod retry;
 pub mod shim_parent;
@@ -53,6 +55,13 @@ pub enum SchedulerError {
     Signals(std::io::Error),
     #[error("catch-up needs the scheduler's state: {0}")]
     State(#[from] crate::store::StoreError),
+    #[error("run history: {0}")]
+    History(crate::store::StoreError),
+    #[error(
+        "no job named `{name}` in the manifest or the run history (jobs: {})",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+    )]
+    UnknownHistoryJob { name: String, known: Vec<String> },
     #[error("could not serve HTTP on {addr}: {source}")]
     Http {
         addr: std::net::SocketAddr,
@@ -77,6 +86,11 @@ pub struct Options {
     pub grace: Duration,
     /// `--http`: serve metrics and a status page while watching.
     pub http: Option<crate::http::HttpConfig>,
+    /// The warm workers of jobs run by the `worker` runner.
+    pub workers: runner::worker::PoolConfig,
+    /// How many runs of each job the run history keeps (`history-limit`); `None`
+    /// (`--no-history`) records none.
+    pub history_limit: Option<usize>,
 }
 
 /// What happened: how many runs, which failed, and the signal that ended it, if any.
@@ -105,6 +119,8 @@ pub fn run(
     options: &Options,
     log: Log,
 ) -> Result<Summary, SchedulerError> {
+    // The status page lists manual-only jobs too.
+    let all_jobs = Arc::new(jobs.clone());
     let jobs = match mode {
         Mode::Watch { .. } => {
             let jobs = watch::scheduled_only(jobs, &log);
@@ -121,6 +137,9 @@ pub fn run(
         Mode::Watch { .. } => remember(workspace, &jobs)?,
         Mode::Once { .. } => watch::Memory::default(),
     };
+    let history = options
+        .history_limit
+        .and_then(|limit| open_history(workspace, limit, &log));
     let (runner, _temp_runner) = runner_script(workspace)?;
     runner::reaper::become_subreaper();
     // Before the runtime starts its threads: the sentinel is forked.
@@ -142,8 +161,18 @@ pub fn run(
             options.grace,
             log,
         );
+        engine.workers = runner::worker::Pool::new(options.workers);
+        let recorder = history.clone().map(|store| {
+            let (recorder, observer) = recorder::Recorder::start(store, log);
+            engine.add_observer(observer);
+            recorder
+        });
         let summary = match mode {
-            Mode::Once { args } => once::run_once(&engine, &jobs, &args, &mut signals, &stop).await,
+            Mode::Once { args } => {
+                let summary = once::run_once(&engine, &jobs, &args, &mut signals, &stop).await;
+                engine.workers.shutdown(runner::worker::SHUTDOWN_PATIENCE).await;
+                summary
+            }
             Mode::Watch { follow } => {
                 let alarm = wall_alarm::WallAlarm::new().map_err(SchedulerError::Runtime)?;
                 let reloader = follow.and_then(|source| {
@@ -159,15 +188,31 @@ pub fn run(
                 });
                 let server = match &options.http {
                     Some(config) => {
-                        let status = Arc::new(crate::http::Status::new(
-                            Arc::new(jobs.clone()),
-                            stop.subscribe(),
-                        ));
-                        engine.set_observer(observer::Observer::new(status.clone()));
+                        let mut status =
+                            crate::http::Status::new(Arc::clone(&all_jobs), stop.subscribe());
+                        if let Some(store) = &history {
+                            status = status.with_store(Arc::clone(store));
+                        }
+                        if let Some(reloader) = &reloader {
+                            status = status.following(reloader.plans(Arc::clone(&all_jobs)));
+                        }
+                        let status = Arc::new(status);
+                        engine.add_observer(status.clone());
                         Some((config, status))
                     }
                     None => None,
                 };
+                let warm = jobs
+                    .iter()
+                    .filter(|j| j.policies.runner == crate::manifest::policy::RunnerKind::Worker)
+                    .count();
+                engine.workers.prestart(
+                    warm,
+                    &engine.node,
+                    &engine.runner,
+                    &engine.root,
+                    engine.env.base(),
+                );
                 let engine = Arc::new(engine);
                 let server = match server {
                     Some((config, status)) => {
@@ -184,7 +229,7 @@ pub fn run(
                     None => None,
                 };
                 let summary = watch::watch(
-                    engine,
+                    Arc::clone(&engine),
                     jobs,
                     alarm,
                     &mut signals,
@@ -193,12 +238,16 @@ pub fn run(
                     reloader,
                 )
                 .await;
+                engine.workers.shutdown(runner::worker::SHUTDOWN_PATIENCE).await;
                 if let Some(server) = server {
                     server.shutdown().await;
                 }
                 summary
             }
         };
+        if let Some(recorder) = recorder {
+            recorder.close(recorder::FLUSH_PATIENCE).await;
+        }
         Ok::<_, SchedulerError>(summary)
     })?;
     runner::reaper::reap_orphans(Duration::from_millis(200));
@@ -219,6 +268,27 @@ fn remember(workspace: &Workspace, jobs: &[PlannedJob]) -> Result<watch::Memory,
         owed,
         as_of: Some(now),
     })
+}
+
+/// The run history's store: always kept unless `--no-history`. A store that cannot be opened
+/// (a read-only workspace, `.webstir` that is a file or a link out of the workspace, a damaged
+/// database) is said once and the jobs run without history: running them matters more.
+fn open_history(
+    workspace: &Workspace,
+    limit: usize,
+    log: &Log,
+) -> Option<Arc<dyn crate::store::RunStore>> {
+    match crate::store::SqliteStore::open(workspace.root()) {
+        Ok(store) => Some(Arc::new(store.with_history_limit(limit))),
+        Err(error) => {
+            log.notice(
+                "history",
+                None,
+                &format!("run history is off for this run: {error} (--no-history silences this)"),
+            );
+            None
+        }
+    }
 }
 
 /// The runner script (and the tenant listing script beside it): installed in

@@ -10,7 +10,7 @@ use super::SchedulerError;
 use crate::jobs::canonical_key;
 use crate::jobs::name::check_unsafe;
 use crate::manifest::JobSpec;
-use crate::manifest::policy::{Policies, PolicySpec, Tenants};
+use crate::manifest::policy::{Policies, PolicySpec, RunnerKind, Tenants};
 use crate::schedule::{self, Schedule};
 
 /// A job ready to run.
@@ -42,6 +42,8 @@ pub struct PlanOptions {
     pub policies: PolicySpec,
     /// `--no-retry`: one attempt per run, whatever the policies say.
     pub no_retry: bool,
+    /// `--runner`: wins over the job's own `runner` and webstir.toml's.
+    pub runner_override: Option<RunnerKind>,
 }
 
 /// Plans every job of a manifest that [`Manifest::require_valid`] accepted: its values were
@@ -87,6 +89,9 @@ fn plan_one(spec: JobSpec, tz: Tz, options: &PlanOptions) -> PlannedJob {
     let mut policies = spec.policies.resolve(&options.policies);
     if options.no_retry {
         policies.retry = None;
+    }
+    if let Some(runner) = options.runner_override {
+        policies.runner = runner;
     }
     PlannedJob {
         schedules: spec.parsed.clone(),

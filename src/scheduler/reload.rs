@@ -5,11 +5,12 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::plan::{PlanOptions, PlannedJob, plan};
@@ -34,6 +35,11 @@ impl Source {
     /// The plan the manifest describes now: its scheduled jobs (only the `--job` ones, when
     /// given). An invalid manifest is an error whose text lists the diagnostics.
     pub fn load(&self) -> Result<Vec<PlannedJob>, String> {
+        Ok(scheduled(self.load_all()?))
+    }
+
+    /// [`Source::load`] with the jobs that have no schedule too (the status page lists them).
+    pub fn load_all(&self) -> Result<Vec<PlannedJob>, String> {
         let text = Workspace::at(&self.root)
             .read_package_json()
             .map_err(|e| e.to_string())?;
@@ -45,9 +51,14 @@ impl Source {
         Ok(jobs
             .into_iter()
             .filter(|j| keys.is_empty() || keys.contains(&canonical_key(&j.spec.name)))
-            .filter(|j| !j.schedules.is_empty())
             .collect())
     }
+}
+
+fn scheduled(jobs: Vec<PlannedJob>) -> Vec<PlannedJob> {
+    jobs.into_iter()
+        .filter(|j| !j.schedules.is_empty())
+        .collect()
 }
 
 /// What makes the watcher re-read: changes to `package.json`, and SIGHUP.
@@ -60,6 +71,8 @@ pub struct Reloader {
     // Kept alive for as long as the reloader: dropping it stops the notifications.
     _watcher: RecommendedWatcher,
     hangup: Signal,
+    /// Each plan read, manual-only jobs included, for whoever shows the jobs (`--http`).
+    plans: watch::Sender<Arc<Vec<PlannedJob>>>,
 }
 
 impl Reloader {
@@ -85,7 +98,15 @@ impl Reloader {
             settled_at: None,
             _watcher: watcher,
             hangup,
+            plans: watch::channel(Arc::new(Vec::new())).0,
         })
+    }
+
+    /// The plans read from now on, starting with `current`: the whole plan, manual-only jobs
+    /// included, published as soon as a re-read succeeds.
+    pub fn plans(&self, current: Arc<Vec<PlannedJob>>) -> watch::Receiver<Arc<Vec<PlannedJob>>> {
+        self.plans.send_replace(current);
+        self.plans.subscribe()
     }
 
     /// Waits for the next reason to re-read and returns it (`SIGHUP`, or `package.json`
@@ -126,7 +147,11 @@ pub async fn next_plan(
         return std::future::pending().await;
     };
     let why = reloader.triggered().await;
-    (why, reloader.source.load())
+    let all = reloader.source.load_all();
+    if let Ok(all) = &all {
+        reloader.plans.send_replace(Arc::new(all.clone()));
+    }
+    (why, all.map(scheduled))
 }
 
 /// Whether a file system event may have changed `package.json`.

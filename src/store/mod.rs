@@ -3,6 +3,7 @@
 //! them took each due fire. The scheduler sees only the [`RunStore`] trait (and the older
 //! [`FireLog`], which it replaces), so either database can stand behind it.
 
+mod owner;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -41,6 +42,26 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(
+        "`{}` is not a folder: webstir keeps its state (catch-up, run history) in a folder of that name; move the file away",
+        path.display()
+    )]
+    NotAFolder { path: PathBuf },
+    #[error(
+        "state database `{}` is damaged or not a SQLite database ({source}); move it aside and webstir starts a new one",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state database `{}` was deleted or replaced while in use; restart the scheduler to start a new one",
+        path.display()
+    )]
+    Gone { path: PathBuf },
+    #[error("state database `{}`: the worker thread stopped: {message}", path.display())]
+    Worker { path: PathBuf, message: String },
     #[error(
         "state database `{}` has schema version {found}, newer than this webstir understands ({supported}); upgrade webstir",
         path.display()
@@ -166,7 +187,8 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
     /// Records a run that starts now.
     async fn run_started(&self, run: &RunStart) -> Result<RunId, StoreError>;
 
-    /// Records how run `id` ended, then keeps the job's newest `keep` runs.
+    /// Records how run `id` ended, then keeps the job's newest runs (as many as the store was
+    /// opened to keep: `history-limit`).
     async fn run_finished(&self, id: RunId, end: &RunEnd) -> Result<(), StoreError>;
 
     /// Records a fire that did not run (overlap): a run that starts and ends at once.

@@ -1,29 +1,76 @@
-//! [`FireLog`] in an embedded SQLite database, `.webstir/state.db`: created on first use,
-//! in WAL mode (a reader never waits for the watcher's writes), with a schema version table
-//! so that later versions can migrate it. Every write is one transaction, so a crash leaves
-//! either the old or the new value.
+//! The embedded store: an SQLite database, `.webstir/state.db`, created on first use, in WAL
+//! mode (a reader such as `--history` never waits for the watcher's writes), with a schema
+//! version table and one migration step per version. Every write is one transaction, so a
+//! crash leaves either the old or the new value. It keeps each job's last fire ([`FireLog`],
+//! catch-up) and the run history ([`RunStore`], in [`runs`]).
+
+mod runs;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{FireLog, STATE_DIR, StoreError};
 
 /// File name of the database inside [`STATE_DIR`].
 pub const DATABASE_FILE: &str = "state.db";
 
-/// The schema this version writes; each later version adds one migration step.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema this version writes; each later version adds one step to [`MIGRATIONS`].
+const SCHEMA_VERSION: i64 = 2;
+
+/// Step `n` (from 0) takes the schema from version `n` to `n + 1`.
+const MIGRATIONS: [&str; 2] = [
+    // 1: the last fire of each job, for catch-up.
+    "CREATE TABLE IF NOT EXISTS job_fires (
+         job TEXT PRIMARY KEY NOT NULL,
+         last_due TEXT NOT NULL
+     );",
+    // 2: the run history. Times are RFC 3339 in UTC with a fixed width, so they sort as text;
+    // the id orders runs by their start.
+    "CREATE TABLE IF NOT EXISTS runs (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         job TEXT NOT NULL,
+         tenant TEXT,
+         schedule TEXT NOT NULL,
+         due TEXT,
+         started_at TEXT NOT NULL,
+         finished_at TEXT,
+         outcome TEXT NOT NULL,
+         error TEXT,
+         attempt INTEGER NOT NULL,
+         duration_ms INTEGER,
+         exit_status INTEGER,
+         host TEXT NOT NULL,
+         pid INTEGER NOT NULL
+     );
+     CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, id);
+     CREATE INDEX IF NOT EXISTS runs_running ON runs (outcome) WHERE outcome = 'running';",
+];
+
+/// How many runs of each job the history keeps unless `history-limit` says otherwise.
+pub const DEFAULT_HISTORY_LIMIT: usize = 1000;
 
 /// How long a write waits for another process holding the database (two watchers).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SqliteStore {
     path: PathBuf,
-    conn: Connection,
+    /// One connection, used from tokio's blocking pool by the async [`RunStore`] calls and
+    /// directly by the [`FireLog`] ones.
+    ///
+    /// [`RunStore`]: super::RunStore
+    conn: Arc<Mutex<Connection>>,
+    /// How many runs of each job are kept.
+    history_limit: usize,
+    /// The schema version found, for a store opened read-only (which never migrates).
+    version: i64,
+    /// The database file's device and inode when opened: a file deleted or replaced under a
+    /// running watcher (`rm -rf .webstir`) would otherwise take its writes in silence.
+    identity: Option<(u64, u64)>,
 }
 
 impl SqliteStore {
@@ -37,21 +84,55 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let path = dir.join(DATABASE_FILE);
-        for candidate in [&dir, &path] {
-            if crate::fsutil::is_symlink(candidate) && !inside(root, candidate) {
-                return Err(StoreError::OutsideWorkspace {
-                    path: candidate.clone(),
-                });
-            }
-        }
-        let conn = Connection::open(&path).map_err(|source| StoreError::Database {
-            path: path.clone(),
-            source,
-        })?;
-        let store = SqliteStore { path, conn };
+        let path = checked_path(root)?;
+        let conn = Connection::open(&path).map_err(|source| database_error(&path, source))?;
+        let mut store = SqliteStore::new(path, conn);
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens the workspace's state database for reading only, creating nothing: `None` when
+    /// there is none yet (no watcher ever ran). For `--history` and `backend-inspect`.
+    pub fn open_existing(root: &Path) -> Result<Option<SqliteStore>, StoreError> {
+        let dir = root.join(STATE_DIR);
+        if !dir.exists() && !crate::fsutil::is_symlink(&dir) {
+            return Ok(None);
+        }
+        let path = checked_path(root)?;
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags)
+            .map_err(|source| database_error(&path, source))?;
+        let mut store = SqliteStore::new(path, conn);
+        store.version = store.with(|conn| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            read_version(conn)
+        })?;
+        store.refuse_newer()?;
+        Ok(Some(store))
+    }
+
+    fn new(path: PathBuf, conn: Connection) -> SqliteStore {
+        SqliteStore {
+            identity: file_identity(&path),
+            path,
+            conn: Arc::new(Mutex::new(conn)),
+            history_limit: DEFAULT_HISTORY_LIMIT,
+            version: SCHEMA_VERSION,
+        }
+    }
+
+    /// Whether the file at the path is still the one opened.
+    pub(crate) fn still_there(&self) -> bool {
+        self.identity.is_none() || file_identity(&self.path) == self.identity
+    }
+
+    /// Keeps the newest `limit` runs of each job (at least one).
+    pub fn with_history_limit(mut self, limit: usize) -> SqliteStore {
+        self.history_limit = limit.max(1);
+        self
     }
 
     /// The database file.
@@ -59,76 +140,160 @@ impl SqliteStore {
         &self.path
     }
 
-    fn db<T>(&self, result: rusqlite::Result<T>) -> Result<T, StoreError> {
-        result.map_err(|source| StoreError::Database {
-            path: self.path.clone(),
-            source,
-        })
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves a connection that is still usable: every
+        // write is its own transaction.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn migrate(&self) -> Result<(), StoreError> {
-        self.db(self.conn.busy_timeout(BUSY_TIMEOUT))?;
-        // `journal_mode` answers with a row, so it is queried rather than executed.
-        self.db(self.conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
-            row.get::<_, String>(0)
-        }))?;
-        self.db(self.conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
-        ))?;
-        let found: Option<i64> =
-            self.db(self
-                .conn
-                .query_row("SELECT max(version) FROM schema_version", [], |row| {
-                    row.get(0)
-                }))?;
-        match found {
-            Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+    /// Runs `f` on the connection, here and now (the [`FireLog`] calls and opening).
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        f(&self.lock()).map_err(|source| database_error(&self.path, source))
+    }
+
+    fn refuse_newer(&self) -> Result<(), StoreError> {
+        if self.version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
                 path: self.path.clone(),
-                found,
+                found: self.version,
                 supported: SCHEMA_VERSION,
-            }),
-            Some(_) => Ok(()),
-            None => self.db(self.conn.execute_batch(
-                "BEGIN IMMEDIATE;
-                 CREATE TABLE IF NOT EXISTS job_fires (
-                     job TEXT PRIMARY KEY NOT NULL,
-                     last_due TEXT NOT NULL
-                 );
-                 INSERT INTO schema_version (version) VALUES (1);
-                 COMMIT;",
-            )),
+            });
         }
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version = self.with(|conn| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            // `journal_mode` answers with a row, so it is queried rather than executed.
+            conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+                row.get::<_, String>(0)
+            })?;
+            // In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last
+            // records, and each run's records are not worth an fsync of their own.
+            conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+            )?;
+            read_version(conn)
+        })?;
+        self.version = version;
+        self.refuse_newer()?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        self.version = self.with(|conn| {
+            // IMMEDIATE: two watchers starting together migrate one after the other, and the
+            // second finds the work done.
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let steps = (|| {
+                let found = read_version(conn)?;
+                for (step, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+                    conn.execute_batch(sql)?;
+                    conn.execute(
+                        "INSERT INTO schema_version (version) VALUES (?1)",
+                        params![step as i64 + 1],
+                    )?;
+                }
+                Ok(found.max(SCHEMA_VERSION))
+            })();
+            match steps {
+                Ok(version) => {
+                    conn.execute_batch("COMMIT")?;
+                    Ok(version)
+                }
+                Err(error) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(error)
+                }
+            }
+        })?;
+        self.refuse_newer()
+    }
+}
+
+/// `.webstir/state.db` under `root`, refused when `.webstir` is not a folder or either is a
+/// symbolic link leading out of the workspace.
+fn checked_path(root: &Path) -> Result<PathBuf, StoreError> {
+    let dir = root.join(STATE_DIR);
+    let path = dir.join(DATABASE_FILE);
+    for candidate in [&dir, &path] {
+        if crate::fsutil::is_symlink(candidate) && !inside(root, candidate) {
+            return Err(StoreError::OutsideWorkspace {
+                path: candidate.clone(),
+            });
+        }
+    }
+    if dir.exists() && !dir.is_dir() {
+        return Err(StoreError::NotAFolder { path: dir });
+    }
+    Ok(path)
+}
+
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The schema version recorded in the database; 0 for a database without the table.
+fn read_version(conn: &Connection) -> rusqlite::Result<i64> {
+    let has_table: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_table {
+        return Ok(0);
+    }
+    let found: Option<i64> =
+        conn.query_row("SELECT max(version) FROM schema_version", [], |row| {
+            row.get(0)
+        })?;
+    Ok(found.unwrap_or(0))
+}
+
+/// A database error, told apart when the file is not a database at all.
+fn database_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    let path = path.to_path_buf();
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::Corrupt { path, source }
+        }
+        _ => StoreError::Database { path, source },
     }
 }
 
 impl FireLog for SqliteStore {
     fn last_fire(&self, job: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let text: Option<String> = self.db(self
-            .conn
-            .query_row(
-                "SELECT last_due FROM job_fires WHERE job = ?1",
-                params![job],
-                |row| row.get(0),
-            )
-            .optional())?;
-        // A value this version cannot read counts as no record: catch-up then starts over
-        // from a fresh baseline rather than refusing to watch.
-        Ok(text
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&Utc)))
+        self.with(|conn| last_fire(conn, job))
     }
 
     fn record_fire(&self, job: &str, due: DateTime<Utc>) -> Result<(), StoreError> {
-        // RFC 3339 in UTC with a fixed width compares correctly as text.
-        let text = due.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        self.db(self.conn.execute(
-            "INSERT INTO job_fires (job, last_due) VALUES (?1, ?2)
-             ON CONFLICT (job) DO UPDATE SET last_due = excluded.last_due
-             WHERE excluded.last_due > job_fires.last_due",
-            params![job, text],
-        ))?;
-        Ok(())
+        self.with(|conn| record_fire(conn, job, due))
     }
+}
+
+fn last_fire(conn: &Connection, job: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT last_due FROM job_fires WHERE job = ?1",
+            params![job],
+            |row| row.get(0),
+        )
+        .optional()?;
+    // A value this version cannot read counts as no record: catch-up then starts over from a
+    // fresh baseline rather than refusing to watch.
+    Ok(text.and_then(|t| runs::parse_time(&t)))
+}
+
+fn record_fire(conn: &Connection, job: &str, due: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO job_fires (job, last_due) VALUES (?1, ?2)
+         ON CONFLICT (job) DO UPDATE SET last_due = excluded.last_due
+         WHERE excluded.last_due > job_fires.last_due",
+        params![job, runs::time_text(due)],
+    )?;
+    Ok(())
 }
 
 fn inside(root: &Path, path: &Path) -> bool {
@@ -186,7 +351,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(dir.path()).expect("open");
         store
-            .conn
+            .lock()
             .execute("INSERT INTO schema_version (version) VALUES (99)", [])
             .expect("bump");
         drop(store);
