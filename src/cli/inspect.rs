@@ -52,7 +52,7 @@ fn render_text(inspection: &Inspection) -> String {
     out.push_str(&format!("workspace: {}\n", ws.name));
     out.push_str(&format!("mode: {}\n", ws.mode.as_deref().unwrap_or("none")));
     out.push_str(&format!("root: {}\n", ws.root));
-    out.push_str(&render_manifest(&inspection.manifest));
+    out.push_str(&render_manifest(&inspection.manifest.value()));
     out.push_str(&format!("jobs: {}\n", inspection.jobs.len()));
     for job in &inspection.jobs {
         out.push_str(&format!("  - {}\n", render_job(job)));

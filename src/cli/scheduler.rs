@@ -311,7 +311,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         no_retry: args.no_retry,
         runner_override: args.runner,
     };
-    let jobs = scheduler::plan(&manifest.jobs, &plan_options)?;
+    let jobs = scheduler::plan_jobs(manifest.jobs, &plan_options)?;
 
     if args.history {
         return print_history(&args, &jobs, workspace, &store);
@@ -425,12 +425,15 @@ fn print_history(
 /// Prints to stdout, stopping quietly at a closed pipe (`scheduler --list | head -1`): the
 /// installed scheduler keeps SIGPIPE ignored, so a write error is how it learns.
 fn print_lines(lines: impl IntoIterator<Item = String>) {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout flushes at every line, and a list of thousands of jobs would be as many
+    // writes.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in lines {
         if writeln!(out, "{line}").is_err() {
             return;
         }
     }
+    let _ = out.flush();
 }
 
 /// One id of `--tenants`, by the rule manifest tenants follow (white space around an id typed

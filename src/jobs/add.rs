@@ -233,13 +233,9 @@ pub fn add_job_with(
 ) -> Result<(AddedJob, Changes), Error> {
     let _lock = workspace.lock()?;
     let text = workspace.read_package_json()?;
-    let manifest = Manifest::from_package_json(&text)?;
     let key = canonical_key(job.name.as_str());
-    if let Some(existing) = manifest.jobs.iter().find(|j| canonical_key(&j.name) == key) {
-        return Err(JobError::Exists {
-            name: existing.name.clone(),
-        }
-        .into());
+    if let Some(name) = Manifest::job_named(&text, &key)? {
+        return Err(JobError::Exists { name }.into());
     }
     let entry = job.entry();
     let edited = edit::append_job(&text, &entry)?;

@@ -1,6 +1,7 @@
 //! Job names as users type them, validated into the form used for folders and the manifest.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use super::JobError;
 use super::naming::{canonical_key, to_snake_case};
@@ -134,15 +135,24 @@ impl fmt::Display for Reserved {
 /// Names are compared the way job names are, by their snake_case key, which also catches the
 /// spellings a case-insensitive file system would confuse (`Scheduler`, `SCHEDULER.JS`).
 pub fn reserved(name: &str) -> Option<Reserved> {
+    // The keys of the reserved names, made once: the manifest reader checks every job's name.
+    static KEYS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
+        (
+            GENERATED_JOB_FILES
+                .iter()
+                .map(|(file, _)| canonical_key(file))
+                .collect(),
+            SKIPPED_FOLDERS.iter().map(|f| canonical_key(f)).collect(),
+        )
+    });
+    let (generated, skipped) = &*KEYS;
     let key = canonical_key(name);
-    if let Some((file, what)) = GENERATED_JOB_FILES
-        .iter()
-        .find(|(file, _)| canonical_key(file) == key)
-    {
+    if let Some(i) = generated.iter().position(|k| *k == key) {
+        let (file, what) = GENERATED_JOB_FILES[i];
         return Some(Reserved::Generated(file, what));
     }
-    if let Some(folder) = SKIPPED_FOLDERS.iter().find(|f| canonical_key(f) == key) {
-        return Some(Reserved::Skipped(folder));
+    if let Some(i) = skipped.iter().position(|k| *k == key) {
+        return Some(Reserved::Skipped(SKIPPED_FOLDERS[i]));
     }
     let after = key.strip_prefix(RESERVED_PREFIX)?;
     (after.is_empty() || after.starts_with('_')).then_some(Reserved::Prefix)

@@ -30,8 +30,41 @@ pub fn words(input: &str) -> Vec<String> {
 }
 
 /// `SendDailyReports`, `Send daily reports`, `send-daily-reports` → `send_daily_reports`.
+///
+/// [`words`] joined with `_`, written in one pass into one string: every manifest read keys
+/// each job by it, and a manifest may hold thousands of jobs.
 pub fn to_snake_case(input: &str) -> String {
-    words(input).join("_")
+    let mut out = String::with_capacity(input.len());
+    let mut in_word = false;
+    let mut prev = None::<char>;
+    let mut chars = input.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_alphanumeric() {
+            in_word = false;
+        } else {
+            if in_word
+                && c.is_uppercase()
+                && let Some(prev) = prev
+            {
+                let next_is_lower = chars.peek().is_some_and(|n| n.is_lowercase());
+                if prev.is_lowercase()
+                    || prev.is_numeric()
+                    || (prev.is_uppercase() && next_is_lower)
+                {
+                    in_word = false;
+                }
+            }
+            if !in_word {
+                if !out.is_empty() {
+                    out.push('_');
+                }
+                in_word = true;
+            }
+            out.extend(c.to_lowercase());
+        }
+        prev = Some(c);
+    }
+    out
 }
 
 /// The key two job names are compared by: names that differ only in case, separators or
@@ -66,6 +99,13 @@ mod tests {
         assert_eq!(to_snake_case("HTTPServerCheck"), "http_server_check");
         assert_eq!(to_snake_case("backup2Db"), "backup2_db");
         assert_eq!(to_snake_case("  cleanup  "), "cleanup");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_one_pass_snake_case_joins_the_words(input in "[a-zA-Z0-9 _.Éé-]{0,12}") {
+            proptest::prop_assert_eq!(to_snake_case(&input), words(&input).join("_"));
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use jsonc_parser::cst::{CstArray, CstInputValue, CstRootNode};
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 use serde_json::Value;
 
-use super::{ManifestError, parse_package_json, split_bom};
+use super::{ManifestError, locate, parse_package_json, split_bom};
 
 /// Where jobs live, from the top-level object down.
 pub(super) const PATH: [&str; 3] = ["webstir", "moduleManifest", "jobs"];
@@ -24,6 +24,15 @@ pub(super) const PATH: [&str; 3] = ["webstir", "moduleManifest", "jobs"];
 pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, ManifestError> {
     // A byte-order mark is kept as it is and the edit made on the JSON after it.
     let (bom, text) = split_bom(text);
+    if let Some(edited) = append_to_block(text, entry) {
+        return Ok(format!("{bom}{edited}"));
+    }
+    append_in_full(text, entry).map(|edited| format!("{bom}{edited}"))
+}
+
+/// Every case [`append_to_block`] leaves: the document is read in full and the edit made with
+/// jsonc-parser.
+fn append_in_full(text: &str, entry: &[(&str, Value)]) -> Result<String, ManifestError> {
     let before = parse_package_json(text)?;
     check_shape(&before)?;
     // jsonc-parser refuses lone surrogate escapes (`"\ud800"`) and nesting deeper than 512,
@@ -43,8 +52,50 @@ pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, Manifes
             "the edited package.json did not come out as expected; nothing was written",
         ));
     }
-    Ok(format!("{bom}{edited}"))
+    Ok(edited)
 }
+
+/// The common case, read off the text without building the document: a jobs array written as
+/// a block, whose last entry shows the layout to copy (see [`splice_after_last_block_entry`]).
+/// `None` for every other case, and whenever the result cannot be vouched for, for
+/// [`append_job`]'s full way (which then reports any error).
+fn append_to_block(text: &str, entry: &[(&str, Value)]) -> Option<String> {
+    if !text.contains('\n') {
+        return None;
+    }
+    let readable = super::json::replace_lone_surrogates(text);
+    let located = locate::locate(&readable)?;
+    let last = located.jobs.as_ref()?.1.last()?.get();
+    if !last.starts_with('{') {
+        return None;
+    }
+    let start = last.as_ptr() as usize - readable.as_ptr() as usize;
+    let end = start + last.len();
+    // The first member begins at its key, after any white space (strict JSON has no comments).
+    let first_member =
+        start + 1 + (last.len() - 1 - last[1..].trim_start_matches(JSON_SPACE).len());
+    if text[first_member..].starts_with('}') {
+        return None;
+    }
+    let edited = splice_after_last_block_entry(text, (start, end), first_member, entry)?;
+    // The edit must add exactly the entry. The text is the old text with a piece inserted right
+    // after the last entry of the array; if that piece is a comma and one value, and that value
+    // is the entry, the array has gained exactly the entry and nothing else has changed.
+    let added = edited.len().checked_sub(text.len())?;
+    let piece = &edited[end..end + added];
+    let unchanged = edited[..end] == text[..end] && edited[end + added..] == text[end..];
+    let appended: Value = serde_json::from_str(piece.strip_prefix(',')?).ok()?;
+    let expected = Value::Object(
+        entry
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    );
+    (unchanged && appended == expected).then_some(edited)
+}
+
+/// White space as JSON has it.
+const JSON_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 
 /// `edited` (an edit of `readable`) with the unchanged text around the edit taken from
 /// `original` again, so that the escapes `readable` replaced come back byte for byte.
@@ -152,7 +203,14 @@ fn splice_into_text(
     let minified = !text.contains('\n');
     if let Container::Array(jobs) = &container
         && !minified
-        && let Some(edited) = splice_after_last_block_entry(text, jobs, entry)
+        && let Some(ast::Value::Object(last)) = jobs.elements.last()
+        && let Some(first_prop) = last.properties.first()
+        && let Some(edited) = splice_after_last_block_entry(
+            text,
+            (last.range.start, last.range.end),
+            first_prop.range.start,
+            entry,
+        )
     {
         return Ok(Some(edited));
     }
@@ -177,24 +235,22 @@ fn splice_into_text(
 /// Appends after the last entry of a jobs array written as a block, copying that entry's
 /// indentation, the file's indentation unit and its line ending, without building the CST of
 /// the whole file (which costs more than everything else `add-job` does on a large manifest).
-/// Returns `None` where the layout cannot be read off the last entry or the new entry has
-/// nested values; the CST then does the append.
+/// `last` is the byte range of the last entry (an object) and `first_member` where its first
+/// member begins. Returns `None` where the layout cannot be read off the last entry or the new
+/// entry has nested values; the CST then does the append.
 fn splice_after_last_block_entry(
     text: &str,
-    jobs: &ast::Array,
+    last: (usize, usize),
+    first_member: usize,
     entry: &[(&str, Value)],
 ) -> Option<String> {
     if entry.iter().any(|(_, v)| v.is_array() || v.is_object()) {
         return None;
     }
-    let ast::Value::Object(last) = jobs.elements.last()? else {
-        return None;
-    };
-    let first_prop = last.properties.first()?;
-    let indent = indentation_before(text, last.range.start)?;
-    let prop_indent = indentation_before(text, first_prop.range.start)?;
+    let indent = indentation_before(text, last.0)?;
+    let prop_indent = indentation_before(text, first_member)?;
     let unit = prop_indent.strip_prefix(indent).filter(|u| !u.is_empty())?;
-    let line_start = last.range.start - indent.len();
+    let line_start = last.0 - indent.len();
     let eol = if text[..line_start].ends_with("\r\n") {
         "\r\n"
     } else {
@@ -211,7 +267,7 @@ fn splice_after_last_block_entry(
         ",{eol}{indent}{{{eol}{}{eol}{indent}}}",
         members.join(&format!(",{eol}"))
     );
-    let at = last.range.end;
+    let at = last.1;
     Some(format!("{}{piece}{}", &text[..at], &text[at..]))
 }
 
@@ -417,4 +473,59 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_block_append_writes_what_the_full_way_writes() {
+        let entry = [
+            ("name", Value::from("new")),
+            ("schedule", Value::from("*/5 * * * *")),
+            ("description", Value::from("quote \" and é \u{1}")),
+            ("priority", Value::from(3)),
+        ];
+        let job = |indent: &str, eol: &str, name: &str| {
+            format!(
+                "{indent}{{{eol}{indent}  \"name\": \"{name}\",{eol}{indent}  \"n\": 1e2{eol}{indent}}}"
+            )
+        };
+        let cases = [
+            format!(
+                "{{\n  \"name\": \"x\",\n  \"webstir\": {{\n    \"moduleManifest\": {{\n      \"jobs\": [\n{},\n{}\n      ]\n    }}\n  }}\n}}\n",
+                job("        ", "\n", "a"),
+                job("        ", "\n", "b\\u0041")
+            ),
+            format!(
+                "{{\r\n\t\"webstir\": {{\"moduleManifest\": {{\"jobs\": [\r\n{}\r\n]}}}}, \"lone\": \"\\ud800\"\r\n}}",
+                job("\t\t", "\r\n", "a")
+            ),
+            // Repeated keys: the last `webstir` is the one edited.
+            format!(
+                "{{\"webstir\": 1,\n \"webstir\": {{\"moduleManifest\": {{\"jobs\": [\n{}]}}}}}}",
+                job("   ", "\n", "a")
+            ),
+        ];
+        for text in cases {
+            let fast = append_to_block(&text, &entry).expect("a block to append to");
+            let full = append_in_full(&text, &entry).expect("appended");
+            assert_eq!(fast, full, "{text}");
+        }
+        // Left to the full way: one line, an empty last entry, no jobs array, nested values.
+        let nested = [
+            ("name", Value::from("n")),
+            ("retry", serde_json::json!({"attempts": 2})),
+        ];
+        let block = "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {\n    \"name\": \"a\"\n  }\n]}}}";
+        assert!(append_to_block(block, &nested).is_none());
+        for text in [
+            r#"{"webstir": {"moduleManifest": {"jobs": [{"name": "a"}]}}}"#,
+            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {}\n]}}}",
+            "{\n \"webstir\": {}\n}",
+        ] {
+            assert!(append_to_block(text, &entry).is_none(), "{text}");
+        }
+    }
 }

@@ -2,17 +2,18 @@
 //! and next run, and every diagnostic, including the ones only the workspace can tell (a job
 //! without a source folder).
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
-use serde_json::Value;
 
-use super::{Diagnostic, JobSpec, Level, Manifest};
+use super::{AsWritten, Diagnostic, JobSpec, Level, Manifest};
 use crate::Error;
 use crate::jobs::scaffold::ENTRY_FILES;
-use crate::schedule::{self, Schedule};
+use crate::schedule;
 use crate::settings::Settings;
 use crate::workspace::Workspace;
 
@@ -20,7 +21,7 @@ use crate::workspace::Workspace;
 pub struct Inspection {
     pub workspace: WorkspaceInfo,
     /// `webstir.moduleManifest` as written (`null` when absent).
-    pub manifest: Value,
+    pub manifest: AsWritten,
     pub jobs: Vec<JobReport>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -127,17 +128,25 @@ impl Inspection {
                 Vec::new()
             }
         };
+        // By job, so that thousands of jobs each find theirs at once (the first, as listed).
+        let mut last_run_of: HashMap<&str, &crate::store::StoredRun> = HashMap::new();
+        for run in &last_runs {
+            last_run_of.entry(run.start.job.as_str()).or_insert(run);
+        }
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
+        let jobs_dir = workspace.jobs_src_dir();
+        // Thousands of jobs name a handful of zones; each is resolved once.
+        let mut zones = HashMap::new();
         for spec in manifest.jobs {
-            let last_run = last_runs
-                .iter()
-                .find(|run| run.start.job == spec.name)
-                .map(LastRun::of);
+            let last_run = last_run_of
+                .get(spec.name.as_str())
+                .map(|run| LastRun::of(run));
             let source = format!("src/backend/jobs/{}", spec.name);
-            let dir = workspace.jobs_src_dir().join(&spec.name);
+            let dir = jobs_dir.join(&spec.name);
+            let meta = fs::symlink_metadata(&dir).ok();
             // A symbolic link is not a source folder: webstir never follows one out.
-            let has_source = fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
-            if let Some((code, message)) = source_problem(&dir, &source) {
+            let has_source = meta.as_ref().is_some_and(|m| m.is_dir());
+            if let Some((code, message)) = source_problem(&dir, meta, &source) {
                 diagnostics.push(Diagnostic {
                     level: Level::Error,
                     code,
@@ -145,7 +154,12 @@ impl Inspection {
                     message,
                 });
             }
-            let next_run = next_run(&spec, default_zone.as_deref(), now);
+            let tz = *zones
+                .entry(spec.timezone.clone())
+                .or_insert_with_key(|zone| {
+                    schedule::resolve_timezone(zone.as_deref(), default_zone.as_deref()).ok()
+                });
+            let next_run = tz.and_then(|tz| next_run(&spec, tz, now));
             jobs.push(JobReport {
                 spec,
                 source,
@@ -179,8 +193,11 @@ impl Inspection {
 
 /// What keeps the job's source folder from being run, as (code, message): no folder (or a
 /// symbolic link in its place), or a folder without an entry file.
-fn source_problem(dir: &Path, source: &str) -> Option<(&'static str, String)> {
-    let meta = fs::symlink_metadata(dir).ok();
+fn source_problem(
+    dir: &Path,
+    meta: Option<fs::Metadata>,
+    source: &str,
+) -> Option<(&'static str, String)> {
     if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
         return Some((
             "missing-source",
@@ -207,12 +224,6 @@ fn source_problem(dir: &Path, source: &str) -> Option<(&'static str, String)> {
     ))
 }
 
-fn next_run(spec: &JobSpec, default_zone: Option<&str>, now: DateTime<Utc>) -> Option<String> {
-    let tz = schedule::resolve_timezone(spec.timezone.as_deref(), default_zone).ok()?;
-    let parsed: Vec<Schedule> = spec
-        .schedules
-        .iter()
-        .filter_map(|expr| Schedule::parse(expr).ok())
-        .collect();
-    schedule::next_wall_clock_fire(&parsed, now, tz).map(|at| schedule::format_instant(&at))
+fn next_run(spec: &JobSpec, tz: Tz, now: DateTime<Utc>) -> Option<String> {
+    schedule::next_wall_clock_fire(&spec.parsed, now, tz).map(|at| schedule::format_instant(&at))
 }

@@ -103,7 +103,7 @@ pub(super) fn readable_for_jsonc(text: &str) -> Cow<'_, str> {
 }
 
 /// How deeply arrays and objects nest in `text` (0 for a scalar).
-fn max_depth(text: &str) -> usize {
+pub(super) fn max_depth(text: &str) -> usize {
     let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for &b in text.as_bytes() {
         if in_string {

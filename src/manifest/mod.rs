@@ -5,6 +5,7 @@ pub mod edit;
 pub mod entry_edit;
 pub mod inspect;
 mod json;
+mod locate;
 pub mod policy;
 
 use std::collections::HashMap;
@@ -12,11 +13,12 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::jobs::canonical_key;
 use crate::jobs::name::check_manifest_name;
-use crate::schedule::Schedule;
+use crate::schedule::{Schedule, ScheduleError};
 use policy::{PolicySpec, Tenants};
 
 /// JSON Schema (2020-12) of `webstir.moduleManifest`.
@@ -173,8 +175,8 @@ pub struct Manifest {
     pub package_name: Option<String>,
     /// `webstir.mode`, if any.
     pub mode: Option<String>,
-    /// The raw `webstir.moduleManifest` object (`Value::Null` when absent).
-    pub module_manifest: Value,
+    /// `webstir.moduleManifest` as written (`null` when absent).
+    pub module_manifest: AsWritten,
     /// Jobs that could be read, in manifest order.
     pub jobs: Vec<JobSpec>,
     pub diagnostics: Vec<Diagnostic>,
@@ -184,7 +186,42 @@ impl Manifest {
     /// Reads the manifest from `package.json` text. Only a file that is not JSON, or whose
     /// `webstir` value is not an object, is an error here; everything else becomes diagnostics.
     pub fn from_package_json(text: &str) -> Result<Manifest, ManifestError> {
-        let root = parse_package_json(text)?;
+        let (_, json) = split_bom(text);
+        // Same length, so that the full reader, if it is needed, reports the same positions.
+        let readable = json::replace_lone_surrogates(json);
+        // The common case: the jobs are read straight from the text; any other shape, and every
+        // error, is the full reader's.
+        match locate::locate(&readable) {
+            Some(found) => Ok(Manifest::from_located(found)),
+            None => Manifest::from_value(parse_package_json(text)?),
+        }
+    }
+
+    fn from_located(found: locate::Located<'_>) -> Manifest {
+        let text = |raw: Option<&RawValue>| {
+            raw.and_then(locate::string_of)
+                .map(std::borrow::Cow::into_owned)
+        };
+        let mut manifest = Manifest {
+            package_name: text(found.name),
+            mode: text(found.webstir.as_ref().and_then(|(_, w)| w.get("mode"))),
+            module_manifest: AsWritten(
+                found
+                    .module_manifest
+                    .as_ref()
+                    .map(|(raw, _)| (*raw).to_owned()),
+            ),
+            jobs: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        if let Some((_, entries)) = &found.jobs {
+            manifest.read_entries(entries);
+        }
+        manifest
+    }
+
+    /// The full reader's way, for the files [`locate::locate`] leaves to it.
+    fn from_value(root: Value) -> Result<Manifest, ManifestError> {
         let Value::Object(mut root) = root else {
             return Err(ManifestError::Shape(
                 "the top level must be an object".into(),
@@ -196,18 +233,57 @@ impl Manifest {
             Some(_) => return Err(ManifestError::Shape("`webstir` must be an object".into())),
             None => Map::new(),
         };
+        let module_manifest = webstir.remove("moduleManifest").unwrap_or(Value::Null);
         let mut manifest = Manifest {
             package_name: root.get("name").and_then(Value::as_str).map(str::to_owned),
             mode: webstir
                 .get("mode")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            module_manifest: webstir.remove("moduleManifest").unwrap_or(Value::Null),
+            module_manifest: AsWritten::default(),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
-        manifest.read_jobs();
+        if let Some(entries) = manifest.job_entries(&module_manifest) {
+            // Written out again so that one reader reads the jobs, whichever way they came.
+            let entries: Vec<Box<RawValue>> = entries
+                .iter()
+                .filter_map(|entry| serde_json::value::to_raw_value(entry).ok())
+                .collect();
+            let entries: Vec<&RawValue> = entries.iter().map(AsRef::as_ref).collect();
+            manifest.read_entries(&entries);
+        }
+        if !module_manifest.is_null() {
+            manifest.module_manifest =
+                AsWritten(serde_json::value::to_raw_value(&module_manifest).ok());
+        }
         Ok(manifest)
+    }
+
+    /// The name of the job of `package.json` text whose canonical key is `key`, if there is one:
+    /// what `Manifest::from_package_json(text)?.jobs` would hold under that key, found by reading
+    /// only the names of the entries.
+    pub fn job_named(text: &str, key: &str) -> Result<Option<String>, ManifestError> {
+        let (_, json) = split_bom(text);
+        let readable = json::replace_lone_surrogates(json);
+        let Some(found) = locate::locate(&readable) else {
+            let manifest = Manifest::from_package_json(text)?;
+            return Ok(manifest
+                .jobs
+                .into_iter()
+                .find(|j| canonical_key(&j.name) == key)
+                .map(|j| j.name));
+        };
+        let entries = found.jobs.as_ref().map_or(&[][..], |(_, e)| e);
+        // The first entry the reader keeps under the key: an object whose string name passes
+        // the name check (a later one of the same key is a duplicate the reader drops).
+        Ok(entries.iter().find_map(|entry| {
+            let name = locate::Members::of(entry.get())?
+                .get("name")
+                .and_then(locate::string_of)?;
+            (canonical_key(&name) == key && check_manifest_name(&name).is_ok())
+                .then(|| name.into_owned())
+        }))
     }
 
     pub fn has_errors(&self) -> bool {
@@ -240,16 +316,6 @@ impl Manifest {
         });
     }
 
-    fn read_jobs(&mut self) {
-        // Lent out while the jobs are read, so that reading can record diagnostics on `self`
-        // without copying every entry.
-        let module_manifest = std::mem::take(&mut self.module_manifest);
-        if let Some(entries) = self.job_entries(&module_manifest) {
-            self.read_entries(entries);
-        }
-        self.module_manifest = module_manifest;
-    }
-
     fn job_entries<'m>(&mut self, module_manifest: &'m Value) -> Option<&'m [Value]> {
         match module_manifest {
             Value::Null => None,
@@ -276,13 +342,15 @@ impl Manifest {
         }
     }
 
-    fn read_entries(&mut self, entries: &[Value]) {
+    fn read_entries(&mut self, entries: &[&RawValue]) {
         // The scheduler matches names by their canonical key, so `send-daily` and
         // `send_daily` would be the same job. Keyed by that key so that a manifest of
         // thousands of jobs is checked in one pass.
         let mut seen: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        let mut known = Known::default();
+        self.jobs.reserve(entries.len());
         for (index, entry) in entries.iter().enumerate() {
-            if let Some(job) = self.read_job(index, entry) {
+            if let Some(job) = self.read_job(index, entry, &mut known) {
                 let key = canonical_key(&job.name);
                 if let Some(&first) = seen.get(&key) {
                     let first = &self.jobs[first];
@@ -304,8 +372,8 @@ impl Manifest {
         }
     }
 
-    fn read_job(&mut self, index: usize, entry: &Value) -> Option<JobSpec> {
-        let Value::Object(fields) = entry else {
+    fn read_job(&mut self, index: usize, entry: &RawValue, known: &mut Known) -> Option<JobSpec> {
+        let Some(fields) = locate::Members::of(entry.get()) else {
             self.error(
                 "invalid-job",
                 None,
@@ -313,7 +381,7 @@ impl Manifest {
             );
             return None;
         };
-        let Some(name) = fields.get("name").and_then(Value::as_str) else {
+        let Some(name) = fields.get("name").and_then(locate::string_of) else {
             self.error(
                 "missing-name",
                 None,
@@ -321,7 +389,7 @@ impl Manifest {
             );
             return None;
         };
-        let name = name.to_owned();
+        let name = name.into_owned();
         if let Err(rule) = check_manifest_name(&name) {
             self.error(
                 "invalid-name",
@@ -334,7 +402,7 @@ impl Manifest {
             return None;
         }
         for key in fields.keys() {
-            if !JOB_KEYS.contains(&key.as_str()) {
+            if !JOB_KEYS.contains(&key) {
                 self.error(
                     "unknown-key",
                     Some(&name),
@@ -342,17 +410,16 @@ impl Manifest {
                 );
             }
         }
+        let schedule = fields.get("schedule");
         let schedules = self.string_list(
-            fields,
+            schedule,
             &name,
-            "schedule",
             "invalid-schedule",
             "`schedule` must be a string or an array of strings",
         );
-        if fields
-            .get("schedule")
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
+        if schedule
+            .and_then(locate::array_of)
+            .is_some_and(|items| items.is_empty())
         {
             self.error(
                 "invalid-schedule",
@@ -362,7 +429,7 @@ impl Manifest {
         }
         let mut parsed = Vec::with_capacity(schedules.len());
         for schedule in &schedules {
-            match Schedule::parse(schedule) {
+            match known.schedule(schedule) {
                 Ok(p) => parsed.push(p),
                 Err(e) => self.error(
                     "invalid-schedule",
@@ -371,7 +438,7 @@ impl Manifest {
                 ),
             }
         }
-        let description = self.string_field(fields, &name, "description");
+        let description = self.string_field(fields.get("description"), &name, "description");
         if description.as_deref().is_some_and(|d| d.trim().is_empty()) {
             self.error(
                 "invalid-field",
@@ -379,21 +446,32 @@ impl Manifest {
                 "`description` is empty; give a short text or leave the key out",
             );
         }
-        let timezone = self.string_field(fields, &name, "timezone");
+        let timezone = self.string_field(fields.get("timezone"), &name, "timezone");
         if let Some(tz) = &timezone
-            && let Err(e) = crate::schedule::parse_timezone(tz)
+            && let Err(e) = known.timezone(tz)
         {
-            self.error("invalid-timezone", Some(&name), e.to_string());
+            self.error("invalid-timezone", Some(&name), e);
         }
-        let timeout = policy::read_timeout(fields).unwrap_or_else(|p| {
+        // Cannot fail: the text was read as JSON already, no deeper than the full reader goes.
+        let value_of = |raw: &RawValue| serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        let priority = fields.get("priority").map(value_of);
+        // The other keys (the policies, keys the manifest does not know) are few and mostly
+        // absent; they are read as values, by the readers add-job shares.
+        let fields: Map<String, Value> = fields
+            .0
+            .iter()
+            .filter(|(key, _)| !TEXT_KEYS.contains(&key.as_ref()))
+            .map(|(key, raw)| (key.clone().into_owned(), value_of(raw)))
+            .collect();
+        let timeout = policy::read_timeout(&fields).unwrap_or_else(|p| {
             self.error(p.code, Some(&name), p.message);
             None
         });
-        let (policies, problems) = policy::read_policies(fields);
+        let (policies, problems) = policy::read_policies(&fields);
         for p in problems {
             self.error(p.code, Some(&name), p.message);
         }
-        let priority = match fields.get("priority") {
+        let priority = match &priority {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_i64().is_some_and(is_safe_integer) => {
                 n.as_i64().map(Priority::Number)
@@ -422,7 +500,7 @@ impl Manifest {
                 None
             }
         };
-        let tenants = policy::read_tenants(fields).unwrap_or_else(|p| {
+        let tenants = policy::read_tenants(&fields).unwrap_or_else(|p| {
             self.error(p.code, Some(&name), p.message);
             Tenants::None
         });
@@ -442,36 +520,34 @@ impl Manifest {
     /// A field holding an array of strings or one string, as a list.
     fn string_list(
         &mut self,
-        fields: &Map<String, Value>,
+        raw: Option<&RawValue>,
         job: &str,
-        key: &str,
         code: &'static str,
         message: &str,
     ) -> Vec<String> {
-        match fields.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(_) => {
-                self.error(code, Some(job), message);
-                Vec::new()
-            }
+        let Some(raw) = raw.filter(|raw| !locate::is_null(raw)) else {
+            return Vec::new();
+        };
+        if let Some(one) = locate::string_of(raw) {
+            return vec![one.into_owned()];
         }
+        let items = locate::array_of(raw).and_then(|items| {
+            items
+                .into_iter()
+                .map(|item| locate::string_of(item).map(std::borrow::Cow::into_owned))
+                .collect::<Option<Vec<String>>>()
+        });
+        items.unwrap_or_else(|| {
+            self.error(code, Some(job), message);
+            Vec::new()
+        })
     }
 
-    fn string_field(
-        &mut self,
-        fields: &Map<String, Value>,
-        job: &str,
-        key: &str,
-    ) -> Option<String> {
-        match fields.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
+    fn string_field(&mut self, raw: Option<&RawValue>, job: &str, key: &str) -> Option<String> {
+        let raw = raw.filter(|raw| !locate::is_null(raw))?;
+        match locate::string_of(raw) {
+            Some(s) => Some(s.into_owned()),
+            None => {
                 self.error(
                     "invalid-field",
                     Some(job),
@@ -480,5 +556,104 @@ impl Manifest {
                 None
             }
         }
+    }
+}
+
+/// A part of `package.json` as written, kept as text: reports write it as JSON straight from
+/// the text (a manifest of thousands of jobs is never built into a value to be written once).
+#[derive(Debug, Clone, Default)]
+pub struct AsWritten(Option<Box<RawValue>>);
+
+impl AsWritten {
+    /// As a value (`Value::Null` when absent).
+    pub fn value(&self) -> Value {
+        self.0
+            .as_ref()
+            // It was read as JSON already; the text is only read again.
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for AsWritten {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(raw) => locate::AsValue(raw).serialize(s),
+            None => s.serialize_unit(),
+        }
+    }
+}
+
+/// The job keys read on their own; the others are read as values, together.
+const TEXT_KEYS: [&str; 5] = ["name", "schedule", "description", "timezone", "priority"];
+
+/// Schedules and time zones already read in this manifest: thousands of jobs share a handful of
+/// each, and a parsed schedule is copied for the price of a reference count.
+#[derive(Default)]
+struct Known {
+    schedules: HashMap<String, Result<Schedule, ScheduleError>>,
+    zones: HashMap<String, Result<(), String>>,
+}
+
+impl Known {
+    fn schedule(&mut self, expr: &str) -> Result<Schedule, ScheduleError> {
+        if let Some(known) = self.schedules.get(expr) {
+            return known.clone();
+        }
+        let parsed = Schedule::parse(expr);
+        self.schedules.insert(expr.to_owned(), parsed.clone());
+        parsed
+    }
+
+    fn timezone(&mut self, name: &str) -> Result<(), String> {
+        if let Some(known) = self.zones.get(name) {
+            return known.clone();
+        }
+        let checked = crate::schedule::parse_timezone(name)
+            .map(drop)
+            .map_err(|e| e.to_string());
+        self.zones.insert(name.to_owned(), checked.clone());
+        checked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The jobs read straight from the text are the jobs the full reader reads.
+    #[test]
+    fn both_readers_read_the_same_manifest() {
+        let text = r#"{
+          "name": "demo", "name": "demo\u0021",
+          "webstir": {"mode": "api", "moduleManifest": {"version": "1.0.0", "n": 1E2, "jobs": [
+            {"name": "a", "schedule": "@daily", "timezone": "europe/london", "priority": 5},
+            {"name": "b", "schedule": ["*/5 * * * *", "bad"], "description": "x\ny \ud800",
+             "retry": {"attempts": 3, "delay": 30}, "tenants": ["t1"], "extra": [1, {"deep": []}],
+             "overlap": "queue", "catchUp": "6h", "jitter": 1.5, "timeout": "30s", "extra": 2},
+            {"name": "A", "schedule": []}, {"name": "c/d"}, {"schedule": "@daily"}, 7,
+            {"name": "e", "schedule": 5, "description": " ", "timezone": "Mars/Base",
+             "priority": 9007199254740993, "tenants": "all", "retry": 0, "tenantConcurrency": 0},
+            {"name": "f", "schedule": null, "description": null, "priority": "high",
+             "name": "g", "overlap": "never"}
+          ]}}
+        }"#;
+        let (_, json) = split_bom(text);
+        let readable = json::replace_lone_surrogates(json);
+        let fast = Manifest::from_located(locate::locate(&readable).expect("located"));
+        let full = Manifest::from_value(parse_package_json(text).expect("JSON")).expect("read");
+        assert_eq!(fast.jobs, full.jobs);
+        assert_eq!(fast.diagnostics, full.diagnostics);
+        assert_eq!(fast.package_name.as_deref(), Some("demo!"));
+        assert_eq!(fast.package_name, full.package_name);
+        assert_eq!(fast.mode, full.mode);
+        assert_eq!(fast.module_manifest.value(), full.module_manifest.value());
+        assert_eq!(fast.module_manifest.value()["n"].to_string(), "1e+2");
+        assert_eq!(
+            serde_json::to_string_pretty(&fast.module_manifest).expect("written"),
+            serde_json::to_string_pretty(&full.module_manifest.value()).expect("written")
+        );
+        assert_eq!(fast.jobs.len(), 4);
+        assert!(fast.diagnostics.len() > 10, "{:#?}", fast.diagnostics);
     }
 }

@@ -11,6 +11,7 @@ mod posix_tz;
 mod rate;
 mod timezone;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
@@ -53,9 +54,11 @@ const MACROS: [(&str, &str); 7] = [
     ("@hourly", "0 * * * *"),
 ];
 
+// Shared, so that a schedule read once for many jobs (a manifest of thousands of jobs repeats
+// a handful of expressions) is copied for each without copying its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Timing {
-    Cron(Box<Cron>),
+    Cron(Arc<Cron>),
     Rate(Duration),
     Reboot,
 }
@@ -63,7 +66,7 @@ enum Timing {
 /// A parsed schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
-    source: String,
+    source: Arc<str>,
     kind: ScheduleKind,
     timing: Timing,
 }
@@ -83,18 +86,18 @@ impl Schedule {
                 .ok_or_else(|| ScheduleError::UnknownMacro(text.to_owned()))?;
             (
                 ScheduleKind::Macro,
-                Timing::Cron(Box::new(Cron::parse(cron)?)),
+                Timing::Cron(Arc::new(Cron::parse(cron)?)),
             )
         } else if lower.starts_with("rate(") {
             (ScheduleKind::Rate, Timing::Rate(rate::parse(text)?))
         } else {
             (
                 ScheduleKind::Cron,
-                Timing::Cron(Box::new(Cron::parse(text)?)),
+                Timing::Cron(Arc::new(Cron::parse(text)?)),
             )
         };
         Ok(Schedule {
-            source: expr.to_owned(),
+            source: expr.into(),
             kind,
             timing,
         })

@@ -30,7 +30,7 @@ use std::time::Duration;
 pub use engine::Engine;
 pub use list::{ListEntry, entries};
 pub use log::{Log, RunLabel};
-pub use plan::{PlanOptions, PlannedJob, plan, select};
+pub use plan::{PlanOptions, PlannedJob, plan, plan_jobs, select};
 
 use crate::runner::{self, EnvError, JobEnv};
 use crate::store::{RunStore, StoreLocation};

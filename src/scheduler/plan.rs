@@ -1,6 +1,7 @@
 //! From manifest entries to runnable jobs: parsed schedules, the time zone, the time limit
 //! and the tenants of each job; and finding jobs by name.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -50,22 +51,49 @@ pub struct PlanOptions {
 ///
 /// [`Manifest::require_valid`]: crate::manifest::Manifest::require_valid
 pub fn plan(jobs: &[JobSpec], options: &PlanOptions) -> Result<Vec<PlannedJob>, SchedulerError> {
-    jobs.iter().map(|spec| plan_one(spec, options)).collect()
+    plan_jobs(jobs.to_vec(), options)
 }
 
-fn plan_one(spec: &JobSpec, options: &PlanOptions) -> Result<PlannedJob, SchedulerError> {
-    let tz = schedule::resolve_timezone(spec.timezone.as_deref(), options.timezone.as_deref())
-        .map_err(|e| SchedulerError::InvalidJob {
-            job: spec.name.clone(),
-            message: e.to_string(),
-        })?;
+/// [`plan`], taking the jobs rather than copying them.
+pub fn plan_jobs(
+    jobs: Vec<JobSpec>,
+    options: &PlanOptions,
+) -> Result<Vec<PlannedJob>, SchedulerError> {
+    // Thousands of jobs name a handful of zones; each is resolved once.
+    let mut zones: HashMap<Option<String>, Result<Tz, String>> = HashMap::new();
+    jobs.into_iter()
+        .map(|spec| {
+            let zone = spec.timezone.clone();
+            let tz = zones
+                .entry(zone)
+                .or_insert_with_key(|zone| {
+                    schedule::resolve_timezone(zone.as_deref(), options.timezone.as_deref())
+                        .map_err(|e| e.to_string())
+                })
+                .clone()
+                .map_err(|message| SchedulerError::InvalidJob {
+                    job: spec.name.clone(),
+                    message,
+                })?;
+            Ok(plan_one(spec, tz, options))
+        })
+        .collect()
+}
+
+fn plan_one(spec: JobSpec, tz: Tz, options: &PlanOptions) -> PlannedJob {
     let tenants = match &options.tenants {
         Some(ids) if !ids.is_empty() => Tenants::Static(ids.clone()),
         Some(_) => Tenants::None,
         None => spec.tenants.clone(),
     };
-    Ok(PlannedJob {
-        spec: spec.clone(),
+    let mut policies = spec.policies.resolve(&options.policies);
+    if options.no_retry {
+        policies.retry = None;
+    }
+    if let Some(runner) = options.runner_override {
+        policies.runner = runner;
+    }
+    PlannedJob {
         schedules: spec.parsed.clone(),
         tz,
         timeout: options
@@ -73,17 +101,9 @@ fn plan_one(spec: &JobSpec, options: &PlanOptions) -> Result<PlannedJob, Schedul
             .or(spec.timeout)
             .or(options.default_timeout),
         tenants,
-        policies: {
-            let mut policies = spec.policies.resolve(&options.policies);
-            if options.no_retry {
-                policies.retry = None;
-            }
-            if let Some(runner) = options.runner_override {
-                policies.runner = runner;
-            }
-            policies
-        },
-    })
+        policies,
+        spec,
+    }
 }
 
 /// Finds the jobs named in `names`, matched the way add-job normalizes names, in the order
