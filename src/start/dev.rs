@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Event, Options, Outcome, Role, SERVER_ENTRY, Signals, StartError, runtime, spawn, spawn_jobs,
-    spawn_server, stop_all, wait_some,
+    spawn_server, stop_all, wait_some, watcher_exited,
 };
 use crate::build::scheduler_files::SCHEDULER_SHIM;
 use crate::workspace::Workspace;
@@ -100,15 +100,11 @@ pub fn dev(
                     return Ok(Outcome::Ended { role: Role::Build, status });
                 }
                 status = wait_some(&mut jobs) => {
-                    let status = status.map_err(|source| StartError::Wait { role: Role::Jobs, source })?;
                     jobs = None;
-                    if status.success() {
-                        on_event(Event::WatcherDone);
-                        continue;
+                    if let Some(outcome) = watcher_exited(status, on_event)? {
+                        stop_all(&mut [server.as_mut(), Some(&mut build)], options.grace).await;
+                        return Ok(outcome);
                     }
-                    on_event(Event::Ended { role: Role::Jobs, status });
-                    stop_all(&mut [server.as_mut(), Some(&mut build)], options.grace).await;
-                    return Ok(Outcome::Ended { role: Role::Jobs, status });
                 }
                 status = wait_some(&mut server) => {
                     let status = status.map_err(|source| StartError::Wait { role: Role::Server, source })?;

@@ -138,15 +138,11 @@ pub fn start(
                     return Ok(Outcome::Ended { role: Role::Server, status });
                 }
                 status = wait_some(&mut jobs) => {
-                    let status = status.map_err(|source| StartError::Wait { role: Role::Jobs, source })?;
                     jobs = None;
-                    if status.success() {
-                        on_event(Event::WatcherDone);
-                        continue;
+                    if let Some(outcome) = watcher_exited(status, on_event)? {
+                        stop_all(&mut [Some(&mut server)], options.grace).await;
+                        return Ok(outcome);
                     }
-                    on_event(Event::Ended { role: Role::Jobs, status });
-                    stop_all(&mut [Some(&mut server)], options.grace).await;
-                    return Ok(Outcome::Ended { role: Role::Jobs, status });
                 }
             }
         }
@@ -216,6 +212,31 @@ fn spawn(
 }
 
 /// Waits for the child if there is one; never resolves otherwise.
+/// What the supervisor makes of the job watcher's exit: a watcher that exits 0 has done its
+/// work (every schedule was `@reboot`) while the server goes on; any other exit ends the
+/// command, and the caller stops the rest.
+fn watcher_exited(
+    status: io::Result<ExitStatus>,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Option<Outcome>, StartError> {
+    let status = status.map_err(|source| StartError::Wait {
+        role: Role::Jobs,
+        source,
+    })?;
+    if status.success() {
+        on_event(Event::WatcherDone);
+        return Ok(None);
+    }
+    on_event(Event::Ended {
+        role: Role::Jobs,
+        status,
+    });
+    Ok(Some(Outcome::Ended {
+        role: Role::Jobs,
+        status,
+    }))
+}
+
 async fn wait_some(child: &mut Option<Supervised>) -> io::Result<ExitStatus> {
     match child {
         Some(child) => child.wait().await,
