@@ -368,6 +368,8 @@ EXPRESSIONS = [
 
 def case_next_times(s: Settings, t: Tools, report: Report) -> None:
     case = "next-times"
+    if not NEXT_TIMES.exists():
+        raise NotMeasured(f"{NEXT_TIMES} is missing (bench/run builds it unless BENCH_WEBSTIR is set)")
     seconds = "0.05" if s.quick else "0.2"
     reps = s.reps(3, 1)
     impls = {
