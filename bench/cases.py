@@ -1,4 +1,5 @@
-"""The six cases of issue 7 for bench/harness.py, and the inputs they generate in bench/work."""
+"""Cases 1-4 and 6 of bench/harness.py (case 5 is in accuracy.py), and the inputs they generate
+in bench/work."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ import math
 import re
 import os
 import shutil
-import statistics
 import subprocess
-import time
 from pathlib import Path
 
 import timing
@@ -35,6 +34,7 @@ from timing import (
     fmt_ratio,
     fmt_time,
     measure,
+    runner_support,
     verdict,
     watch,
 )
@@ -126,20 +126,39 @@ def hash_text(text: str) -> str:
 # Case 1: CLI latency
 
 
+LIST_COMMANDS = ("webstir scheduler --list", "build/backend/jobs/scheduler --list", "webstir backend-inspect --json")
+# Issue 14's targets at 10,000 jobs.
+LIST_TARGETS = {
+    "webstir scheduler --list": 0.030,
+    "build/backend/jobs/scheduler --list": 0.030,
+    "webstir backend-inspect --json": 0.050,
+}
+# The exponent of a growth that counts as linear in the manifest's size: least squares on a few
+# noisy medians, and fixed costs (start-up) pull it below 1.
+LINEAR = 1.1
+
+
 def case_list(s: Settings, t: Tools, report: Report) -> None:
     case = "list"
     runs = s.reps(30, 5)
     floors = {}
     for label, argv in (("node -e 0", [t.node, "-e", "0"]), ("bun -e 0", [t.bun, "-e", "0"])):
         floors[label] = Stat.of([x.wall for x in measure(argv, t.env, runs)])
-    for count in (10, 10_000):
+    # The peers run at 10 and 10,000 jobs; webstir also at the sizes between, for the growth.
+    sizes = (10, 2000, 10_000) if s.quick else (10, 1000, 2000, 5000, 10_000)
+    growth: dict[str, list[tuple[float, float]]] = {label: [] for label in LIST_COMMANDS}
+    sizes_table = []
+    for count in sizes:
         jobs = [job_entry(i, SCHEDULES[i % len(SCHEDULES)]) for i in range(count)]
         ws = workspace(f"list-{count}", jobs)
+        megabytes = (ws / "package.json").stat().st_size / 1_000_000
         lines = lambda out, n=count: None if len(out.splitlines()) >= n else (
             f"printed {len(out.splitlines())} lines for {n} jobs"
         )
         peers = {}
         for runtime, exe in (("node", t.node), ("bun", t.bun)):
+            if count not in (10, 10_000):
+                continue
             argv = [exe, str(JS / "list.mjs"), str(ws)]
             try:
                 check_output(argv, t.env, lines)
@@ -154,6 +173,7 @@ def case_list(s: Settings, t: Tools, report: Report) -> None:
         }
         checks = {label: lines for label in commands}
         checks["webstir backend-inspect --json"] = json_jobs(count)
+        cells = []
         for label, argv in commands.items():
             stat = None
             try:
@@ -161,26 +181,63 @@ def case_list(s: Settings, t: Tools, report: Report) -> None:
                 stat = Stat.of([x.wall for x in measure(argv, t.env, runs, checked=True)])
             except NotMeasured as why:
                 report.skip(case, f"{label} at {count} jobs: {why}")
+            cells.append(fmt_time(stat) if stat else NOT_MEASURED)
+            if stat and count >= 1000:
+                growth[label].append((megabytes, stat.median))
             for runtime, peer in peers.items():
                 target = ""
                 if count == 10 and runtime == "bun":
                     target = "≤ 0.1× Bun"
                     ok = stat.median <= 0.1 * peer.median if stat else None
                 elif count == 10_000:
-                    target = "< 50 ms"
-                    ok = stat.median < 0.050 if stat else None
+                    limit = LIST_TARGETS[label]
+                    target = f"< {limit * 1000:.0f} ms"
+                    ok = stat.median < limit if stat else None
                 report.row(Row(
                     case, f"`{label}`, {count:,} jobs", fmt_time(stat) if stat else NOT_MEASURED,
                     f"list.mjs on {runtime}", fmt_time(peer),
                     fmt_ratio(stat.median, peer.median) if stat else "–", target,
                     verdict(ok) if target else "",
                 ))
+        sizes_table.append(f"| {count:,} | {megabytes:.2f} MB | " + " | ".join(cells) + " |")
+    for label, points in growth.items():
+        growth_row(case, f"`{label}`", points, None, report)
     for label, stat in floors.items():
         report.row(Row(case, f"floor: `{label}`", "–", label, fmt_time(stat)))
+    report.detail(case, "\n".join([
+        "| jobs | package.json | " + " | ".join(f"`{label}`" for label in LIST_COMMANDS) + " |",
+        "|---|---|---|---|---|",
+        *sizes_table,
+    ]))
     report.detail(case, (
         f"{runs} timed runs per command after 2 warm-up runs (fewer, and shown, when a command "
-        f"would take more than {timing.budget:.0f} s in all); wall time, median (p25–p75)."
+        f"would take more than {timing.budget:.0f} s in all); wall time, median (p25–p75). The "
+        f"peers run at 10 and 10,000 jobs only. Growth: the exponent k of time ∝ size^k, fitted "
+        f"by least squares on log(median) against log(package.json bytes) over the sizes of "
+        f"1,000 jobs and more; 1 is linear, 2 quadratic, and a fixed cost (start-up) pulls it "
+        f"below 1."
     ))
+
+
+def growth_row(case: str, what: str, points: list[tuple[float, float]],
+               peer: tuple[str, list[tuple[float, float]]] | None, report: Report) -> None:
+    """A row with the fitted exponent of time against manifest size (see exponent)."""
+    if len(points) < 2:
+        report.skip(case, f"growth of {what}: fewer than 2 sizes measured")
+        return
+    mine = exponent(points)
+    theirs = exponent(peer[1]) if peer and len(peer[1]) >= 2 else None
+    sizes = f"{len(points)} sizes, {points[0][0]:.2f}–{points[-1][0]:.2f} MB"
+    report.row(Row(
+        case, f"growth of {what} with the manifest's size: fitted exponent ({sizes})", f"{mine:.2f}",
+        peer[0] if peer and theirs is not None else "–", f"{theirs:.2f}" if theirs is not None else "–",
+        "–", f"≤ {LINEAR} (linear)", verdict(mine <= LINEAR),
+    ))
+
+
+def exponent(points: list[tuple[float, float]]) -> float:
+    slope, _, _ = linear_fit([(math.log(x), math.log(y)) for x, y in points])
+    return slope
 
 
 def install_scheduler(ws: Path) -> Path:
@@ -218,7 +275,7 @@ def case_add_job(s: Settings, t: Tools, report: Report) -> None:
     sizes = (1000, 5000) if s.quick else (500, 1000, 2000, 5000, 10_000)
     runs = s.reps(15, 4)
     new_name = "bench_new_job"
-    points = []
+    points: dict[str, list[tuple[float, float]]] = {"webstir": [], "bun": [], "node": []}
     for count in sizes:
         jobs = [job_entry(i, SCHEDULES[i % len(SCHEDULES)]) for i in range(count)]
         ws = workspace(f"add-job-{count}", jobs)
@@ -252,8 +309,8 @@ def case_add_job(s: Settings, t: Tools, report: Report) -> None:
                 report.skip(case, f"{label} at {count} jobs: {why}")
         reset()
         mine = stats.get("webstir")
-        if mine is not None:
-            points.append((megabytes, mine.median))
+        for label, stat in stats.items():
+            points[label].append((megabytes, stat.median))
         for runtime in ("bun", "node"):
             if runtime not in stats:
                 continue
@@ -263,17 +320,17 @@ def case_add_job(s: Settings, t: Tools, report: Report) -> None:
                 fmt_time(mine) if mine else NOT_MEASURED,
                 f"add_job.mjs on {runtime}", fmt_time(stats[runtime]),
                 fmt_ratio(mine.median, stats[runtime].median) if mine else "–",
-                "< 20 ms" if big else "",
-                verdict(mine.median < 0.020 if mine else None) if big else "",
+                "< 15 ms" if big else "",
+                verdict(mine.median < 0.015 if mine else None) if big else "",
             ))
-    if len(points) >= 3:
-        slope, intercept, worst = linear_fit(points)
-        exponent, _, _ = linear_fit([(math.log(x), math.log(y)) for x, y in points])
+    growth_row(case, "`add-job`", points["webstir"], ("add_job.mjs on bun", points["bun"]), report)
+    if len(points["webstir"]) >= 2:
+        slope, intercept, worst = linear_fit(points["webstir"])
         report.detail(case, (
-            f"Growth of webstir's median time with the file size: time ∝ size^{exponent:.2f} "
-            f"(least squares on log–log; linear growth is an exponent near 1, quadratic near 2). "
-            f"Straight-line fit: {intercept * 1000:.1f} ms + {slope * 1000:.1f} ms per MB, largest "
-            f"deviation of a point from it {worst * 1000:.1f} ms."
+            f"Growth of webstir's median time with the file size: time ∝ size^"
+            f"{exponent(points['webstir']):.2f} (least squares on log–log; linear growth is an "
+            f"exponent near 1, quadratic near 2). Straight-line fit: {intercept * 1000:.1f} ms + "
+            f"{slope * 1000:.1f} ms per MB, largest deviation of a point from it {worst * 1000:.1f} ms."
         ))
     report.detail(case, (
         f"{runs} timed runs per command and size after 2 warm-up runs; package.json and the job "
@@ -311,6 +368,8 @@ EXPRESSIONS = [
 
 def case_next_times(s: Settings, t: Tools, report: Report) -> None:
     case = "next-times"
+    if not NEXT_TIMES.exists():
+        raise NotMeasured(f"{NEXT_TIMES} is missing (bench/run builds it unless BENCH_WEBSTIR is set)")
     seconds = "0.05" if s.quick else "0.2"
     reps = s.reps(3, 1)
     impls = {
@@ -408,6 +467,15 @@ def case_watch(s: Settings, t: Tools, report: Report) -> None:
         "watch.mjs on node": [t.node, str(JS / "watch.mjs"), str(ws), "--spawn", true],
         "watch.mjs on bun": [t.bun, str(JS / "watch.mjs"), str(ws), "--spawn", true],
     }
+    # The worker runner imports the jobs into Node workers, so its jobs run on Node, and so do
+    # its peers' here: the JavaScript watcher importing them in its own process.
+    why_not_worker = runner_support()
+    if why_not_worker:
+        report.skip(case, f"the worker runner's rows: {why_not_worker}")
+    else:
+        watchers[WORKER] = [str(WEBSTIR), "--workspace", str(ws), "scheduler", "--watch", "--runner", "worker"]
+    watchers["watch.mjs on node, in-process"] = [t.node, str(JS / "watch.mjs"), str(ws)]
+    watchers["watch.mjs on bun, in-process"] = [t.bun, str(JS / "watch.mjs"), str(ws)]
     results = {}
     for label, argv in watchers.items():
         run = watch(argv, t.env, seconds, "watching jobs")
@@ -416,6 +484,9 @@ def case_watch(s: Settings, t: Tools, report: Report) -> None:
                         + " / ".join(run.output_tail[-3:]))
             continue
         results[label] = summarize_watch(run, seconds)
+        print(f"  {label}: peak {fmt_mb(results[label]['hwm'])} (tree {fmt_mb(results[label]['tree_peak'])} "
+              f"in {results[label]['procs']} processes), idle {results[label]['idle'] * 1000:.1f} ms/min",
+              flush=True)
     mine = results.get("webstir")
     for label in ("watch.mjs on bun", "watch.mjs on node"):
         theirs = results.get(label)
@@ -434,6 +505,14 @@ def case_watch(s: Settings, t: Tools, report: Report) -> None:
                 fmt_ratio(mine[key], theirs[key]) if mine else "–", target if judged else "",
                 verdict(mine[key] < limit if mine else None) if judged else "",
             ))
+    worker_memory_rows(case, results, report)
+    if results:
+        report.detail(case, "\n".join([
+            "| watcher | peak VmHWM of the watcher | process tree: peak VmRSS sum (at the end) | processes |",
+            "|---|---|---|---|",
+            *(f"| {label} | {fmt_mb(r['hwm'])} | {fmt_mb(r['tree_peak'])} ({fmt_mb(r['tree_end'])}) | {r['procs']} |"
+              for label, r in results.items()),
+        ]))
     report.detail(case, (
         f"1,000 jobs (500 `rate(1 minute)`, 500 cron schedules a few hours away), watched for "
         f"{seconds:.0f} s after the watcher prints `watching jobs`. Jobs run with /bin/true as "
@@ -442,8 +521,29 @@ def case_watch(s: Settings, t: Tools, report: Report) -> None:
         f"process's VmHWM; CPU is its own utime+stime from /proc (children excluded). Idle CPU "
         f"(the larger of the /proc ticks and the threads' schedstat, which has nanosecond "
         f"resolution) is measured from 5 s after start (the launches are over) to the end of the window and "
-        f"scaled to one minute. One run per watcher: the spread is not measured."
+        f"scaled to one minute. The worker runner (`--runner worker`) and the in-process "
+        f"watch.mjs run the 500 jobs due at start on a real runtime instead (Node; Bun for the "
+        f"last): their memory is that of the whole process tree, the watcher plus its workers, the "
+        f"sum of VmRSS sampled every 0.25 s (its peak and its value at the end). One run per "
+        f"watcher: the spread is not measured."
     ))
+
+
+WORKER = "webstir, worker runner (jobs on node)"
+
+
+def worker_memory_rows(case: str, results: dict[str, dict], report: Report) -> None:
+    mine = results.get(WORKER)
+    for peer_label in ("watch.mjs on node, in-process", "watch.mjs on bun, in-process"):
+        theirs = results.get(peer_label)
+        if theirs is None:
+            continue
+        for key, what in (("tree_peak", "peak"), ("tree_end", "at the end of the window")):
+            report.row(Row(
+                case, f"{WORKER}: resident memory of the watcher and its workers, {what}",
+                fmt_mb(mine[key]) if mine else NOT_MEASURED, peer_label, fmt_mb(theirs[key]),
+                fmt_ratio(mine[key], theirs[key]) if mine else "–",
+            ))
 
 
 def summarize_watch(run: WatchRun, seconds: float) -> dict:
@@ -455,7 +555,11 @@ def summarize_watch(run: WatchRun, seconds: float) -> dict:
     # Ticks miss sub-10 ms work; schedstat misses threads that ended: take the larger.
     used = max(last[1] - idle_from[1], last[4] - idle_from[4])
     idle = used * 60 / span if span > 1 else float("nan")
+    tree = run.tree or [(0.0, 0.0, 0, 0)]
     return {
+        "tree_peak": max(x[2] for x in tree),
+        "tree_end": tree[-1][2],
+        "procs": max(x[3] for x in tree),
         "hwm": max(x[3] for x in run.samples),
         "rss": last[2],
         "cpu": last[1],
@@ -463,174 +567,6 @@ def summarize_watch(run: WatchRun, seconds: float) -> dict:
         "total_cpu": run.total_cpu,
         "first": first,
     }
-
-
-# --------------------------------------------------------------------------------------------
-# Case 5: fire accuracy
-
-
-def case_accuracy(s: Settings, t: Tools, report: Report) -> None:
-    case = "accuracy"
-    seconds = 10.0 if s.quick else 30.0
-    log_dir = WORK / "accuracy-logs"
-    modules = {}
-    for i in range(50):
-        name = f"tick_{i:02d}"
-        log = log_dir / f"{name}.log"
-        # Two stamps per run: when run() starts and when the process started (timeOrigin),
-        # which is the dispatch time for a job started in a new process.
-        modules[name] = (
-            'import { appendFileSync } from "node:fs";\n'
-            "export async function run() {\n"
-            "  const now = performance.timeOrigin + performance.now();\n"
-            f"  appendFileSync({json.dumps(str(log))}, "
-            "`${now} ${performance.timeOrigin} ${process.pid}\\n`);\n"
-            "}\n"
-        )
-    jobs = [{"name": name, "schedule": "rate(1 second)"} for name in modules]
-    ws = workspace("accuracy-50", jobs, modules)
-    watchers = {
-        "webstir, jobs on node": [str(WEBSTIR), "--workspace", str(ws), "scheduler", "--watch"],
-        "webstir, jobs on bun": [str(WEBSTIR), "--workspace", str(ws), "scheduler", "--watch", "--node", t.bun],
-        "watch.mjs on node, in-process": [t.node, str(JS / "watch.mjs"), str(ws)],
-        "watch.mjs on bun, in-process": [t.bun, str(JS / "watch.mjs"), str(ws)],
-        "watch.mjs on node, jobs on node": [t.node, str(JS / "watch.mjs"), str(ws), "--spawn", t.node],
-    }
-    results = {}
-    for label, argv in watchers.items():
-        shutil.rmtree(log_dir, ignore_errors=True)
-        log_dir.mkdir(parents=True)
-        run = watch(argv, t.env, seconds, "watching jobs")
-        if run.ready_at is None:
-            report.skip(case, f"{label}: never reported `watching jobs` (exit {run.exit_code}): "
-                        + " / ".join(run.output_tail[-3:]))
-            continue
-        stopped = run.samples[-1][0] if run.samples else time.time()
-        results[label] = lateness(log_dir, run.ready_at, seconds, stopped, run.pid, run.announced)
-    costs = {name: Stat.of([x.cpu for x in measure(argv, t.env, 5)]).median
-             for name, argv in (("Node", [t.node, "-e", "0"]), ("Bun", [t.bun, "-e", "0"]))}
-    cores = os.cpu_count() or 1
-    report.detail(case, "Capacity: starting a runtime costs " + " and ".join(
-        f"{cpu * 1000:.0f} ms of CPU for {name} (so 50 runs a second need {cpu * 50:.1f} of the "
-        f"machine's {cores} cores)" for name, cpu in costs.items()
-    ) + ". A watcher that starts a new process per run cannot keep up when that exceeds the "
-        "cores; the overlap policy (skip) then shows up as missed runs.")
-    if results:
-        table = ["| watcher | timer: first `running` of each second, p50 / p99 | every `running` logged, "
-                 "p50 / p99 | process start (dispatch), p50 / p99 | run() start, p50 / p99 | "
-                 "runs / missed / doubled |", "|---|---|---|---|---|---|"]
-        for label, r in results.items():
-            table.append(f"| {label} | {r['timer_p50']:.1f} / {r['timer_p99']:.1f} ms | "
-                         f"{r['log_p50']:.1f} / {r['log_p99']:.1f} ms | {r['p50']:.1f} / "
-                         f"{r['p99']:.1f} ms | {r['run_p50']:.1f} / {r['run_p99']:.1f} ms | "
-                         f"{r['runs']} / {r['missed']} / {r['doubled']} |")
-            print(f"  {label}: timer {r['timer_p50']:.1f} / {r['timer_p99']:.1f} ms, "
-                  f"logged {r['log_p50']:.1f} / {r['log_p99']:.1f} ms, "
-                  f"dispatch {r['p50']:.1f} / {r['p99']:.1f} ms, run() {r['run_p50']:.1f} / "
-                  f"{r['run_p99']:.1f} ms, runs {r['runs']}, missed {r['missed']}, doubled {r['doubled']}",
-                  flush=True)
-        report.detail(case, "\n".join(table))
-    pairs = (
-        ("webstir, jobs on node", "watch.mjs on node, jobs on node"),
-        ("webstir, jobs on bun", "watch.mjs on bun, in-process"),
-    )
-    for mine_label, peer_label in pairs:
-        mine, theirs = results.get(mine_label), results.get(peer_label)
-        if theirs is None:
-            continue
-        late = lambda r, a, b: f"{r[a]:.1f} / {r[b]:.1f} ms" if r else NOT_MEASURED
-        counts = lambda r: f"{r['runs']} / {r['missed']} / {r['doubled']}" if r else NOT_MEASURED
-        report.row(Row(case, f"{mine_label}: timer (first `running` of each second) p50 / p99",
-                       late(mine, "timer_p50", "timer_p99"), peer_label, late(theirs, "timer_p50", "timer_p99"),
-                       fmt_ratio(mine["timer_p50"], theirs["timer_p50"]) if mine else "–"))
-        report.row(Row(case, f"{mine_label}: `running` logged, lateness p50 / p99",
-                       late(mine, "log_p50", "log_p99"), peer_label, late(theirs, "log_p50", "log_p99"),
-                       fmt_ratio(mine["log_p50"], theirs["log_p50"]) if mine else "–"))
-        report.row(Row(case, f"{mine_label}: dispatch lateness p50 / p99", late(mine, "p50", "p99"),
-                       peer_label, late(theirs, "p50", "p99"),
-                       fmt_ratio(mine["p50"], theirs["p50"]) if mine else "–", "p50 < 5 ms, p99 < 20 ms",
-                       verdict(mine["p50"] < 5 and mine["p99"] < 20 if mine else None)))
-        report.row(Row(case, f"{mine_label}: run() lateness p50 / p99", late(mine, "run_p50", "run_p99"),
-                       peer_label, late(theirs, "run_p50", "run_p99"),
-                       fmt_ratio(mine["run_p50"], theirs["run_p50"]) if mine else "–"))
-        report.row(Row(case, f"{mine_label}: runs / missed / doubled", counts(mine), peer_label,
-                       counts(theirs), "–", "0 missed, 0 doubled",
-                       verdict(mine["missed"] == 0 and mine["doubled"] == 0 if mine else None)))
-    if results:
-        report.detail(case, (
-            f"50 jobs on `rate(1 second)` for {seconds:.0f} s. Due times are the grid start + k s. "
-            f"A rate grid starts at the watcher's own start, which the harness cannot see, so the "
-            f"grid is anchored at the `[jobs] running` line that came soonest after a whole second "
-            f"(a scheduler never fires early): the least-late second counts as on time, and drift "
-            f"and jitter show, a constant delay of every run would not. Each run appends `performance.timeOrigin + performance.now()` at the start "
-            f"of run() and `performance.timeOrigin`. Lateness figures: timer = the first `running` "
-            f"line of each second (how late the watcher wakes up, before it starts 50 processes "
-            f"one after another); `running` logged = when "
-            f"the harness read the watcher's `[jobs] running <job>` line (the timer firing, plus "
-            f"the pipe); dispatch = the job's process start (timeOrigin; the run() stamp for "
-            f"in-process jobs); run() = the start of run(), which includes the runtime's start-up "
-            f"and is what the issue's target names. A due time with no run is "
-            f"missed; two runs for one due time are doubled. Only due times at least 1 s before "
-            f"the end of the window count. One run per watcher."
-        ))
-
-
-def lateness(log_dir: Path, ready: float, seconds: float, stopped: float, watcher_pid: int,
-             announced: list[tuple[float, str]]) -> dict:
-    """Lateness of every run behind its due time on the grid start + k s."""
-    runs: dict[str, list[tuple[float, float]]] = {}
-    for log in sorted(log_dir.glob("*.log")):
-        for line in log.read_text().splitlines():
-            now_ms, origin_ms, pid = line.split()
-            ran = float(now_ms) / 1000
-            # A job run in the watcher's own process was launched when run() started.
-            launched = ran if int(pid) == watcher_pid else float(origin_ms) / 1000
-            runs.setdefault(log.stem, []).append((launched, ran))
-    # A rate grid starts at the watcher's own start, which the harness cannot see: the grid is
-    # anchored where the watcher's `running` lines (or, without them, the launches) say it
-    # fired soonest after a whole second, since a scheduler never fires early.
-    marks = [at for at, _job in announced] or [
-        launched for entries in runs.values() for launched, _ in entries
-    ]
-    start = min(at - math.floor(at - ready + 0.05) for at in marks) if marks else ready
-    last_due = int(min(seconds, stopped - start) - 1.0)
-    dispatch, run_late = [], []
-    missed = doubled = total = 0
-    for entries in runs.values():
-        seen: dict[int, int] = {}
-        for launched, ran in entries:
-            slot = math.floor(launched - start + 0.001)
-            if slot < 0 or slot > last_due:
-                continue
-            seen[slot] = seen.get(slot, 0) + 1
-            dispatch.append((launched - (start + slot)) * 1000)
-            run_late.append((ran - (start + slot)) * 1000)
-        total += sum(seen.values())
-        missed += sum(1 for k in range(last_due + 1) if k not in seen)
-        doubled += sum(n - 1 for n in seen.values() if n > 1)
-    missed += (50 - len(runs)) * (last_due + 1)
-    said = []
-    first_said: dict[int, float] = {}
-    for at, _job in announced:
-        slot = math.floor(at - start + 0.001)
-        if 0 <= slot <= last_due:
-            late = (at - (start + slot)) * 1000
-            said.append(late)
-            first_said[slot] = min(late, first_said.get(slot, late))
-    timer = list(first_said.values())
-    return {
-        "timer_p50": percentile(timer, 50), "timer_p99": percentile(timer, 99),
-        "log_p50": percentile(said, 50), "log_p99": percentile(said, 99),
-        "p50": percentile(dispatch, 50), "p99": percentile(dispatch, 99),
-        "run_p50": percentile(run_late, 50), "run_p99": percentile(run_late, 99),
-        "runs": total, "missed": missed, "doubled": doubled,
-    }
-
-
-def percentile(values: list[float], q: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 # --------------------------------------------------------------------------------------------

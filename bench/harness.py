@@ -1,9 +1,9 @@
 """The timing harness behind bench/run (Python 3.11 standard library only).
 
-Runs the cases of issue 7 against webstir and its JavaScript peers on the same generated inputs
-in one run, prints each case's figures and ratios as it goes, and writes bench/results.md.
+Runs the cases of issues 7 and 14 against webstir and its JavaScript peers on the same generated
+inputs in one run, prints each case's figures and ratios as it goes, and writes bench/results.md.
 bench/run builds webstir and installs the peers first; run that, not this file. The measuring
-lives in timing.py, the cases in cases.py."""
+lives in timing.py, the cases in cases.py and (case 5) accuracy.py."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 import timing
-from cases import case_accuracy, case_add_job, case_build, case_list, case_next_times, case_watch
-from timing import BENCH, BUDGET, NEXT_TIMES, RESULTS, ROOT, WEBSTIR, WORK, NotMeasured, Report, Settings, Tools
+from accuracy import case_accuracy
+from cases import case_add_job, case_build, case_list, case_next_times, case_watch
+from timing import BENCH, BUDGET, RESULTS, ROOT, WEBSTIR, WORK, NotMeasured, Report, Settings, Tools
 
 CASES = ("list", "add-job", "next-times", "watch", "accuracy", "build")
 CASE_TITLES = {
@@ -47,7 +48,7 @@ def machine() -> dict[str, str]:
         except OSError:
             return "?"
     packages = {}
-    for name in ("croner", "node-cron", "bun"):
+    for name in ("croner", "node-cron", "bun", "bree"):
         try:
             packages[name] = json.loads((BENCH / "node_modules" / name / "package.json").read_text())["version"]
         except (OSError, ValueError, KeyError):
@@ -57,6 +58,8 @@ def machine() -> dict[str, str]:
         "cores": str(os.cpu_count()),
         "kernel": os.uname().release,
         "commit": version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "binary": ("release build" if "BENCH_WEBSTIR" not in os.environ
+                   else f"binary from BENCH_WEBSTIR: {WEBSTIR}"),
         "node": version(["node", "--version"]),
         "packages": ", ".join(f"{k} {v}" for k, v in packages.items()),
     }
@@ -70,17 +73,22 @@ def write_results(report: Report, s: Settings, info: dict[str, str], started: dt
     lines = [
         "# Benchmark results",
         "",
-        "Written by `bench/run`" + (" --quick (a smoke run: few repetitions)" if s.quick else "") + ". "
+        "Written by `bench/run`" + (" --quick (a smoke run: few repetitions, short windows)" if s.quick else "")
+        + (f" ({', '.join(s.cases)} only)" if len(s.cases) < len(CASES) else "") + ". "
         "Times are wall-clock medians with the 25th–75th percentiles in brackets. The ratio is "
         "webstir's figure divided by the peer's, measured in the same run on the same input: "
-        "below 1× webstir takes less time or memory; for next times per second above 1× "
-        "webstir computes more.",
+        "below 1× webstir takes less time, CPU or memory, or is less late; for next times per "
+        "second above 1× webstir computes more. Lateness figures are p50 / p99 behind the due "
+        "time, and their ratio is of the p50 (the p99 for the worker runner's rows). A growth "
+        "row is the fitted exponent of time against the manifest's size (1 is linear). Rows of "
+        "the worker runner (`scheduler --runner worker`, issue 14) say `not measured` when the "
+        "binary has no `--runner`; the reason is under the case.",
         "",
         f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}; load average "
         f"(1 / 5 / 15 min) {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the start, "
         f"{end_load[0]:.2f} / {end_load[1]:.2f} / {end_load[2]:.2f} at the end",
-        f"- webstir commit {info['commit']} (release build); Node {info['node']}; peers from npm: {info['packages']}",
+        f"- webstir commit {info['commit']} ({info['binary']}); Node {info['node']}; peers from npm: {info['packages']}",
         "- Timing: bench/harness.py (posix_spawn + wait4 per process, perf_counter wall time); "
         "hyperfine is used by nothing here. The machine is shared: a high load average makes "
         "every figure, webstir's and the peers', slower and noisier.",
@@ -145,10 +153,9 @@ def parse_args(argv: list[str]) -> Settings:
 def main(argv: list[str]) -> int:
     s = parse_args(argv)
     timing.budget = BUDGET["quick" if s.quick else "full"]
-    for needed in (WEBSTIR, NEXT_TIMES):
-        if not needed.exists():
-            print(f"bench: {needed} is missing; run bench/run, which builds it", file=sys.stderr)
-            return 1
+    if not WEBSTIR.exists():
+        print(f"bench: {WEBSTIR} is missing; run bench/run, which builds it", file=sys.stderr)
+        return 1
     tools = Tools.find()
     WORK.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.timezone.utc)

@@ -20,7 +20,8 @@ WORK = BENCH / "work"
 JS = BENCH / "js"
 RESULTS = BENCH / "results.md"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve()
-# BENCH_WEBSTIR measures another build of webstir (bench/run still builds the release one).
+# BENCH_WEBSTIR measures another build of webstir (bench/run then builds nothing), for example
+# a branch's build before it lands on main.
 WEBSTIR = Path(os.environ.get("BENCH_WEBSTIR") or TARGET / "release" / "webstir").resolve()
 NEXT_TIMES = TARGET / "release" / "examples" / "next_times"
 BUILD_SCRIPT = BENCH / "build" / "run"
@@ -62,8 +63,24 @@ class Tools:
         env = dict(os.environ)
         # Every figure is taken in one zone, so "without a time zone" means UTC everywhere.
         env["TZ"] = "UTC"
-        env.pop("WEBSTIR_WORKSPACE", None)
+        # A WEBSTIR_WORKSPACE, WEBSTIR_NODE or WEBSTIR_FIRE_TIME of the caller's shell would
+        # change what is measured.
+        for name in [name for name in env if name.startswith("WEBSTIR_")]:
+            del env[name]
         return Tools(node=node, bun=str(bun), env=env)
+
+
+def runner_support() -> str | None:
+    """None when the webstir binary has the `worker` runner (`scheduler --runner`), else the
+    reason its rows are skipped: main has only the process runner until the worker work lands."""
+    try:
+        done = subprocess.run([str(WEBSTIR), "scheduler", "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"`webstir scheduler --help` could not run: {error}"
+    if "--runner" not in done.stdout:
+        return (f"{short([str(WEBSTIR)])} has no `scheduler --runner` (the worker runner of issue 14 "
+                f"is not in this build)")
+    return None
 
 
 def _runs(argv: list[str]) -> bool:
@@ -218,7 +235,7 @@ def fmt_mb(kb: float) -> str:
 
 
 def fmt_ratio(webstir: float, peer: float) -> str:
-    if peer <= 0 or webstir <= 0:
+    if not peer > 0 or not webstir > 0:  # also NaN: nothing measured
         return "–"
     ratio = webstir / peer
     if ratio < 0.001:
@@ -286,6 +303,8 @@ class WatchRun:
     # (time the harness read it, job) for every `[jobs] running <job>` line: when the watcher
     # says it starts a run, before the job's process exists.
     announced: list[tuple[float, str]] = field(default_factory=list)
+    # (time, CPU s, VmRSS kB, processes) of the watcher's whole process tree; see tree_usage.
+    tree: list[tuple[float, float, int, int]] = field(default_factory=list)
 
 
 def proc_cpu(pid: int) -> float | None:
@@ -313,6 +332,50 @@ def proc_schedstat(pid: int) -> float:
     return total / 1e9
 
 
+def proc_children(pid: int) -> list[int]:
+    children = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return children
+    for tid in tids:
+        try:
+            children += [int(x) for x in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return children
+
+
+def tree_usage(pid: int) -> tuple[float, int, int] | None:
+    """CPU seconds, resident kB and process count of pid and all its descendants. The CPU of each
+    live process includes the children it has reaped (cutime + cstime), so runs that started and
+    ended between two samples still count, once; VmRSS is summed over the live processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = 0
+    rss = 0
+    count = 0
+    pending = [pid]
+    seen = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            if current == pid:
+                return None
+            continue
+        # Fields after the command: state is [0], so utime, stime, cutime, cstime are [11]-[14].
+        cpu += sum(int(x) for x in fields[11:15])
+        memory = proc_memory(current)
+        rss += memory[0] if memory else 0
+        count += 1
+        pending += proc_children(current)
+    return cpu / ticks, rss, count
+
+
 def proc_memory(pid: int) -> tuple[int, int] | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -329,8 +392,9 @@ def proc_memory(pid: int) -> tuple[int, int] | None:
 
 
 def watch(argv: list[str], env: dict[str, str], seconds: float, ready_text: str) -> WatchRun:
-    """Starts a watcher, samples its own CPU time and memory every 0.25 s for `seconds` after it
-    reports `ready_text` on stdout, then stops it with SIGTERM."""
+    """Starts a watcher, samples its own CPU time and memory, and those of its whole process tree
+    (its workers or job processes), every 0.25 s for `seconds` after it reports `ready_text` on
+    stdout, then stops it with SIGTERM."""
     try:
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, bufsize=1)
@@ -356,20 +420,17 @@ def watch(argv: list[str], env: dict[str, str], seconds: float, ready_text: str)
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     samples = []
+    tree: list[tuple[float, float, int, int]] = []
     deadline = time.time() + 30
     while not ready.is_set() and proc.poll() is None and time.time() < deadline:
         ready.wait(0.05)
     if ready.is_set():
         end = ready_at[0] + seconds
         while time.time() < end and proc.poll() is None:
-            cpu, memory = proc_cpu(proc.pid), proc_memory(proc.pid)
-            if cpu is not None and memory is not None:
-                samples.append((time.time(), cpu, memory[0], memory[1], proc_schedstat(proc.pid)))
+            sample(proc.pid, samples, tree)
             time.sleep(min(0.25, max(0.0, end - time.time())))
     if proc.poll() is None:
-        cpu, memory = proc_cpu(proc.pid), proc_memory(proc.pid)
-        if cpu is not None and memory is not None:
-            samples.append((time.time(), cpu, memory[0], memory[1], proc_schedstat(proc.pid)))
+        sample(proc.pid, samples, tree)
         proc.send_signal(signal.SIGTERM)
     try:
         _, status, usage = os.wait4(proc.pid, 0)
@@ -381,4 +442,14 @@ def watch(argv: list[str], env: dict[str, str], seconds: float, ready_text: str)
     deadline = time.time() + 20
     while reader.is_alive() and time.time() < deadline:
         reader.join(0.5)
-    return WatchRun(ready_at[0] if ready_at else None, samples, total, code, tail, proc.pid, announced)
+    return WatchRun(ready_at[0] if ready_at else None, samples, total, code, tail, proc.pid, announced, tree)
+
+
+def sample(pid: int, samples: list, tree: list) -> None:
+    at = time.time()
+    cpu, memory = proc_cpu(pid), proc_memory(pid)
+    if cpu is not None and memory is not None:
+        samples.append((at, cpu, memory[0], memory[1], proc_schedstat(pid)))
+    usage = tree_usage(pid)
+    if usage is not None:
+        tree.append((at, *usage))

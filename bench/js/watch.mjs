@@ -3,7 +3,8 @@
 // grid (start + k × interval); cron expressions and macros use croner in the job's time zone;
 // `@reboot` runs once. A job still running when due again is skipped, as webstir does.
 // Jobs run in-process (import the module, await run()) or, with `--spawn RUNTIME`, each run in a
-// new RUNTIME process (runner.mjs), which is what webstir does with Node.
+// new RUNTIME process (runner.mjs), which is what webstir does with Node. Each run sees its due
+// time in WEBSTIR_FIRE_TIME, as under webstir (in-process: set just before run() is called).
 // Usage: node watch.mjs <workspace-dir> [--spawn <runtime>]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -30,27 +31,29 @@ function modulePath(name) {
   return join(root, "build", "backend", "jobs", name, "index.js");
 }
 
-async function runInProcess(name) {
+async function runInProcess(name, due) {
   let mod = modules.get(name);
   if (!mod) {
     mod = await import(pathToFileURL(modulePath(name)).href);
     modules.set(name, mod);
   }
+  // run() reads it synchronously when it starts, before any other fire can set it again.
+  process.env.WEBSTIR_FIRE_TIME = new Date(due).toISOString();
   await (mod.run ?? mod.default)();
 }
 
-function runInChild(name) {
+function runInChild(name, due) {
   return new Promise((resolve, reject) => {
     const child = spawn(spawnRuntime, [runner, modulePath(name)], {
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, WEBSTIR_JOB: name },
+      env: { ...process.env, WEBSTIR_JOB: name, WEBSTIR_FIRE_TIME: new Date(due).toISOString() },
     });
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
   });
 }
 
-async function fire(name) {
+async function fire(name, due) {
   if (running.has(name)) {
     console.error(`[jobs] skipping ${name}; previous run is still active (overlap policy: skip)`);
     return;
@@ -59,7 +62,7 @@ async function fire(name) {
   const began = performance.now();
   console.log(`[jobs] running ${name}`);
   try {
-    await (spawnRuntime ? runInChild(name) : runInProcess(name));
+    await (spawnRuntime ? runInChild(name, due) : runInProcess(name, due));
     console.log(`[jobs] ${name} completed in ${Math.round(performance.now() - began)}ms`);
   } catch (error) {
     console.error(`[jobs] ${name} failed: ${error.message}`);
@@ -72,7 +75,7 @@ function every(name, intervalMs, start) {
   let k = 0;
   const tick = () => {
     timers.delete(handle);
-    fire(name);
+    fire(name, start + k * intervalMs);
     k += 1;
     handle = setTimeout(tick, Math.max(0, start + k * intervalMs - Date.now()));
     timers.add(handle);
@@ -88,9 +91,17 @@ for (const job of jobs) {
     if (rate) {
       every(job.name, Number(rate[1]) * UNITS[rate[2].toLowerCase()], start);
     } else if (schedule.toLowerCase() === "@reboot") {
-      fire(job.name);
+      fire(job.name, Date.now());
     } else {
-      crons.push(new Cron(schedule, { timezone: job.timezone }, () => fire(job.name)));
+      // croner's callback does not say which due time fired: keep the one it will fire next.
+      let due;
+      const cron = new Cron(schedule, { timezone: job.timezone }, () => {
+        const fired = due ?? Date.now();
+        due = cron.nextRun()?.getTime();
+        fire(job.name, fired);
+      });
+      due = cron.nextRun()?.getTime();
+      crons.push(cron);
     }
   }
 }
