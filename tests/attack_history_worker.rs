@@ -1,0 +1,59 @@
+//! Hostile inputs to the run history, the store URL and the warm worker runner: each test
+//! pins a bug that was found by attacking the real binary.
+
+mod scheduler_support;
+
+use scheduler_support::Ws;
+
+const OK: &str = "export function run() { console.log('ok ran'); }\n";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Passwords typed raw (`/`, `?`) are still passwords to tokio-postgres; a libpq key/value
+/// string carries one too. None may reach an error, `config get`, `config list` or `config set`.
+#[test]
+fn a_store_password_is_never_printed_by_config_or_errors() {
+    let ws = Ws::new(r#"[{ "name": "ok" }]"#);
+    ws.job("ok", OK);
+    for url in [
+        "postgres://u:S3C/RETX@127.0.0.1:1/db",
+        "postgres://u:S3C?RETX@127.0.0.1:1/db",
+        "postgres://u:S3CRETX@127.0.0.1:1/db",
+    ] {
+        let set = ws
+            .webstir(&["config", "set", "store", url])
+            .assert()
+            .success();
+        let get = ws.webstir(&["config", "get", "store"]).assert().success();
+        let list = ws.webstir(&["config", "list"]).assert().success();
+        let json = ws.webstir(&["config", "list", "--json"]).assert().success();
+        let run = ws.scheduler(&["--job", "ok"]).assert().failure();
+        let flag = ws
+            .scheduler(&["--job", "ok", "--store", url])
+            .assert()
+            .failure();
+        for out in [&set, &get, &list, &json, &run, &flag] {
+            let out = out.get_output();
+            let all = text(&out.stdout) + &text(&out.stderr);
+            assert!(!all.contains("RETX"), "{url} leaked: {all}");
+        }
+        assert!(
+            text(&get.get_output().stdout).contains("u:***@127.0.0.1:1/db"),
+            "the rest of the URL is still shown"
+        );
+    }
+    let out = ws
+        .scheduler(&[
+            "--job",
+            "ok",
+            "--store",
+            "host=db password=S3CRETX dbname=jobs",
+        ])
+        .assert()
+        .code(2);
+    let stderr = text(&out.get_output().stderr);
+    assert!(!stderr.contains("S3CRETX"), "{stderr}");
+    assert!(stderr.contains("host=db password=***"), "{stderr}");
+}
