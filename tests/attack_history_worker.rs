@@ -57,3 +57,36 @@ fn a_store_password_is_never_printed_by_config_or_errors() {
     assert!(!stderr.contains("S3CRETX"), "{stderr}");
     assert!(stderr.contains("host=db password=***"), "{stderr}");
 }
+
+/// An error's first line may hold a carriage return, escape sequences, a Unicode line
+/// separator or a bidi override: the table shows them escaped, so each run stays one row and
+/// nothing reaches the terminal raw. The JSON keeps the error as recorded.
+#[test]
+fn control_characters_in_an_error_stay_escaped_in_its_history_row() {
+    let ws = Ws::new(r#"[{ "name": "weird" }]"#);
+    ws.job(
+        "weird",
+        "export function run() { throw new Error('a\\rB \\u202e\\u0007\\x1b[31mred\\u2028sep\\u0085nel\\u000bvt\\nsecond'); }\n",
+    );
+    ws.scheduler(&["--job", "weird"]).assert().code(1);
+    let out = ws.scheduler(&["--history"]).assert().success();
+    let table = text(&out.get_output().stdout);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 2, "a header and one row: {table:?}");
+    assert!(
+        rows[1].ends_with(r"a\rB \u{202e}\u{7}\u{1b}[31mred\u{2028}sep\u{85}nel\u{b}vt"),
+        "{table:?}"
+    );
+    assert!(
+        !table.contains([
+            '\r', '\u{1b}', '\u{7}', '\u{2028}', '\u{85}', '\u{b}', '\u{202e}'
+        ]),
+        "{table:?}"
+    );
+    let json = ws.scheduler(&["--history", "--json"]).assert().success();
+    let runs: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(
+        runs[0]["error"],
+        "a\rB \u{202e}\u{7}\u{1b}[31mred\u{2028}sep\u{85}nel\u{b}vt\nsecond"
+    );
+}
