@@ -90,3 +90,41 @@ fn control_characters_in_an_error_stay_escaped_in_its_history_row() {
         "a\rB \u{202e}\u{7}\u{1b}[31mred\u{2028}sep\u{85}nel\u{b}vt\nsecond"
     );
 }
+
+/// A FIFO at `.webstir/state.db` made `--history` block forever opening it; a folder there
+/// gave an obscure "disk I/O error". Both are now refused by name, and a run still runs.
+#[test]
+fn a_state_db_that_is_a_fifo_or_a_folder_is_refused_not_waited_on() {
+    let ws = Ws::new(r#"[{ "name": "ok" }]"#);
+    ws.job("ok", OK);
+    std::fs::create_dir(ws.path(".webstir")).unwrap();
+    let db = ws.path(".webstir/state.db");
+    let fifo = std::ffi::CString::new(db.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    for kind in ["fifo", "folder"] {
+        if kind == "folder" {
+            std::fs::remove_file(&db).unwrap();
+            std::fs::create_dir(&db).unwrap();
+        }
+        // A generous deadline: a hang fails the test instead of blocking the suite.
+        let out = ws
+            .scheduler(&["--history"])
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .failure();
+        let stderr = text(&out.get_output().stderr);
+        assert!(stderr.contains("is not a regular file"), "{kind}: {stderr}");
+        assert!(stderr.contains(".webstir/state.db"), "{kind}: {stderr}");
+        let run = ws
+            .scheduler(&["--job", "ok"])
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .success();
+        let stderr = text(&run.get_output().stderr);
+        assert!(
+            stderr.contains("run history is off") && stderr.contains("is not a regular file"),
+            "{kind}: {stderr}"
+        );
+    }
+}
