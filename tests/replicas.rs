@@ -216,7 +216,8 @@ fn three_watchers_for_30_seconds(kill: bool) {
     if kill {
         assert!(
             // The seeded run and whatever runs the victim had in flight (now recorded too).
-            logs.iter().any(|l| l.contains("run(s) lost: their watcher stopped")),
+            logs.iter()
+                .any(|l| l.contains("run(s) lost: their watcher stopped")),
             "a survivor says it marked the dead watcher's runs lost"
         );
     }
