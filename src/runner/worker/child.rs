@@ -331,10 +331,19 @@ struct ReportLines {
     partial: Vec<u8>,
 }
 
+/// Longer than any line the worker script writes (its output pieces are far smaller).
+const MAX_REPORT_LINE: usize = 4 * 1024 * 1024;
+
 impl ReportLines {
     fn push(&mut self, bytes: &[u8]) {
         self.partial.extend_from_slice(bytes);
         let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            // The worker script writes short lines (output in pieces); an endless line is a
+            // job writing to descriptor 3 itself. Dropped, so that it cannot grow the
+            // scheduler's memory without bound.
+            if self.partial.len() > MAX_REPORT_LINE {
+                self.partial.clear();
+            }
             return;
         };
         let rest = self.partial.split_off(end + 1);
@@ -404,6 +413,37 @@ impl Outputs {
         match self.runs.iter_mut().find(|(run, ..)| *run == id) {
             Some((_, out, err)) => out.flush().into_iter().chain(err.flush()).collect(),
             None => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod report_line_tests {
+    use super::*;
+
+    fn lines() -> (ReportLines, mpsc::UnboundedReceiver<Event>) {
+        let (events, received) = mpsc::unbounded_channel();
+        let lines = ReportLines {
+            outputs: Arc::new(Mutex::new(Outputs::default())),
+            events,
+            partial: Vec::new(),
+        };
+        (lines, received)
+    }
+
+    #[test]
+    fn an_endless_line_on_the_report_pipe_is_dropped_and_later_messages_still_read() {
+        let (mut lines, mut received) = lines();
+        let junk = vec![b'x'; 1024 * 1024];
+        for _ in 0..10 {
+            lines.push(&junk);
+        }
+        assert!(lines.partial.len() <= MAX_REPORT_LINE, "bounded");
+        lines.push(b"\n{\"t\":\"done\",\"id\":3,\"ok\":true}\n");
+        assert!(lines.partial.is_empty());
+        match received.try_recv() {
+            Ok(Event::Done { id, .. }) => assert_eq!(id, 3),
+            _ => panic!("the message after the junk is read"),
         }
     }
 }
