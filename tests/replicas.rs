@@ -215,8 +215,10 @@ fn three_watchers_for_30_seconds(kill: bool) {
     );
     if kill {
         assert!(
-            logs.iter().any(|l| l.contains("marked 1 run(s) lost")),
-            "a survivor says it marked the run lost"
+            // The seeded run and whatever runs the victim had in flight (now recorded too).
+            logs.iter()
+                .any(|l| l.contains("run(s) lost: their watcher stopped")),
+            "a survivor says it marked the dead watcher's runs lost"
         );
     }
 }
@@ -390,4 +392,54 @@ fn the_store_url_from_the_environment_is_not_shown_in_help() {
         "{help}"
     );
     assert!(!help.contains("hunter2"), "{help}");
+}
+
+/// `--history` and `backend-inspect` read the store the watchers write to: a run recorded in
+/// PostgreSQL is listed by `--history --store URL`, and by backend-inspect through
+/// `WEBSTIR_STORE`; no SQLite database is created by either.
+#[test]
+fn history_and_inspect_read_the_postgres_store() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "history");
+    let ws = Ws::new(r#"[{"name": "fails", "schedule": "@daily"}]"#);
+    ws.job(
+        "fails",
+        "export async function run() { throw new Error('disk full'); }",
+    );
+    ws.scheduler(&["--job", "fails", "--store", &url])
+        .assert()
+        .code(1);
+    assert!(
+        !ws.path(".webstir/state.db").exists(),
+        "a PostgreSQL store leaves no SQLite database"
+    );
+    let out = ws
+        .scheduler(&["--history", "--json", "--store", &url])
+        .assert()
+        .success();
+    let runs: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("a JSON array");
+    let runs = runs.as_array().expect("an array");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["job"], "fails");
+    assert_eq!(runs[0]["outcome"], "failed");
+    assert!(
+        runs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("disk full")),
+        "{runs:?}"
+    );
+    // Without --store, the SQLite default has nothing.
+    ws.scheduler(&["--history", "--json"])
+        .assert()
+        .success()
+        .stdout("[]\n");
+    let out = ws
+        .webstir(&["backend-inspect", "--json"])
+        .env("WEBSTIR_STORE", &url)
+        .output()
+        .expect("backend-inspect runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("\"lastRun\""), "{text}");
+    assert!(text.contains("failed"), "{text}");
 }

@@ -673,3 +673,62 @@ fn a_worker_whose_job_ignores_sigterm_is_killed_after_the_grace_period() {
     }
     assert!(no_workers_left(&ws), "workers left: {:?}", workers_of(&ws));
 }
+
+/// The Bun executable: `WEBSTIR_TEST_BUN`, else `bun` on PATH.
+fn bun() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("WEBSTIR_TEST_BUN").filter(|p| !p.is_empty()) {
+        return Some(path.into());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("bun"))
+        .find(|path| path.is_file())
+}
+
+#[test]
+fn workers_run_on_bun_with_each_runs_output_attributed() {
+    let Some(bun) = bun() else {
+        println!("skipped: no Bun (set WEBSTIR_TEST_BUN or put `bun` on PATH)");
+        return;
+    };
+    let ws = Ws::new(r#"[{ "name": "tick", "schedule": "rate(1 second)", "runner": "worker" }]"#);
+    ws.job(
+        "tick",
+        r#"let count = 0;
+export function run() {
+  count += 1;
+  console.log(`run ${process.pid} ${count} ${process.env.WEBSTIR_ATTEMPT}`);
+  console.error(`err ${count}`);
+}
+"#,
+    );
+    let bun = bun.to_string_lossy().into_owned();
+    let mut running = ws.spawn_scheduler(&["--watch", "--node", &bun]);
+    let runs = seen_at_least(&mut running, "three runs", 3, |l| {
+        l.starts_with("[tick] run ")
+    });
+    seen_at_least(&mut running, "three error lines", 3, |l| {
+        l.starts_with("[tick] err ")
+    });
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0), "{:?}", done.stderr);
+    let fields: Vec<Vec<&str>> = runs
+        .iter()
+        .map(|l| l.split_whitespace().skip(2).collect())
+        .collect();
+    // One warm Bun process ran them all, each to its end (no run skipped as an overlap).
+    assert!(fields.iter().all(|f| f[0] == fields[0][0]), "{runs:?}");
+    assert_eq!(
+        fields.iter().map(|f| f[1]).take(3).collect::<Vec<_>>(),
+        ["1", "2", "3"]
+    );
+    assert!(
+        !done
+            .stdout
+            .iter()
+            .chain(&done.stderr)
+            .any(|l| l.contains("previous run is still active")),
+        "{:?}",
+        done.stderr
+    );
+}

@@ -64,6 +64,7 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
     match args.action {
         Action::Set { key, value } => {
             let (path, stored) = settings::set(&workspace, &key, &value).map_err(usage)?;
+            let stored = shown(&key, stored);
             println!("set {key} = {stored:?} in {}", path.display());
         }
         Action::Unset { key } => {
@@ -75,7 +76,7 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
                 return Err(usage(SettingsError::UnknownKey { key }));
             }
             let value = Settings::load(&workspace)?.effective(&key)?;
-            println!("{value}");
+            println!("{}", shown(&key, value));
         }
         Action::List { json } => {
             let current = Settings::load(&workspace)?;
@@ -83,7 +84,10 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
                 let object: serde_json::Map<String, serde_json::Value> = KEYS
                     .iter()
                     .map(|k| {
-                        let value = current.get(k.name).or(k.default.map(str::to_owned));
+                        let value = current
+                            .get(k.name)
+                            .or(k.default.map(str::to_owned))
+                            .map(|v| shown(k.name, v));
                         (
                             k.name.to_owned(),
                             value.map_or(serde_json::Value::Null, Into::into),
@@ -93,7 +97,10 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
                 println!("{}", serde_json::Value::Object(object));
             } else {
                 for key in KEYS {
-                    match (current.get(key.name), key.default) {
+                    match (
+                        current.get(key.name).map(|v| shown(key.name, v)),
+                        key.default,
+                    ) {
                         (Some(value), _) => println!("{} = {value:?}", key.name),
                         (None, Some(default)) => {
                             println!("{} = {default:?} (default)", key.name)
@@ -105,6 +112,14 @@ pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A value as printed: `store` may be a URL carrying a password, which is never printed.
+fn shown(key: &str, value: String) -> String {
+    match key {
+        "store" => crate::store::location::redact(&value),
+        _ => value,
+    }
 }
 
 /// A key or value the user typed that is not accepted is a usage error (exit 2).

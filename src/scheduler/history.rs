@@ -166,6 +166,25 @@ fn block_on<T>(
         .block_on(future)
 }
 
+/// `text` safe in one table row: a job's error is arbitrary, and a carriage return, an escape
+/// sequence, a Unicode line separator or a bidi override would break the row or rewrite the
+/// terminal, so those are shown escaped (`\r`, `\u{1b}`).
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let invisible = matches!(
+                c,
+                '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+            );
+            if c.is_control() || invisible {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The runs as a text table: started, job, tenant, schedule, due, attempt, duration, outcome
 /// and the first line of the error.
 pub fn table(entries: &[HistoryEntry]) -> Vec<String> {
@@ -192,6 +211,7 @@ pub fn table(entries: &[HistoryEntry]) -> Vec<String> {
                     .to_owned(),
             ]
         })
+        .map(|row: [String; 9]| row.map(|cell| one_line(&cell)))
         .collect();
     let header = [
         "STARTED", "JOB", "TENANT", "SCHEDULE", "DUE", "ATTEMPT", "DURATION", "OUTCOME", "ERROR",

@@ -73,9 +73,14 @@ impl fmt::Display for StoreLocation {
 pub fn redact(url: &str) -> String {
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
-        None => ("", url),
+        None => return redact_keywords(url),
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    // tokio-postgres takes everything before the first `@` as `user:password`, even a `/` or
+    // `?` typed raw in the password, so the authority runs at least that far.
+    let after_first_at = rest.find('@').map_or(0, |at| at + 1);
+    let authority_end = rest[after_first_at..]
+        .find(['/', '?'])
+        .map_or(rest.len(), |i| after_first_at + i);
     let (authority, tail) = rest.split_at(authority_end);
     let authority = match authority.rfind('@') {
         Some(at) => {
@@ -103,6 +108,15 @@ pub fn redact(url: &str) -> String {
         None => tail.to_owned(),
     };
     format!("{scheme}{authority}{tail}")
+}
+
+/// A libpq key/value string (`host=db password=secret`) is not accepted, but it is echoed in
+/// the refusal: everything from the password on is hidden (its value may be quoted, spaces and all).
+fn redact_keywords(text: &str) -> String {
+    match text.to_ascii_lowercase().find("password") {
+        Some(at) => format!("{}password=***", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +175,16 @@ mod tests {
         assert_eq!(
             redact("postgres://webstir@db/jobs"),
             "postgres://webstir@db/jobs"
+        );
+        // Raw `/`, `?` and `@` in a password: tokio-postgres still reads them as the password.
+        assert_eq!(
+            redact("postgres://u:s3/cr?et@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact("postgres://u:s3@cret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact("host=db password='s3 cret' dbname=jobs"),
+            "host=db password=***"
         );
         let location = StoreLocation::Postgres("postgres://u:p4ss@h/d".into());
         assert!(!format!("{location:?} {location}").contains("p4ss"));

@@ -56,6 +56,11 @@ pub enum StoreError {
     )]
     NotAFolder { path: PathBuf },
     #[error(
+        "state database `{}` is not a regular file (a folder, FIFO or device is there); move it aside and webstir starts a new one",
+        path.display()
+    )]
+    NotAFile { path: PathBuf },
+    #[error(
         "state database `{}` is damaged or not a SQLite database ({source}); move it aside and webstir starts a new one",
         path.display()
     )]

@@ -209,7 +209,8 @@ impl SqliteStore {
     }
 }
 
-/// `.webstir/state.db` under `root`, refused when `.webstir` is not a folder or either is a
+/// `.webstir/state.db` under `root`, refused when `.webstir` is not a folder, the database is
+/// not a regular file, or either is a
 /// symbolic link leading out of the workspace.
 fn checked_path(root: &Path) -> Result<PathBuf, StoreError> {
     let dir = root.join(STATE_DIR);
@@ -223,6 +224,10 @@ fn checked_path(root: &Path) -> Result<PathBuf, StoreError> {
     }
     if dir.exists() && !dir.is_dir() {
         return Err(StoreError::NotAFolder { path: dir });
+    }
+    // A folder or a FIFO there would make SQLite fail obscurely or block opening it forever.
+    if path.exists() && !path.is_file() {
+        return Err(StoreError::NotAFile { path });
     }
     Ok(path)
 }

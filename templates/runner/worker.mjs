@@ -19,7 +19,8 @@
 // worker's own environment plus what the run adds), which is only sound because no other run
 // shares the process meanwhile.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { writeSync } from 'node:fs';
+import { Console } from 'node:console';
+import { createReadStream, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -88,6 +89,17 @@ for (const [stream, name] of [
     }
     return true;
   };
+}
+
+// Bun's console writes to descriptors 1 and 2 natively, past process.stdout.write: there, the
+// console is rebuilt on the (framing) streams so that its output is still attributed by run.
+if (process.versions.bun) {
+  const framed = new Console({ stdout: process.stdout, stderr: process.stderr });
+  for (const key of Object.keys(console)) {
+    if (typeof console[key] === 'function' && typeof framed[key] === 'function') {
+      console[key] = framed[key].bind(framed);
+    }
+  }
 }
 
 function setEnv(env) {
@@ -179,8 +191,12 @@ async function perform(request) {
 }
 
 const requests = createInterface({
-  // No `readable`/`writable` options: Bun adopts an fd only without them (Node reads either way).
-  input: new Socket({ fd: REQUEST_FD }),
+  // Bun's `new Socket({ fd })` closes a pipe it was handed (the scheduler then sees a broken
+  // pipe and the run never ends); a file stream reads it there. Node keeps the socket, which
+  // waits on the event loop instead of holding a thread-pool thread in a blocking read.
+  input: process.versions.bun
+    ? createReadStream(null, { fd: REQUEST_FD })
+    : new Socket({ fd: REQUEST_FD }),
   crlfDelay: Infinity,
 });
 for await (const line of requests) {
