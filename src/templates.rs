@@ -83,17 +83,20 @@ const HTML_TEMPLATES: &[(&str, &str)] = &[(
     include_str!("../templates/http/status.html.hbs"),
 )];
 
-fn registry() -> &'static Handlebars<'static> {
-    static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
+/// The registry holding template `index` of [`TEMPLATES`] alone, compiled on first use: a
+/// command renders one or two templates, and compiling all of them (the runner's is large) was
+/// a visible part of `add-job`'s time. No template uses partials, so each stands alone.
+fn registry(index: usize) -> &'static Handlebars<'static> {
+    static REGISTRIES: [OnceLock<Handlebars<'static>>; TEMPLATES.len()] =
+        [const { OnceLock::new() }; TEMPLATES.len()];
+    REGISTRIES[index].get_or_init(|| {
+        let (name, source) = TEMPLATES[index];
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         // Generated files are code, not HTML.
         hb.register_escape_fn(handlebars::no_escape);
-        for (name, source) in TEMPLATES {
-            hb.register_template_string(name, source)
-                .expect("embedded templates are checked by the test suite");
-        }
+        hb.register_template_string(name, source)
+            .expect("embedded templates are checked by the test suite");
         hb
     })
 }
@@ -124,7 +127,14 @@ pub fn render_html<T: Serialize>(name: &str, data: &T) -> Result<String, Templat
 
 /// Renders the embedded template `name` with `data`.
 pub fn render<T: Serialize>(name: &str, data: &T) -> Result<String, TemplateError> {
-    registry()
+    let index = TEMPLATES
+        .iter()
+        .position(|(known, _)| *known == name)
+        .ok_or_else(|| TemplateError::Render {
+            name: name.to_owned(),
+            message: "no such template".to_owned(),
+        })?;
+    registry(index)
         .render(name, data)
         .map_err(|e| TemplateError::Render {
             name: name.to_owned(),

@@ -6,6 +6,7 @@ pub mod init;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use crate::fsutil::{self, FileLock};
 
@@ -44,9 +45,20 @@ impl WorkspaceError {
 }
 
 /// A located workspace. Paths are absolute.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Workspace {
     root: PathBuf,
+    /// `package.json` as read to decide that this is a workspace, kept so that a one-shot
+    /// command does not read (up to megabytes of) it a second time.
+    located_text: Option<Arc<String>>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Workspace {
@@ -68,7 +80,10 @@ impl Workspace {
                     });
                 }
                 match probe(&dir)? {
-                    Probe::Workspace => Ok(Workspace { root: dir }),
+                    Probe::Workspace(text) => Ok(Workspace {
+                        root: dir,
+                        located_text: Some(text),
+                    }),
                     Probe::NoPackageJson => Err(WorkspaceError::NotAWorkspace {
                         path: dir,
                         reason: "it has no package.json".into(),
@@ -82,9 +97,10 @@ impl Workspace {
             None => {
                 let cwd = std::env::current_dir().map_err(|e| WorkspaceError::io(".", e))?;
                 for dir in cwd.ancestors() {
-                    if probe(dir)? == Probe::Workspace {
+                    if let Probe::Workspace(text) = probe(dir)? {
                         return Ok(Workspace {
                             root: dir.to_path_buf(),
+                            located_text: Some(text),
                         });
                     }
                 }
@@ -95,7 +111,10 @@ impl Workspace {
 
     /// A workspace at a known root, without checking it (for `init`, and for tests).
     pub fn at(root: impl Into<PathBuf>) -> Workspace {
-        Workspace { root: root.into() }
+        Workspace {
+            root: root.into(),
+            located_text: None,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -135,6 +154,23 @@ impl Workspace {
         fs::read_to_string(&path).map_err(|e| WorkspaceError::io(path, e))
     }
 
+    /// `package.json` for a command that reads it once and does not edit it: the text read when
+    /// the workspace was located, else read now. Symlinks are refused as by
+    /// [`Workspace::read_package_json`]. Editors (under [`Workspace::lock`]) and long-running
+    /// readers that must see later changes use `read_package_json`.
+    pub fn located_package_json(&self) -> Result<Arc<String>, WorkspaceError> {
+        match &self.located_text {
+            Some(text) => {
+                let path = self.package_json_path();
+                if fsutil::is_symlink(&path) {
+                    return Err(WorkspaceError::Symlink { path });
+                }
+                Ok(Arc::clone(text))
+            }
+            None => self.read_package_json().map(Arc::new),
+        }
+    }
+
     /// Atomically replaces `package.json`. Callers hold [`Workspace::lock`] across the read and
     /// this write.
     pub fn write_package_json(&self, text: &str) -> Result<(), WorkspaceError> {
@@ -160,7 +196,8 @@ impl Workspace {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Probe {
-    Workspace,
+    /// With the text of its package.json.
+    Workspace(Arc<String>),
     NoPackageJson,
     NoWebstirObject,
 }
@@ -181,7 +218,7 @@ fn probe(dir: &Path) -> Result<Probe, WorkspaceError> {
         Err(_) => text.contains("\"webstir\""),
     };
     Ok(if has_webstir {
-        Probe::Workspace
+        Probe::Workspace(Arc::new(text))
     } else {
         Probe::NoWebstirObject
     })
@@ -306,8 +343,11 @@ mod tests {
             r#"{{"name":"x","webstir":{{"mode":"api","moduleManifest":{{"jobs":[{}]}}}},"z":[1,2.5,true,null,"s"]}}"#,
             vec![r#"{"name":"a","schedule":["@daily"]}"#; 50].join(",")
         );
-        assert_eq!(probe_text(&big_jobs), Probe::Workspace);
-        assert_eq!(probe_text("\u{feff}{\"webstir\": {}}"), Probe::Workspace);
+        assert!(matches!(probe_text(&big_jobs), Probe::Workspace(_)));
+        assert!(matches!(
+            probe_text("\u{feff}{\"webstir\": {}}"),
+            Probe::Workspace(_)
+        ));
         for not_an_object in [r#"[]"#, r#"null"#, r#""api""#, r#"3"#, r#"true"#] {
             let text = format!(r#"{{"name": "x", "webstir": {not_an_object}}}"#);
             assert_eq!(probe_text(&text), Probe::NoWebstirObject, "{text}");
@@ -315,6 +355,9 @@ mod tests {
         assert_eq!(probe_text(r#"{"name": "x"}"#), Probe::NoWebstirObject);
         // Broken JSON that mentions webstir is taken as a workspace, so that the command
         // reports the parse error with its position instead of "not a workspace".
-        assert_eq!(probe_text(r#"{"webstir": {,}"#), Probe::Workspace);
+        assert!(matches!(
+            probe_text(r#"{"webstir": {,}"#),
+            Probe::Workspace(_)
+        ));
     }
 }

@@ -301,7 +301,8 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         crate::store::StoreLocation::resolve(args.store.as_deref(), settings.store.as_deref())
             .map_err(|e| Error::Usage(format!("--store: {e}")))?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
-    let manifest = Manifest::from_package_json(&workspace.read_package_json()?)?.require_valid()?;
+    let manifest =
+        Manifest::from_package_json(&workspace.located_package_json()?)?.require_valid()?;
     let plan_options = PlanOptions {
         timeout_override: args.timeout,
         default_timeout: settings.timeout,

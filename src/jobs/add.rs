@@ -225,7 +225,7 @@ pub fn add_job(workspace: &Workspace, job: &NewJob) -> Result<AddedJob, Error> {
 }
 
 /// [`add_job`], also returning what changed; with `dry_run`, every check is made and nothing is
-/// written.
+/// written. The diff in [`Changes`] is made for a dry run only (empty otherwise).
 pub fn add_job_with(
     workspace: &Workspace,
     job: &NewJob,
@@ -245,7 +245,12 @@ pub fn add_job_with(
 
     let file = scaffold::job_dir(workspace, job.name.as_str()).join(scaffold::ENTRY_FILE);
     let changes = Changes {
-        diff: package_json_diff(&text, &edited),
+        // Only a dry run shows the diff; on a 1 MB package.json it costs more than the edit.
+        diff: if dry_run {
+            package_json_diff(&text, &edited)
+        } else {
+            String::new()
+        },
         created: vec![scaffold::relative(workspace, &file)],
         ..Changes::default()
     };

@@ -78,7 +78,7 @@ impl LastRun {
 impl Inspection {
     /// Reads the workspace's manifest and checks it against the workspace as of `now`.
     pub fn of(workspace: &Workspace, now: DateTime<Utc>) -> Result<Inspection, Error> {
-        let text = workspace.read_package_json()?;
+        let text = workspace.located_package_json()?;
         let manifest = Manifest::from_package_json(&text)?;
         let mut diagnostics = manifest.diagnostics;
         // The scheduler evaluates a job without its own zone in webstir.toml's `timezone`;
