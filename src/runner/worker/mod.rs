@@ -82,7 +82,9 @@ pub fn parse_max_runs(raw: &str) -> Result<u32, String> {
 /// Reads `worker-max-memory`: a size such as `512MiB`, `1GB` or `300M` (K, M and G are
 /// powers of 1024, as `ps` and `top` count; KB, MB and GB powers of 1000), at least 1 MiB.
 pub fn parse_memory(raw: &str) -> Result<u64, String> {
-    let bad = || "expected a size such as `512MiB`, `1GiB` or `800MB`, at least 1MiB".to_owned();
+    let bad = || {
+        "expected a size such as `512MiB`, `1GiB` or `800MB`, from 1MiB to 1048576GiB".to_owned()
+    };
     let text = raw.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -109,6 +111,15 @@ pub fn parse_memory(raw: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_size_out_of_range_names_both_bounds() {
+        for raw in ["1", "1KiB", "99999999999GiB"] {
+            let error = parse_memory(raw).expect_err(raw);
+            assert!(error.contains("from 1MiB to 1048576GiB"), "{raw}: {error}");
+        }
+        assert_eq!(parse_memory("1048576GiB"), Ok(1024u64.pow(5)));
+    }
 
     #[test]
     fn memory_sizes_read_as_ps_and_top_count_them() {
