@@ -127,7 +127,7 @@ async fn an_unreadable_root_certificate_is_named() {
     .expect_err("no such file");
     let message = error.to_string();
     assert!(message.contains("no-such.pem"), "{message}");
-    // A file that holds no certificate at all (the server's key) is named too.
+    // A file that holds no certificate at all (a signing request) is named too.
     let key = certs.join("server.csr");
     let error = PostgresStore::connect(
         &format!("{url}?sslmode=verify-full&sslrootcert={}", key.display()),
