@@ -296,6 +296,96 @@ fn manual_runs_need_the_bearer_token() {
     );
 }
 
+/// A manual run of a watched job counts for its overlap policy: a fire that comes due while it
+/// runs is skipped (the default `skip`), never started beside it. The job holds a lock folder
+/// for its whole run, so a second run at the same time would fail on it.
+#[test]
+fn a_fire_due_during_a_manual_run_follows_the_overlap_policy() {
+    let ws = Ws::new(r#"[{ "name": "slow", "schedule": "* * * * * *" }]"#);
+    ws.job(
+        "slow",
+        "import { mkdirSync, rmdirSync } from 'node:fs';\n\
+         export async function run() {\n\
+           mkdirSync('slow.lock');\n\
+           console.log('start ' + process.env.WEBSTIR_SCHEDULE);\n\
+           await new Promise((resolve) => setTimeout(resolve, 1500));\n\
+           console.log('end ' + process.env.WEBSTIR_SCHEDULE);\n\
+           rmdirSync('slow.lock');\n\
+         }\n",
+    );
+    let mut running = ws.spawn_scheduler_with_env(
+        &["--watch", "--http", "127.0.0.1:0"],
+        &[("WEBSTIR_HTTP_TOKEN", TOKEN)],
+    );
+    let addr = served_at(&mut running);
+    let bearer = format!("Bearer {TOKEN}");
+    // Scheduled runs (1.5 s, every second, overlap skip) leave the job idle about a third of
+    // the time: ask until the manual run gets in.
+    let deadline = std::time::Instant::now() + scheduler_support::PATIENCE;
+    loop {
+        let reply = request(
+            &addr,
+            "POST",
+            "/jobs/slow/run",
+            &[("Authorization", &bearer)],
+        );
+        if reply.status == 202 {
+            break;
+        }
+        assert_eq!(reply.status, 409, "{}", reply.body);
+        assert!(reply.body.contains("slow is running now"), "{}", reply.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never went idle"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    running.wait_until_seen("the manual run", |l| l == "[slow] start manual");
+    let skipped_before = running
+        .stdout
+        .iter()
+        .chain(&running.stderr)
+        .filter(|l| l.contains("skipping slow; previous run is still active"))
+        .count();
+    running.wait_for("the manual run's end", |l| l == "[slow] end manual");
+    // A fire came due every second of the manual run's 1.5 s; each was skipped.
+    let skipped_during = running
+        .stdout
+        .iter()
+        .chain(&running.stderr)
+        .filter(|l| l.contains("skipping slow; previous run is still active"))
+        .count()
+        - skipped_before;
+    assert!(
+        skipped_during >= 1,
+        "no fire was skipped during the manual run\n{}",
+        running.stdout.join("\n")
+    );
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    let all: Vec<&String> = done.stdout.iter().chain(&done.stderr).collect();
+    assert!(
+        all.iter().all(|l| !l.contains("EEXIST")),
+        "two runs of slow overlapped:\n{all:#?}"
+    );
+    // Job output is on stdout, in the order it was printed.
+    let printed = &done.stdout;
+    let manual_start = printed
+        .iter()
+        .position(|l| l == "[slow] start manual")
+        .expect("the manual run started");
+    let manual_end = printed
+        .iter()
+        .position(|l| l == "[slow] end manual")
+        .expect("the manual run ended");
+    assert!(
+        printed[manual_start + 1..manual_end]
+            .iter()
+            .all(|l| !l.starts_with("[slow] start ")),
+        "a scheduled run started during the manual run:\n{printed:#?}"
+    );
+}
+
 #[test]
 fn without_a_token_manual_runs_are_disabled() {
     let ws = ticking_workspace();

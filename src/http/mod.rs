@@ -16,11 +16,13 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, header};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use state::Status;
 
 use crate::scheduler::Engine;
+use crate::scheduler::manual::ManualRun;
 
 /// Where to serve, and the token that allows manual runs.
 #[derive(Debug, Clone)]
@@ -107,11 +109,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `config.addr` and serves `status`; manual runs go through `engine`.
+    /// Binds `config.addr` and serves `status`; manual runs of watched jobs are handed to the
+    /// watch loop through `loop_runs`, those of other jobs go through `engine`.
     pub async fn start(
         config: &HttpConfig,
         status: Arc<Status>,
         engine: Arc<Engine>,
+        loop_runs: mpsc::Sender<ManualRun>,
     ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
@@ -120,6 +124,7 @@ impl Server {
             status: Arc::clone(&status),
             engine,
             token: config.token.clone(),
+            loop_runs,
             manual_runs: Arc::clone(&manual_runs),
         };
         let router = server::router(app);

@@ -1,11 +1,11 @@
 //! The routes: `/metrics`, `/healthz`, the status page `/`, `/api/jobs`, `/api/runs` and
 //! `POST /jobs/{name}/run`.
 //!
-//! A manual run is `Engine::run_job` on a task of its own, the way the watch loop starts a
-//! scheduled run: it shares the engine's stop switch (SIGTERM stops it like any run) and
-//! reports through the same log and observer. The watch loop does not know of it, so the
-//! request is refused (409) while the job is running, and the watcher waits for manual runs
-//! before it exits.
+//! A manual run of a watched job is started by the watch loop (see
+//! [`crate::scheduler::manual`]), so that it counts for the job's overlap policy like a
+//! scheduled run; it is refused (409) while the job is running. A job the loop does not watch
+//! (no schedule, or left out by `--job`) is run here with `Engine::run_job` on a task of its
+//! own, sharing the engine's stop switch; the watcher waits for those runs before it exits.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::Token;
@@ -24,6 +25,7 @@ use super::page;
 use super::state::Status;
 use crate::scheduler::Engine;
 use crate::scheduler::fire::Fire;
+use crate::scheduler::manual::{ManualReply, ManualRun};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -31,6 +33,9 @@ pub struct App {
     pub status: Arc<Status>,
     pub engine: Arc<Engine>,
     pub token: Option<Token>,
+    /// Manual runs of watched jobs, to the watch loop.
+    pub loop_runs: mpsc::Sender<ManualRun>,
+    /// Manual runs of the jobs the loop does not watch.
     pub manual_runs: Arc<Mutex<JoinSet<()>>>,
 }
 
@@ -121,19 +126,42 @@ async fn run_now(State(app): State<App>, Path(name): Path<String>, headers: Head
         Err(error) => return error_json(StatusCode::NOT_FOUND, &error.to_string()),
     };
     if app.status.stopping() {
-        return error_json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the scheduler is shutting down",
-        );
+        return shutting_down();
     }
-    if app.status.running(&job.spec.name) > 0 {
-        return error_json(
+    let busy = || {
+        error_json(
             StatusCode::CONFLICT,
             &format!("{} is running now; try again when it ends", job.spec.name),
-        );
+        )
+    };
+    let started = || {
+        (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "job": job.spec.name, "status": "started" })),
+        )
+            .into_response()
+    };
+    let (reply, answer) = oneshot::channel();
+    let asked = app.loop_runs.try_send(ManualRun {
+        job: job.spec.name.clone(),
+        reply,
+    });
+    match asked {
+        Ok(()) => match answer.await {
+            Ok(ManualReply::Started) => return started(),
+            Ok(ManualReply::Running) => return busy(),
+            Ok(ManualReply::NotWatched) => {}
+            // The loop returned without answering: it is stopping.
+            Err(_) => return shutting_down(),
+        },
+        Err(mpsc::error::TrySendError::Full(_)) => return busy(),
+        Err(mpsc::error::TrySendError::Closed(_)) => return shutting_down(),
     }
+    if app.status.running(&job.spec.name) > 0 {
+        return busy();
+    }
+    let response = started();
     let engine = Arc::clone(&app.engine);
-    let name = job.spec.name.clone();
     app.manual_runs
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -143,11 +171,14 @@ async fn run_now(State(app): State<App>, Path(name): Path<String>, headers: Head
                 .run_job(&job, &fire, &[], &engine.stop_switch())
                 .await;
         });
-    (
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "job": name, "status": "started" })),
+    response
+}
+
+fn shutting_down() -> Response {
+    error_json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the scheduler is shutting down",
     )
-        .into_response()
 }
 
 fn error_json(status: StatusCode, message: &str) -> Response {

@@ -8,6 +8,7 @@ pub mod history;
 pub mod jitter;
 pub mod list;
 pub mod log;
+pub mod manual;
 pub mod observer;
 pub mod once;
 pub mod overlap;
@@ -218,10 +219,13 @@ pub fn run(
                     engine.env.base(),
                 );
                 let engine = Arc::new(engine);
+                let mut manual_requests = None;
                 let server = match server {
                     Some((config, status)) => {
+                        let (requests, received) = manual::channel();
+                        manual_requests = Some(received);
                         let server =
-                            crate::http::Server::start(config, status, Arc::clone(&engine))
+                            crate::http::Server::start(config, status, Arc::clone(&engine), requests)
                                 .await
                                 .map_err(|source| SchedulerError::Http {
                                     addr: config.addr,
@@ -240,7 +244,10 @@ pub fn run(
                     &mut signals,
                     &stop,
                     memory,
-                    reloader,
+                    watch::Inputs {
+                        reloader,
+                        manual: manual_requests,
+                    },
                 )
                 .await;
                 engine.workers.shutdown(runner::worker::SHUTDOWN_PATIENCE).await;

@@ -3,7 +3,8 @@
 //! delays each fire by the job's jitter, starts due jobs without waiting for them, follows the
 //! job's overlap policy when it is still running (see [`super::overlap`]), makes up for fires
 //! missed while it was not running (see [`super::catch_up`]), with a shared store claims each
-//! fire before running it (see [`super::shared`]), and on SIGINT/SIGTERM stops
+//! fire before running it (see [`super::shared`]), starts the manual runs the HTTP server asks
+//! for (see [`super::manual`]), and on SIGINT/SIGTERM stops
 //! scheduling, stops the running jobs (SIGTERM, grace period, SIGKILL) and returns.
 
 use std::cmp::Reverse;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -22,6 +23,7 @@ use super::engine::{Engine, JobOutcome};
 use super::fire::Fire;
 use super::jitter;
 use super::log::{Log, RunLabel};
+use super::manual::{self, ManualReply, ManualRun};
 use super::overlap::{self, Decision, Runs};
 use super::plan::PlannedJob;
 use super::reload::{self, Diff, Reloader};
@@ -146,6 +148,15 @@ pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
     scheduled
 }
 
+/// What reaches the loop besides time and signals.
+#[derive(Default)]
+pub struct Inputs {
+    /// Re-read plans of a followed package.json.
+    pub reloader: Option<Reloader>,
+    /// Manual runs asked of the HTTP server.
+    pub manual: Option<mpsc::Receiver<ManualRun>>,
+}
+
 /// A fire waiting behind a job's active run (overlap `queue` or `replace`), and whether it is
 /// claimed before it runs.
 type Waiting = (Fire, bool);
@@ -159,8 +170,12 @@ pub async fn watch(
     signals: &mut Signals,
     stop: &watch::Sender<StopRequest>,
     memory: Memory,
-    mut reloader: Option<Reloader>,
+    inputs: Inputs,
 ) -> Summary {
+    let Inputs {
+        mut reloader,
+        mut manual,
+    } = inputs;
     // Replaced whole at a reload; runs in progress keep the plan they started with.
     let mut jobs: Arc<Vec<PlannedJob>> = Arc::new(jobs);
     let names: Vec<&str> = jobs.iter().map(|j| j.spec.name.as_str()).collect();
@@ -306,6 +321,19 @@ pub async fn watch(
                     let claim = shared.as_ref().filter(|_| claim);
                     start_run(&engine, &jobs, &mut tasks, &mut runs, j, fire, claim);
                 }
+            }
+            request = manual::next(&mut manual) => {
+                let reply = match jobs.iter().position(|job| job.spec.name == request.job) {
+                    None => ManualReply::NotWatched,
+                    Some(j) if runs.active(j) > 0 => ManualReply::Running,
+                    Some(j) => {
+                        let fire = Fire::manual(Utc::now());
+                        start_run(&engine, &jobs, &mut tasks, &mut runs, j, fire, None);
+                        ManualReply::Started
+                    }
+                };
+                // The server may have given up waiting; the run goes on all the same.
+                let _ = request.reply.send(reply);
             }
             (why, reread) = reload::next_plan(&mut reloader) => match reread {
                 Ok(new) => {
