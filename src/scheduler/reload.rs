@@ -3,6 +3,7 @@
 //! new, gone or changed, so that it arms, drops and re-arms only those and leaves runs in
 //! progress alone.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -179,26 +180,35 @@ pub struct Diff {
 
 impl Diff {
     pub fn between(old: &[PlannedJob], new: &[PlannedJob]) -> Diff {
+        // By name, so that a reload of a manifest of thousands of jobs stays linear.
+        let new_index: HashMap<&str, usize> = new
+            .iter()
+            .enumerate()
+            .map(|(i, job)| (job.spec.name.as_str(), i))
+            .collect();
         let mut diff = Diff::default();
+        let mut kept = vec![false; new.len()];
         for job in old {
-            let found = new.iter().position(|n| n.spec.name == job.spec.name);
+            let found = new_index.get(job.spec.name.as_str()).copied();
             match found {
                 Some(i) if !same_timing(job, &new[i]) => diff.changed.push(i),
                 Some(_) => {}
                 None => diff.removed.push(job.spec.name.clone()),
             }
+            if let Some(i) = found {
+                kept[i] = true;
+            }
             diff.renumbered.push(found);
         }
         diff.changed.sort_unstable();
-        diff.added = (0..new.len())
-            .filter(|&i| !old.iter().any(|o| o.spec.name == new[i].spec.name))
-            .collect();
+        diff.added = (0..new.len()).filter(|&i| !kept[i]).collect();
         diff
     }
 
     /// Whether the new job at `index` needs its timers armed (it is new or changed).
     pub fn arms(&self, index: usize) -> bool {
-        self.added.contains(&index) || self.changed.contains(&index)
+        // Both lists are sorted.
+        self.added.binary_search(&index).is_ok() || self.changed.binary_search(&index).is_ok()
     }
 
     /// `+1 job, -2 jobs, 1 changed`, or `no job changed`.
