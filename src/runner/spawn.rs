@@ -13,7 +13,10 @@ pub(super) fn die_with_scheduler_and_place(
     command: &mut tokio::process::Command,
     placements: &[(RawFd, RawFd)],
 ) {
-    assert!(placements.len() <= MAX_PLACED, "too many descriptors to place");
+    assert!(
+        placements.len() <= MAX_PLACED,
+        "too many descriptors to place"
+    );
     let mut places = [(0, 0); MAX_PLACED];
     places[..placements.len()].copy_from_slice(placements);
     let count = placements.len();

@@ -542,7 +542,10 @@ mod report_line_tests {
         assert!(lines.partial.len() <= MAX_REPORT_LINE, "bounded");
         lines.push(b"\n{\"t\":\"done\",\"id\":3,\"key\":\"k3\",\"ok\":true}\n");
         assert!(lines.partial.is_empty());
-        assert!(heard.try_recv().is_ok(), "the message after the junk is read");
+        assert!(
+            heard.try_recv().is_ok(),
+            "the message after the junk is read"
+        );
     }
 
     #[test]
