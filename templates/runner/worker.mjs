@@ -10,8 +10,8 @@
 //   {"t":"done","id":7,"key":"9f..","ok":true,"rss":123}        run 7 ended (rss: resident bytes)
 //   {"t":"done","id":7,"key":"9f..","ok":false,"kind":"threw","message":"...","rss":123}
 //   {"t":"done","id":7,"key":"9f..","ok":false,"kind":"exit","code":3,"rss":123}
-//   {"t":"drain"}          a run called process.exit: this worker takes no new run and exits
-//                          once its other runs end
+//   {"t":"drain"}          a run called process.exit: send no new run; the worker exits once
+//                          its runs end and the request pipe is closed
 // A `done` carries the request's key, which only this script's closure knows: a job writing a
 // made-up `done` to descriptor 3 cannot end a run.
 // Job output never shares a stream with the protocol unframed: console.* and
@@ -46,9 +46,12 @@ const modules = new Map();
 const keys = new WeakMap();
 // Runs started and not yet reported done, oldest first.
 const inFlight = new Set();
-// Set once a run called process.exit (or the scheduler closed the request pipe): the worker
-// exits as soon as no run is in flight.
+// Set once a run called process.exit: the scheduler sends no new run (it may already have sent
+// one, which still runs) and closes the request pipe once every run it sent has ended.
 let draining = false;
+// Set once the scheduler closed the request pipe: the worker exits as soon as no run is in
+// flight.
+let closed = false;
 const realExit = process.exit.bind(process);
 
 function latest() {
@@ -245,12 +248,13 @@ function finish(run, outcome) {
 }
 
 function exitIfDrained() {
-  if (draining && inFlight.size === 0) realExit(0);
+  if (closed && inFlight.size === 0) realExit(0);
 }
 
 // process.exit in a run ends that run alone: it is reported (status 0 a success, any other a
-// failure as the process runner words it), its stack unwinds, and the worker takes no new run
-// and exits once its other runs end. Outside any run, it exits at once.
+// failure as the process runner words it), its stack unwinds, and the worker asks for no new
+// run; it exits once its other runs end and the scheduler closed the request pipe. Outside any
+// run, it exits at once.
 process.exit = function exit(code) {
   const run = runs.getStore();
   if (!run) return realExit(code);
@@ -260,7 +264,6 @@ process.exit = function exit(code) {
     send({ t: 'drain' });
   }
   finish(run, status === 0 ? { ok: true } : { ok: false, kind: 'exit', code: status });
-  exitIfDrained();
   throw new RunExit(status);
 };
 
@@ -320,9 +323,15 @@ const requests = createInterface({
 });
 for await (const line of requests) {
   if (!line.trim()) continue;
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch {
+    continue;
+  }
   // Not awaited: the next request may start while this run is in flight.
-  perform(JSON.parse(line));
+  perform(request);
 }
 // The scheduler closed the request pipe: it is done with this worker once its runs end.
-draining = true;
+closed = true;
 exitIfDrained();

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::protocol::{self, EnvChange, Message, REPORT_FD, REQUEST_FD, Request};
 use super::version::FileId;
@@ -58,6 +58,9 @@ pub(super) struct State {
     /// The build it imported its first module from: modules import each other, so a worker
     /// whose build changed could hand a new module an old dependency.
     pub build: Option<Option<FileId>>,
+    /// Runs it was handed.
+    pub started: u32,
+    /// Runs it reported done.
     pub runs: u32,
     pub rss: u64,
 }
@@ -82,8 +85,9 @@ struct Shared {
 /// A live worker process, shared by the runs it runs.
 pub(super) struct Worker {
     pid: i32,
-    /// `None` once the worker is retired.
-    requests: tokio::sync::Mutex<Option<tokio::net::unix::pipe::Sender>>,
+    /// Lines for the task that writes the request pipe, whole lines in order whatever becomes
+    /// of the run that sent one; `None` once the worker is retired (the pipe then closes).
+    requests: Mutex<Option<mpsc::UnboundedSender<Vec<u8>>>>,
     shared: Arc<Shared>,
     exit: watch::Receiver<Option<ExitStatus>>,
     /// The environment it was started with; each run sends only what differs.
@@ -136,8 +140,17 @@ impl Worker {
         reaper::track(pid);
         sentinel::watch(pid);
         let group = GroupGuard(pid);
-        let requests =
+        let mut request_pipe =
             tokio::net::unix::pipe::Sender::from_owned_fd(OwnedFd::from(request_writer))?;
+        let (requests, mut lines) = mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(line) = lines.recv().await {
+                // A worker that stopped reading has died; its exit tells its runs.
+                if request_pipe.write_all(&line).await.is_err() {
+                    break;
+                }
+            }
+        });
         let report = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(report_reader))?;
 
         let shared = Arc::new(Shared {
@@ -194,7 +207,7 @@ impl Worker {
         });
         Ok(Worker {
             pid,
-            requests: tokio::sync::Mutex::new(Some(requests)),
+            requests: Mutex::new(Some(requests)),
             shared,
             exit,
             spawn_env: env.clone(),
@@ -223,13 +236,14 @@ impl Worker {
     ) -> oneshot::Receiver<Done> {
         let (done, heard) = oneshot::channel();
         state.pending.insert(id, Pending { key, done });
+        state.started += 1;
         self.shared.load.send_replace(state.pending.len());
         lock(&self.shared.outputs).begin(id, sink);
         heard
     }
 
-    /// Hands run `id` to the worker.
-    pub async fn start(
+    /// Hands run `id` to the worker (the line is written in the background).
+    pub fn start(
         &self,
         id: u64,
         key: &str,
@@ -247,8 +261,10 @@ impl Worker {
         };
         let mut line = serde_json::to_vec(&request).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        match &mut *self.requests.lock().await {
-            Some(requests) => requests.write_all(&line).await,
+        match &*lock(&self.requests) {
+            Some(requests) => requests
+                .send(line)
+                .map_err(|_| std::io::ErrorKind::BrokenPipe.into()),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
         }
     }
@@ -314,7 +330,7 @@ impl Worker {
     /// Ends the worker the gentle way: no more requests, so it exits by itself once its runs
     /// end; SIGKILL if it has not within `patience`.
     pub async fn retire(self: Arc<Self>, patience: Duration) {
-        *self.requests.lock().await = None;
+        lock(&self.requests).take();
         let _ = tokio::time::timeout(patience, self.until_exit()).await;
     }
 }

@@ -122,9 +122,7 @@ impl Pool {
             }
         };
         // A worker that cannot take the request has died; its exit says why below.
-        let _ = worker
-            .start(id, &key, &spec.module, &spec.args, &spec.env)
-            .await;
+        let _ = worker.start(id, &key, &spec.module, &spec.args, &spec.env);
         let job = job_name(&spec);
         tokio::pin!(done);
         let ending = tokio::select! {
@@ -173,15 +171,21 @@ impl Pool {
                 let mut state = worker.state();
                 state.runs += 1;
                 state.rss = rss.unwrap_or(state.rss);
-                let worn = self.config.max_runs.is_some_and(|max| state.runs >= max);
-                let big = self.config.max_memory.is_some_and(|max| state.rss > max);
-                if worn || big {
+                if self.config.max_memory.is_some_and(|max| state.rss > max) {
                     state.draining = true;
                 }
                 (outcome, Some(exit_code))
             }
             Ending::Exited(status) => match worker.stopped_because() {
                 Some(why) => (Err(Failure::WorkerStopped(why)), None),
+                // Not this run's process.exit (that one reports done first): another run's, its
+                // worker exiting before it read this run's request.
+                None if status.success() => (
+                    Err(Failure::WorkerStopped(
+                        "another of its runs called process.exit".into(),
+                    )),
+                    None,
+                ),
                 None => classify(status, None),
             },
             Ending::TimedOut => (timed_out(), None),
@@ -263,7 +267,12 @@ impl Pool {
             if let Some(module) = module {
                 state.loaded.insert(spec.module.clone(), module);
             }
-            chosen.reserve(&mut state, id, key.to_owned(), sink.clone())
+            let done = chosen.reserve(&mut state, id, key.to_owned(), sink.clone());
+            // Worn once it was handed its last run: it takes no more.
+            if self.config.max_runs.is_some_and(|max| state.started >= max) {
+                state.draining = true;
+            }
+            done
         };
         Placed::Worker(chosen, done)
     }
