@@ -239,11 +239,25 @@ class RunExit extends Error {
   }
 }
 
+// Resident memory, read at most every RSS_EVERY ms (reading it opens a /proc file): what the
+// scheduler compares with worker-max-memory after each run.
+const RSS_EVERY = 100;
+let rssRead = -Infinity;
+let rssValue = 0;
+function rss() {
+  const now = performance.now();
+  if (now - rssRead >= RSS_EVERY) {
+    rssValue = process.memoryUsage.rss();
+    rssRead = now;
+  }
+  return rssValue;
+}
+
 function finish(run, outcome) {
   if (run.done) return;
   run.done = true;
   inFlight.delete(run);
-  send({ t: 'done', id: run.id, key: keys.get(run), ...outcome, rss: process.memoryUsage.rss() });
+  send({ t: 'done', id: run.id, key: keys.get(run), ...outcome, rss: rss() });
   exitIfDrained();
 }
 

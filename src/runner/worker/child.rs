@@ -298,12 +298,16 @@ impl Worker {
     /// Waits until no run other than `id` is in flight.
     pub async fn until_alone(&self, id: u64) {
         let mut load = self.shared.load.subscribe();
-        let _ = load
-            .wait_for(|_| {
-                let state = self.state();
-                state.pending.keys().all(|run| *run == id)
-            })
-            .await;
+        loop {
+            load.borrow_and_update();
+            // Checked with no borrow of the watch held: `reserve` and `end` lock the state first.
+            if self.state().pending.keys().all(|run| *run == id) {
+                return;
+            }
+            if load.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Waits for the worker to exit.

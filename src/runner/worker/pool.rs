@@ -271,6 +271,8 @@ impl Pool {
             // Worn once it was handed its last run: it takes no more.
             if self.config.max_runs.is_some_and(|max| state.started >= max) {
                 state.draining = true;
+                // Out of the pool's count now: a run waiting for room may start a new worker.
+                self.changed.notify_waiters();
             }
             done
         };
