@@ -777,6 +777,22 @@ fn one_worker(ws: &Ws, extra: &str) {
 
 #[test]
 fn runs_in_flight_together_in_one_worker_each_see_their_own_environment() {
+    runs_in_one_worker_see_their_own_environment(&[]);
+}
+
+#[test]
+fn runs_in_flight_together_in_one_bun_worker_each_see_their_own_environment() {
+    let Some(bun) = bun() else {
+        println!("skipped: no Bun (set WEBSTIR_TEST_BUN or put `bun` on PATH)");
+        return;
+    };
+    let bun = bun.to_string_lossy().into_owned();
+    runs_in_one_worker_see_their_own_environment(&["--node", &bun]);
+}
+
+/// Two runs of different jobs in flight at once in one worker (started with `extra`), each
+/// reading its own variables directly, in a timer and in child processes, and not the other's.
+fn runs_in_one_worker_see_their_own_environment(extra: &[&str]) {
     let ws = Ws::new(
         r#"[
       { "name": "alpha", "schedule": "@reboot", "runner": "worker", "timeout": "30s" },
@@ -798,7 +814,7 @@ fn runs_in_flight_together_in_one_worker_each_see_their_own_environment() {
   console.log(`saw ${process.pid} ${me} ${inTimer} ${child} ${spawned} ${leaked} ${typeof process.env[`ONLY_${me}`]} ${process.env.WEBSTIR_FIRE_TIME}`);"#;
     ws.job("alpha", &meeting_job(&["alpha", "beta"], body));
     ws.job("beta", &meeting_job(&["alpha", "beta"], body));
-    let (stdout, stderr) = reboot_runs(&ws, &[], 2);
+    let (stdout, stderr) = reboot_runs(&ws, extra, 2);
     assert!(!stderr.contains(" failed: "), "{stdout}{stderr}");
     let saw: Vec<Vec<&str>> = stdout
         .lines()

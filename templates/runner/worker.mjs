@@ -284,14 +284,15 @@ process.exit = function exit(code) {
 // A RunExit that unwound to the top of a timer or an unawaited promise has done its work; any
 // other uncaught error ends the worker as Node would (every run in flight fails with it).
 process.on('uncaughtException', (error) => {
-  if (error instanceof RunExit) return;
+  // A job that listens for uncaught errors handles them itself, as it would in its own process.
+  if (error instanceof RunExit || process.listenerCount('uncaughtException') > 1) return;
   console.error(error instanceof Error && error.stack ? error.stack : error);
   realExit(1);
 });
 // Bun does not pass an unhandled rejection on to 'uncaughtException'; Node does unless a
 // listener is here. Either way a RunExit is dropped and anything else ends the worker.
 process.on('unhandledRejection', (reason) => {
-  if (reason instanceof RunExit) return;
+  if (reason instanceof RunExit || process.listenerCount('unhandledRejection') > 1) return;
   console.error(reason instanceof Error && reason.stack ? reason.stack : reason);
   realExit(1);
 });
