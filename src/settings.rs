@@ -173,6 +173,11 @@ pub const KEYS: &[KeyInfo] = &[
         default: None,
     },
     KeyInfo {
+        name: "worker-concurrency",
+        help: "most runs one warm worker runs at once",
+        default: Some("16"),
+    },
+    KeyInfo {
         name: "worker-max-runs",
         help: "runs after which a warm worker is replaced by a fresh one",
         default: None,
@@ -219,6 +224,7 @@ pub struct Settings {
     pub tenant_concurrency: Option<usize>,
     pub runner: Option<RunnerKind>,
     pub worker_pool: Option<usize>,
+    pub worker_concurrency: Option<usize>,
     pub worker_max_runs: Option<u32>,
     /// Bytes.
     pub worker_max_memory: Option<u64>,
@@ -346,6 +352,9 @@ impl Settings {
             "worker-pool" => {
                 self.worker_pool = Some(worker::parse_pool_size(raw).map_err(invalid)?)
             }
+            "worker-concurrency" => {
+                self.worker_concurrency = Some(worker::parse_concurrency(raw).map_err(invalid)?);
+            }
             "worker-max-runs" => {
                 self.worker_max_runs = Some(worker::parse_max_runs(raw).map_err(invalid)?);
             }
@@ -432,6 +441,7 @@ impl Settings {
         let defaults = worker::PoolConfig::default();
         worker::PoolConfig {
             size: self.worker_pool.unwrap_or(defaults.size),
+            concurrency: self.worker_concurrency.unwrap_or(defaults.concurrency),
             max_runs: self.worker_max_runs.or(defaults.max_runs),
             max_memory: self.worker_max_memory.or(defaults.max_memory),
         }
@@ -590,6 +600,7 @@ fn example(key: &str) -> &'static str {
         "tenant-concurrency" => "4",
         "runner" => "worker",
         "worker-pool" => "8",
+        "worker-concurrency" => "16",
         "worker-max-runs" => "1000",
         "worker-max-memory" => "512MiB",
         "history-limit" => "5000",

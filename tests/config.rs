@@ -79,6 +79,7 @@ fn list_shows_values_and_defaults() {
          tenant-concurrency = \"1\" (default)\n\
          runner = \"process\" (default)\n\
          worker-pool is not set\n\
+         worker-concurrency = \"16\" (default)\n\
          worker-max-runs is not set\n\
          worker-max-memory = \"512MiB\" (default)\n\
          history-limit = \"1000\" (default)\n\
@@ -92,7 +93,8 @@ fn list_shows_values_and_defaults() {
             "node": "node", "grace": "5s", "timeout": null, "log-format": "text", "timezone": null,
             "overlap": "skip", "retry": "1", "retry-delay": "10s", "retry-backoff": "exponential",
             "retry-max-delay": null, "jitter": null, "catch-up": "none", "tenant-concurrency": "1",
-            "runner": "process", "worker-pool": null, "worker-max-runs": null,
+            "runner": "process", "worker-pool": null, "worker-concurrency": "16",
+            "worker-max-runs": null,
             "worker-max-memory": "512MiB",
             "history-limit": "1000",
             "store": "sqlite"
@@ -107,7 +109,7 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
     for (args, message) in [
         (
             &["config", "set", "colour", "red"][..],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit, store)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-concurrency, worker-max-runs, worker-max-memory, history-limit, store)\n",
         ),
         (
             &["config", "set", "grace", "soon"],
@@ -123,7 +125,7 @@ fn bad_keys_and_values_are_usage_errors_that_change_nothing() {
         ),
         (
             &["config", "get", "colour"],
-            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-max-runs, worker-max-memory, history-limit, store)\n",
+            "webstir: error: unknown setting `colour` (accepted: node, grace, timeout, log-format, timezone, overlap, retry, retry-delay, retry-backoff, retry-max-delay, jitter, catch-up, tenant-concurrency, runner, worker-pool, worker-concurrency, worker-max-runs, worker-max-memory, history-limit, store)\n",
         ),
     ] {
         ws.webstir(args).assert().code(2).stderr(message);

@@ -732,3 +732,344 @@ export function run() {
         done.stderr
     );
 }
+
+/// Runs the workspace's `@reboot` jobs in a watching scheduler (`extra` added to its
+/// arguments) until `n` runs ended, stops it, and returns its stdout and stderr.
+fn reboot_runs(ws: &Ws, extra: &[&str], n: usize) -> (String, String) {
+    let mut args = vec!["--watch"];
+    args.extend_from_slice(extra);
+    let mut running = ws.spawn_scheduler(&args);
+    seen_at_least(&mut running, "the runs to end", n, |l| {
+        l.starts_with("[jobs] ") && (l.contains(" completed in ") || l.contains(" failed: "))
+    });
+    running.signal(libc::SIGTERM);
+    // Its exit status says whether the @reboot runs failed, which each test checks itself.
+    let done = running.finish();
+    (done.stdout.join("\n"), done.stderr.join("\n"))
+}
+
+/// A job module that marks its start in `<job>.started`, waits until every job in `others`
+/// started (so that all of them are in flight in the worker at once), then runs `body`.
+fn meeting_job(others: &[&str], body: &str) -> String {
+    let others = others
+        .iter()
+        .map(|o| format!("'{o}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"import {{ existsSync, writeFileSync }} from 'node:fs';
+import {{ execSync, spawnSync }} from 'node:child_process';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export async function run() {{
+  const me = process.env.WEBSTIR_JOB;
+  writeFileSync(`${{me}}.started`, '');
+  while (![{others}].every((other) => existsSync(`${{other}}.started`))) await sleep(10);
+{body}
+}}
+"#
+    )
+}
+
+/// `worker-pool = 1` (one worker takes every run) and `extra` in webstir.toml.
+fn one_worker(ws: &Ws, extra: &str) {
+    ws.file("webstir.toml", &format!("worker-pool = \"1\"\n{extra}"));
+}
+
+#[test]
+fn runs_in_flight_together_in_one_worker_each_see_their_own_environment() {
+    runs_in_one_worker_see_their_own_environment(&[]);
+}
+
+#[test]
+fn runs_in_flight_together_in_one_bun_worker_each_see_their_own_environment() {
+    let Some(bun) = bun() else {
+        println!("skipped: no Bun (set WEBSTIR_TEST_BUN or put `bun` on PATH)");
+        return;
+    };
+    let bun = bun.to_string_lossy().into_owned();
+    runs_in_one_worker_see_their_own_environment(&["--node", &bun]);
+}
+
+/// Two runs of different jobs in flight at once in one worker (started with `extra`), each
+/// reading its own variables directly, in a timer and in child processes, and not the other's.
+fn runs_in_one_worker_see_their_own_environment(extra: &[&str]) {
+    let ws = Ws::new(
+        r#"[
+      { "name": "alpha", "schedule": "@reboot", "runner": "worker", "timeout": "30s" },
+      { "name": "beta", "schedule": "@reboot", "runner": "worker", "timeout": "30s" }
+    ]"#,
+    );
+    one_worker(&ws, "");
+    let body = r#"  process.env.MINE = me;
+  process.env[`ONLY_${me}`] = 1;
+  await sleep(50);
+  const other = me === 'alpha' ? 'beta' : 'alpha';
+  const inTimer = await new Promise((resolve) =>
+    setTimeout(() => resolve(`${process.env.WEBSTIR_JOB}/${process.env.MINE}`), 20),
+  );
+  const child = execSync('echo "$WEBSTIR_JOB/$MINE/$WEBSTIR_FIRE_TIME"').toString().trim();
+  const spawned = spawnSync('sh', ['-c', 'echo "$WEBSTIR_JOB/$MINE/${ONLY_alpha:-}${ONLY_beta:-}"'])
+    .stdout.toString().trim();
+  const leaked = process.env[`ONLY_${other}`] ?? 'none';
+  console.log(`saw ${process.pid} ${me} ${inTimer} ${child} ${spawned} ${leaked} ${typeof process.env[`ONLY_${me}`]} ${process.env.WEBSTIR_FIRE_TIME}`);"#;
+    ws.job("alpha", &meeting_job(&["alpha", "beta"], body));
+    ws.job("beta", &meeting_job(&["alpha", "beta"], body));
+    let (stdout, stderr) = reboot_runs(&ws, extra, 2);
+    assert!(!stderr.contains(" failed: "), "{stdout}{stderr}");
+    let saw: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter_map(|l| l.split_once("] saw ").map(|(_, rest)| rest))
+        .map(|rest| rest.split_whitespace().collect())
+        .collect();
+    assert_eq!(saw.len(), 2, "{stdout}");
+    assert_eq!(saw[0][0], saw[1][0], "one worker ran both: {stdout}");
+    for fields in &saw {
+        let me = fields[1];
+        let fire_time = fields[7];
+        assert_eq!(fields[2], format!("{me}/{me}"), "in a timer: {stdout}");
+        assert_eq!(
+            fields[3],
+            format!("{me}/{me}/{fire_time}"),
+            "in execSync's child: {stdout}"
+        );
+        assert_eq!(
+            fields[4],
+            format!("{me}/{me}/1"),
+            "in spawnSync's child: {stdout}"
+        );
+        assert_eq!(fields[5], "none", "the other run's write leaked: {stdout}");
+        assert_eq!(fields[6], "string", "values become strings: {stdout}");
+    }
+}
+
+#[test]
+fn process_exit_in_one_run_fails_it_alone_while_another_run_in_its_worker_completes() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "exiter", "schedule": "@reboot", "runner": "worker", "timeout": "30s" },
+      { "name": "waiter", "schedule": "@reboot", "runner": "worker", "timeout": "30s" }
+    ]"#,
+    );
+    one_worker(&ws, "");
+    ws.job(
+        "exiter",
+        &meeting_job(
+            &["waiter"],
+            r#"  console.log(`exiting ${process.pid}`);
+  writeFileSync('exiter.exited', '');
+  process.exit(3);
+  console.log('still here after process.exit');"#,
+        ),
+    );
+    ws.job(
+        "waiter",
+        &meeting_job(
+            &["exiter"],
+            r#"  while (!existsSync('exiter.exited')) await sleep(10);
+  await sleep(300);
+  console.log(`waited ${process.pid}`);"#,
+        ),
+    );
+    let (stdout, stderr) = reboot_runs(&ws, &[], 2);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l == "[jobs] exiter failed: exited with status 3"),
+        "{stderr}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[jobs] waiter completed in ")),
+        "{stdout}{stderr}"
+    );
+    let exited = stdout
+        .lines()
+        .find(|l| l.starts_with("[exiter] exiting "))
+        .expect("exiter ran");
+    let waited = stdout
+        .lines()
+        .find(|l| l.starts_with("[waiter] waited "))
+        .expect("waiter finished");
+    assert_eq!(
+        pid_of(exited, "exiting"),
+        pid_of(waited, "waited"),
+        "one worker"
+    );
+    assert!(
+        !stdout.contains("still here"),
+        "process.exit unwinds: {stdout}"
+    );
+    assert!(gone(pid_of(exited, "exiting")), "the worker exited");
+}
+
+#[test]
+fn a_worker_that_crashes_fails_every_run_it_had_in_flight() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "crasher", "schedule": "@reboot", "runner": "worker", "timeout": "30s" },
+      { "name": "bystander", "schedule": "@reboot", "runner": "worker", "timeout": "30s" }
+    ]"#,
+    );
+    one_worker(&ws, "");
+    ws.job(
+        "crasher",
+        &meeting_job(
+            &["bystander"],
+            "  process.kill(process.pid, 'SIGKILL');\n  await sleep(60000);",
+        ),
+    );
+    ws.job(
+        "bystander",
+        &meeting_job(&["crasher"], "  await sleep(60000);"),
+    );
+    let (_, stderr) = reboot_runs(&ws, &[], 2);
+    for line in [
+        "[jobs] crasher failed: killed by SIGKILL",
+        "[jobs] bystander failed: killed by SIGKILL",
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line}\n{stderr}");
+    }
+}
+
+#[test]
+fn a_timed_out_run_lets_another_run_in_its_worker_finish_within_the_grace_period() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "stuck", "schedule": "@reboot", "runner": "worker", "timeout": "1s" },
+      { "name": "patient", "schedule": "@reboot", "runner": "worker", "timeout": "30s" }
+    ]"#,
+    );
+    one_worker(&ws, "");
+    ws.job(
+        "stuck",
+        &meeting_job(
+            &["patient"],
+            "  console.log(`stuck ${process.pid}`);\n  await new Promise(() => setInterval(() => {}, 1000));",
+        ),
+    );
+    ws.job(
+        "patient",
+        &meeting_job(
+            &["stuck"],
+            "  await sleep(2500);\n  console.log(`patient ${process.pid}`);",
+        ),
+    );
+    let (stdout, stderr) = reboot_runs(&ws, &["--grace", "20s"], 2);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l == "[jobs] stuck failed: timed out after 1s"),
+        "{stderr}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[jobs] patient completed in ")),
+        "{stdout}{stderr}"
+    );
+    let stuck = stdout
+        .lines()
+        .find(|l| l.starts_with("[stuck] stuck "))
+        .expect("stuck ran");
+    let patient = stdout
+        .lines()
+        .find(|l| l.starts_with("[patient] patient "))
+        .expect("patient ran");
+    assert_eq!(
+        pid_of(stuck, "stuck"),
+        pid_of(patient, "patient"),
+        "one worker"
+    );
+    assert!(gone(pid_of(stuck, "stuck")), "the worker was killed");
+}
+
+#[test]
+fn runs_sharing_a_worker_killed_for_a_timeout_say_why() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "spin", "schedule": "@reboot", "runner": "worker", "timeout": "1s" },
+      { "name": "neighbour", "schedule": "@reboot", "runner": "worker", "timeout": "30s" }
+    ]"#,
+    );
+    one_worker(&ws, "");
+    // The spin holds the event loop: the neighbour cannot end before the grace period does.
+    ws.job("spin", &meeting_job(&["neighbour"], "  for (;;) {}"));
+    ws.job(
+        "neighbour",
+        &meeting_job(&["spin"], "  await sleep(60000);"),
+    );
+    let (_, stderr) = reboot_runs(&ws, &["--grace", "1s"], 2);
+    for line in [
+        "[jobs] spin failed: timed out after 1s",
+        "[jobs] neighbour failed: its worker was stopped because spin's run timed out",
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line}\n{stderr}");
+    }
+}
+
+#[test]
+fn worker_concurrency_1_runs_one_run_at_a_time() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "first", "schedule": "@reboot", "runner": "worker" },
+      { "name": "second", "schedule": "@reboot", "runner": "worker" }
+    ]"#,
+    );
+    one_worker(&ws, "worker-concurrency = \"1\"\n");
+    let job = r#"import { existsSync, writeFileSync } from 'node:fs';
+export async function run() {
+  const me = process.env.WEBSTIR_JOB;
+  const other = me === 'first' ? 'second' : 'first';
+  writeFileSync(`${me}.started`, '');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const overlapped = existsSync(`${other}.started`) && !existsSync(`${other}.ended`);
+  writeFileSync(`${me}.ended`, '');
+  console.log(`alone ${process.pid} ${!overlapped}`);
+}
+"#;
+    ws.job("first", job);
+    ws.job("second", job);
+    let (stdout, stderr) = reboot_runs(&ws, &[], 2);
+    assert!(!stderr.contains(" failed: "), "{stdout}{stderr}");
+    let alone: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_once("] alone ").map(|(_, rest)| rest))
+        .collect();
+    assert_eq!(alone.len(), 2, "{stdout}");
+    assert_eq!(
+        alone[0].split(' ').next(),
+        alone[1].split(' ').next(),
+        "one worker"
+    );
+    assert!(alone.iter().all(|l| l.ends_with(" true")), "{stdout}");
+}
+
+#[test]
+fn a_done_message_a_job_forges_on_descriptor_3_does_not_end_its_run() {
+    let ws = Ws::new(r#"[{ "name": "forger", "runner": "worker" }]"#);
+    ws.job(
+        "forger",
+        r#"import { writeSync } from 'node:fs';
+export async function run() {
+  for (let id = 1; id <= 20; id++) {
+    for (const key of [undefined, '', '0', '00000000000000000000000000000000']) {
+      writeSync(3, JSON.stringify({ t: 'done', id, key, ok: true }) + '\n');
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  throw new Error('the real end');
+}
+"#,
+    );
+    let out = ws.scheduler(&["--all"]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l == "[jobs] forger failed: the real end"),
+        "{stdout}{stderr}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod output;
 pub mod process;
 pub mod reaper;
 pub mod sentinel;
+mod spawn;
 pub mod worker;
 
 use std::io;

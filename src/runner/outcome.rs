@@ -30,6 +30,8 @@ pub enum Failure {
     TimedOut(Duration),
     /// The scheduler stopped the run while shutting down.
     Stopped(StopOutcome),
+    /// The warm worker running it was killed to stop another of its runs; why.
+    WorkerStopped(String),
 }
 
 /// How a run the scheduler asked to stop ended.
@@ -63,6 +65,7 @@ impl fmt::Display for Failure {
                 "killed after the {} grace period",
                 humantime::format_duration(*grace)
             ),
+            Failure::WorkerStopped(why) => write!(f, "its worker was stopped because {why}"),
             Failure::Stopped(StopOutcome::KilledOnRequest) => {
                 f.write_str("killed by the scheduler before the grace period was over")
             }

@@ -224,8 +224,6 @@ pub(super) async fn stop_reached(stop: &mut watch::Receiver<StopRequest>, level:
 
 fn spawn(spec: &RunSpec) -> std::io::Result<(tokio::process::Child, std::io::PipeReader)> {
     let (reader, writer) = std::io::pipe()?;
-    let writer_fd = writer.as_raw_fd();
-    let scheduler_pid = std::process::id() as libc::pid_t;
     let mut command = tokio::process::Command::new(&spec.node);
     command
         .arg(&spec.runner)
@@ -241,33 +239,7 @@ fn spawn(spec: &RunSpec) -> std::io::Result<(tokio::process::Child, std::io::Pip
         // one killpg ends the job with everything it started.
         .process_group(0)
         .kill_on_drop(true);
-    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-    // functions (prctl, getppid, dup2, fcntl) on descriptors that exist in the child.
-    unsafe {
-        command.pre_exec(move || {
-            // A scheduler killed with SIGKILL cannot stop its jobs; the kernel then kills the
-            // job for it. The signal follows the thread that spawned the child: the
-            // scheduler's runtime runs on its main thread, which lives as long as the process.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The scheduler died before the request above took effect.
-            if libc::getppid() != scheduler_pid {
-                libc::_exit(1);
-            }
-            if writer_fd == REPORT_FD {
-                let flags = libc::fcntl(REPORT_FD, libc::F_GETFD);
-                if flags == -1
-                    || libc::fcntl(REPORT_FD, libc::F_SETFD, flags & !libc::FD_CLOEXEC) == -1
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-            } else if libc::dup2(writer_fd, REPORT_FD) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    super::spawn::die_with_scheduler_and_place(&mut command, &[(writer.as_raw_fd(), REPORT_FD)]);
     let child = command.spawn()?;
     drop(writer);
     Ok((child, reader))

@@ -380,7 +380,11 @@ impl Engine {
 /// (Node missing, module unloadable) nor a stop the scheduler asked for.
 fn is_retryable(failure: &Failure) -> bool {
     match failure {
-        Failure::Threw(_) | Failure::Exit(_) | Failure::Signal(_) | Failure::TimedOut(_) => true,
+        Failure::Threw(_)
+        | Failure::Exit(_)
+        | Failure::Signal(_)
+        | Failure::TimedOut(_)
+        | Failure::WorkerStopped(_) => true,
         Failure::Spawn { .. }
         | Failure::NoRunExport(_)
         | Failure::Import(_)

@@ -1,20 +1,21 @@
 //! One worker: a long-lived Node (or Bun) process in its own process group, the tasks that read
-//! its report pipe and its output streams, and the handle a run holds while the worker runs it.
+//! its report pipe and its output streams, and the handle the runs it runs share.
 //!
 //! The worker dies with the scheduler the way a run of the process runner does: the kernel kills
 //! it when the scheduler dies (`PR_SET_PDEATHSIG`), the sentinel kills its group, and dropping
-//! the handle kills the group.
+//! the last handle kills the group.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::protocol::{self, EnvChange, Message, REPORT_FD, REQUEST_FD, Request};
 use super::version::FileId;
@@ -22,40 +23,75 @@ use crate::runner::output::{Lines, OutputNote};
 use crate::runner::process::{GroupGuard, LINGER, LineSink, Stream, kill_group};
 use crate::runner::{Failure, reaper, sentinel};
 
-/// How many of a worker's runs keep their output attributed after they ended (a timer a run
-/// left behind may still print); older runs' late output is dropped.
+/// How many of a worker's finished runs keep their output attributed (a timer a run left
+/// behind may still print); older runs' late output is dropped. Runs in flight are all kept.
 const REMEMBERED_RUNS: usize = 16;
 
-/// What the worker's tasks tell the run that holds it.
+/// How a run ended, as its worker reported it.
 #[derive(Debug)]
-pub(super) enum Event {
-    /// Run `id` ended with this outcome; `rss` is the worker's resident memory then.
-    Done {
-        id: u64,
-        outcome: Result<(), Failure>,
-        rss: Option<u64>,
-    },
-    /// The worker process is gone.
-    Exited(ExitStatus),
+pub(super) struct Done {
+    pub outcome: Result<(), Failure>,
+    /// What the process runner's script would have exited with.
+    pub exit_code: i32,
+    /// The worker's resident memory then.
+    pub rss: Option<u64>,
 }
 
-/// A live worker process.
-pub(super) struct Worker {
-    pid: i32,
-    /// `None` once the worker is retired.
-    requests: Option<tokio::net::unix::pipe::Sender>,
-    events: mpsc::UnboundedReceiver<Event>,
-    outputs: Arc<Mutex<Outputs>>,
-    /// The environment it was started with; each run sends only what differs.
-    spawn_env: BTreeMap<OsString, OsString>,
+/// A run the worker was handed and has not reported done.
+struct Pending {
+    key: String,
+    done: oneshot::Sender<Done>,
+}
+
+/// What a worker's runs and the pool know about it.
+#[derive(Default)]
+pub(super) struct State {
+    pending: HashMap<u64, Pending>,
+    /// Takes no new run: it is stale, worn, asked to exit, or being stopped.
+    pub draining: bool,
+    /// Why it is being killed, for the runs it takes with it.
+    stopped_because: Option<String>,
+    /// Closed its request pipe (or killed): nobody needs to retire it again.
+    retired: bool,
     /// Modules it has imported, with the file they were imported from.
     pub loaded: HashMap<PathBuf, FileId>,
     /// The build it imported its first module from: modules import each other, so a worker
     /// whose build changed could hand a new module an old dependency.
     pub build: Option<Option<FileId>>,
+    /// Runs it was handed.
+    pub started: u32,
+    /// Runs it reported done.
     pub runs: u32,
     pub rss: u64,
-    exited: Option<ExitStatus>,
+}
+
+impl State {
+    /// Runs in flight.
+    pub fn load(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// What the worker's reader tasks and its runs share.
+struct Shared {
+    state: Mutex<State>,
+    outputs: Mutex<Outputs>,
+    /// How many runs are in flight, for a run waiting for the others to end.
+    load: watch::Sender<usize>,
+    /// The pool's: told whenever a slot may have freed or the worker exited.
+    pool_changed: Arc<Notify>,
+}
+
+/// A live worker process, shared by the runs it runs.
+pub(super) struct Worker {
+    pid: i32,
+    /// Lines for the task that writes the request pipe, whole lines in order whatever becomes
+    /// of the run that sent one; `None` once the worker is retired (the pipe then closes).
+    requests: Mutex<Option<mpsc::UnboundedSender<Vec<u8>>>>,
+    shared: Arc<Shared>,
+    exit: watch::Receiver<Option<ExitStatus>>,
+    /// The environment it was started with; each run sends only what differs.
+    spawn_env: BTreeMap<OsString, OsString>,
     _group: GroupGuard,
 }
 
@@ -63,27 +99,22 @@ impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
             .field("pid", &self.pid)
-            .field("runs", &self.runs)
-            .field("rss", &self.rss)
             .finish_non_exhaustive()
     }
 }
 
 impl Worker {
-    /// Starts `node script` in `cwd` with `env`.
+    /// Starts `node script` in `cwd` with `env`; `pool_changed` is told when its runs end and
+    /// when it exits.
     pub fn spawn(
         node: &OsString,
         script: &Path,
         cwd: &Path,
         env: &BTreeMap<OsString, OsString>,
+        pool_changed: Arc<Notify>,
     ) -> std::io::Result<Worker> {
         let (report_reader, report_writer) = std::io::pipe()?;
         let (request_reader, request_writer) = std::io::pipe()?;
-        let child_ends = [
-            (report_writer.as_raw_fd(), REPORT_FD),
-            (request_reader.as_raw_fd(), REQUEST_FD),
-        ];
-        let scheduler_pid = std::process::id() as libc::pid_t;
         let mut command = tokio::process::Command::new(node);
         command
             .arg(script)
@@ -95,33 +126,13 @@ impl Worker {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-        // functions (prctl, getppid, fcntl, dup2) on descriptors that exist in the child.
-        unsafe {
-            command.pre_exec(move || {
-                // As for a run of the process runner (see `process.rs`).
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::getppid() != scheduler_pid {
-                    libc::_exit(1);
-                }
-                // Out of the way first, so that placing one end cannot overwrite the other.
-                let mut moved = [0; 2];
-                for (slot, (fd, _)) in moved.iter_mut().zip(child_ends) {
-                    *slot = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
-                    if *slot == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                for (fd, (_, target)) in moved.into_iter().zip(child_ends) {
-                    if libc::dup2(fd, target) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        crate::runner::spawn::die_with_scheduler_and_place(
+            &mut command,
+            &[
+                (report_writer.as_raw_fd(), REPORT_FD),
+                (request_reader.as_raw_fd(), REQUEST_FD),
+            ],
+        );
         let mut child = command.spawn()?;
         drop(report_writer);
         drop(request_reader);
@@ -129,12 +140,26 @@ impl Worker {
         reaper::track(pid);
         sentinel::watch(pid);
         let group = GroupGuard(pid);
-        let requests =
+        let mut request_pipe =
             tokio::net::unix::pipe::Sender::from_owned_fd(OwnedFd::from(request_writer))?;
+        let (requests, mut lines) = mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(line) = lines.recv().await {
+                // A worker that stopped reading has died; its exit tells its runs.
+                if request_pipe.write_all(&line).await.is_err() {
+                    break;
+                }
+            }
+        });
         let report = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(report_reader))?;
 
-        let outputs = Arc::new(Mutex::new(Outputs::default()));
-        let (events_tx, events) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            outputs: Mutex::new(Outputs::default()),
+            load: watch::Sender::new(0),
+            pool_changed,
+        });
+        let (exit_tx, exit) = watch::channel(None);
         let (ended_tx, ended) = watch::channel(false);
         let mut readers = Vec::new();
         for (pipe, stream) in [
@@ -142,17 +167,16 @@ impl Worker {
             (child.stderr.take().map(boxed), Stream::Stderr),
         ] {
             if let Some(pipe) = pipe {
-                let outputs = outputs.clone();
+                let shared = shared.clone();
                 readers.push(tokio::spawn(read_until_ended(
                     pipe,
                     ended.clone(),
-                    move |bytes| lock(&outputs).stray(stream, bytes),
+                    move |bytes| lock(&shared.outputs).stray(stream, bytes),
                 )));
             }
         }
         let mut report_lines = ReportLines {
-            outputs: outputs.clone(),
-            events: events_tx.clone(),
+            shared: shared.clone(),
             partial: Vec::new(),
         };
         readers.push(tokio::spawn(read_until_ended(
@@ -160,6 +184,7 @@ impl Worker {
             ended,
             move |bytes| report_lines.push(bytes),
         )));
+        let pool_changed = shared.pool_changed.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
             reaper::untrack(pid);
@@ -171,99 +196,129 @@ impl Worker {
                 .await;
             }
             let _ = ended_tx.send(true);
+            // Every `done` the worker wrote is read before its runs hear that it exited.
             for reader in readers {
                 let _ = reader.await;
             }
-            if let Ok(status) = status {
-                let _ = events_tx.send(Event::Exited(status));
-            }
+            // A wait that failed: the process is gone all the same.
+            let status = status.unwrap_or_else(|_| ExitStatus::from_raw(libc::SIGKILL));
+            let _ = exit_tx.send(Some(status));
+            pool_changed.notify_waiters();
         });
         Ok(Worker {
             pid,
-            requests: Some(requests),
-            events,
-            outputs,
+            requests: Mutex::new(Some(requests)),
+            shared,
+            exit,
             spawn_env: env.clone(),
-            loaded: HashMap::new(),
-            build: None,
-            runs: 0,
-            rss: 0,
-            exited: None,
             _group: group,
         })
     }
 
-    /// Whether the process is known to have exited (an idle worker can die of a timer a run
-    /// left behind).
-    pub fn has_exited(&mut self) -> bool {
-        while self.exited.is_none() {
-            match self.events.try_recv() {
-                Ok(Event::Exited(status)) => self.exited = Some(status),
-                Ok(Event::Done { .. }) => {}
-                Err(mpsc::error::TryRecvError::Empty) => return false,
-                Err(mpsc::error::TryRecvError::Disconnected) => return true,
-            }
-        }
-        true
+    /// The worker's bookkeeping; never held across an await.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.shared.state)
     }
 
-    /// Hands run `id` to the worker; its output goes to `sink` from now on.
-    pub async fn start(
-        &mut self,
+    /// Whether the process is known to have exited.
+    pub fn has_exited(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+
+    /// Takes a slot for run `id`: its output goes to `sink` from now on, and the receiver
+    /// hears its `done` (carrying `key`).
+    pub fn reserve(
+        &self,
+        state: &mut State,
         id: u64,
+        key: String,
+        sink: LineSink,
+    ) -> oneshot::Receiver<Done> {
+        let (done, heard) = oneshot::channel();
+        state.pending.insert(id, Pending { key, done });
+        state.started += 1;
+        self.shared.load.send_replace(state.pending.len());
+        lock(&self.shared.outputs).begin(id, sink);
+        heard
+    }
+
+    /// Hands run `id` to the worker (the line is written in the background).
+    pub fn start(
+        &self,
+        id: u64,
+        key: &str,
         module: &Path,
         args: &[String],
         env: &BTreeMap<OsString, OsString>,
-        sink: LineSink,
     ) -> std::io::Result<()> {
-        lock(&self.outputs).begin(id, sink);
         let request = Request {
             t: "run",
             id,
+            key,
             module: &module.to_string_lossy(),
             args,
             env: EnvChange::between(&self.spawn_env, env),
         };
         let mut line = serde_json::to_vec(&request).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        match &mut self.requests {
-            Some(requests) => requests.write_all(&line).await,
+        match &*lock(&self.requests) {
+            Some(requests) => requests
+                .send(line)
+                .map_err(|_| std::io::ErrorKind::BrokenPipe.into()),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
         }
     }
 
-    /// Waits for run `id` to end or for the worker to exit, whichever comes first.
-    pub async fn until_end(&mut self, id: u64) -> Event {
+    /// Forgets run `id` (its `done`, if one still comes, is ignored), forwards the rest of its
+    /// last lines and returns what the log should say about its output.
+    pub fn end(&self, id: u64) -> Vec<OutputNote> {
+        {
+            let mut state = self.state();
+            state.pending.remove(&id);
+            self.shared.load.send_replace(state.pending.len());
+        }
+        self.shared.pool_changed.notify_waiters();
+        lock(&self.shared.outputs).flush(id)
+    }
+
+    /// Takes no new run, and blames `why` for the runs a kill takes with it.
+    pub fn stop_because(&self, why: String) {
+        let mut state = self.state();
+        state.draining = true;
+        state.stopped_because.get_or_insert(why);
+        drop(state);
+        self.shared.pool_changed.notify_waiters();
+    }
+
+    /// Why the worker was killed, if it was to stop one of its runs.
+    pub fn stopped_because(&self) -> Option<String> {
+        self.state().stopped_because.clone()
+    }
+
+    /// Waits until no run other than `id` is in flight.
+    pub async fn until_alone(&self, id: u64) {
+        let mut load = self.shared.load.subscribe();
         loop {
-            if let Some(status) = self.exited {
-                return Event::Exited(status);
+            load.borrow_and_update();
+            // Checked with no borrow of the watch held: `reserve` and `end` lock the state first.
+            if self.state().pending.keys().all(|run| *run == id) {
+                return;
             }
-            match self.events.recv().await {
-                Some(Event::Done {
-                    id: done,
-                    outcome,
-                    rss,
-                }) if done == id => {
-                    return Event::Done { id, outcome, rss };
-                }
-                Some(Event::Done { .. }) => {}
-                Some(Event::Exited(status)) => self.exited = Some(status),
-                // The tasks are gone without a word: the runtime is shutting down.
-                None => std::future::pending::<()>().await,
+            if load.changed().await.is_err() {
+                return;
             }
         }
     }
 
     /// Waits for the worker to exit.
-    pub async fn until_exit(&mut self) -> Option<ExitStatus> {
-        while self.exited.is_none() {
-            match self.events.recv().await {
-                Some(Event::Exited(status)) => self.exited = Some(status),
-                Some(Event::Done { .. }) => {}
-                None => return None,
-            }
+    pub async fn until_exit(&self) -> ExitStatus {
+        let mut exit = self.exit.clone();
+        let status = exit.wait_for(Option::is_some).await.ok().and_then(|s| *s);
+        match status {
+            Some(status) => status,
+            // The task is gone without a word: the runtime is shutting down.
+            None => std::future::pending().await,
         }
-        self.exited
     }
 
     /// Sends `signal` to the worker's process group.
@@ -271,15 +326,15 @@ impl Worker {
         kill_group(self.pid, signal);
     }
 
-    /// Forwards the rest of run `id`'s last lines and returns what the log should say.
-    pub fn flush(&self, id: u64) -> Vec<OutputNote> {
-        lock(&self.outputs).flush(id)
+    /// Marks the worker retired, once: true for the caller that should retire it.
+    pub fn claim_retirement(state: &mut State) -> bool {
+        !std::mem::replace(&mut state.retired, true)
     }
 
-    /// Ends the worker the gentle way: no more requests, so it exits by itself; SIGKILL if it
-    /// has not within `patience`.
-    pub async fn retire(mut self, patience: Duration) {
-        self.requests = None;
+    /// Ends the worker the gentle way: no more requests, so it exits by itself once its runs
+    /// end; SIGKILL if it has not within `patience`.
+    pub async fn retire(self: Arc<Self>, patience: Duration) {
+        lock(&self.requests).take();
         let _ = tokio::time::timeout(patience, self.until_exit()).await;
     }
 }
@@ -290,8 +345,8 @@ fn boxed(pipe: impl AsyncRead + Send + Unpin + 'static) -> BoxedPipe {
     Box::new(pipe)
 }
 
-fn lock(outputs: &Mutex<Outputs>) -> std::sync::MutexGuard<'_, Outputs> {
-    outputs
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -326,8 +381,7 @@ async fn read_until_ended(
 
 /// The report pipe cut into messages.
 struct ReportLines {
-    outputs: Arc<Mutex<Outputs>>,
-    events: mpsc::UnboundedSender<Event>,
+    shared: Arc<Shared>,
     partial: Vec<u8>,
 }
 
@@ -355,65 +409,117 @@ impl ReportLines {
                 continue;
             };
             match message {
-                Message::Out { id, s, d } => lock(&self.outputs).output(id, s.into(), d.as_bytes()),
+                Message::Out { id, s, d } => {
+                    lock(&self.shared.outputs).output(id, s.into(), d.as_bytes());
+                }
                 Message::Done {
                     id,
+                    key,
                     ok,
                     kind,
                     message,
+                    code,
                     rss,
                 } => {
-                    let _ = self.events.send(Event::Done {
-                        id,
-                        outcome: protocol::outcome(ok, kind, message),
+                    let mut state = lock(&self.shared.state);
+                    // A `done` without the run's key was written by a job, not the worker
+                    // script: the run goes on.
+                    if state.pending.get(&id).is_none_or(|run| run.key != key) {
+                        continue;
+                    }
+                    let Some(run) = state.pending.remove(&id) else {
+                        continue;
+                    };
+                    self.shared.load.send_replace(state.pending.len());
+                    drop(state);
+                    let outcome = protocol::outcome(ok, kind, message, code);
+                    let exit_code = match &outcome {
+                        Ok(()) => 0,
+                        Err(Failure::Exit(code)) => *code,
+                        Err(_) => 1,
+                    };
+                    let _ = run.done.send(Done {
+                        outcome,
+                        exit_code,
                         rss,
                     });
+                }
+                Message::Drain => {
+                    lock(&self.shared.state).draining = true;
+                    self.shared.pool_changed.notify_waiters();
                 }
             }
         }
     }
 }
 
-/// The line splitters of a worker's recent runs.
+/// The line splitters of a worker's runs in flight and its latest finished ones.
 #[derive(Default)]
 struct Outputs {
-    runs: VecDeque<(u64, Lines, Lines)>,
+    runs: VecDeque<RunOutput>,
+}
+
+struct RunOutput {
+    id: u64,
+    out: Lines,
+    err: Lines,
+    in_flight: bool,
 }
 
 impl Outputs {
     fn begin(&mut self, id: u64, sink: LineSink) {
-        if self.runs.len() == REMEMBERED_RUNS {
-            self.runs.pop_front();
-        }
-        self.runs.push_back((
+        self.runs.push_back(RunOutput {
             id,
-            Lines::new(Stream::Stdout, sink.clone()),
-            Lines::new(Stream::Stderr, sink),
-        ));
+            out: Lines::new(Stream::Stdout, sink.clone()),
+            err: Lines::new(Stream::Stderr, sink),
+            in_flight: true,
+        });
+        self.forget_old();
+    }
+
+    fn forget_old(&mut self) {
+        let finished = self.runs.iter().filter(|r| !r.in_flight).count();
+        if finished > REMEMBERED_RUNS
+            && let Some(oldest) = self.runs.iter().position(|r| !r.in_flight)
+        {
+            self.runs.remove(oldest);
+        }
     }
 
     fn output(&mut self, id: u64, stream: Stream, bytes: &[u8]) {
-        if let Some((_, out, err)) = self.runs.iter_mut().find(|(run, ..)| *run == id) {
+        if let Some(run) = self.runs.iter_mut().rev().find(|run| run.id == id) {
             match stream {
-                Stream::Stdout => out.push(bytes),
-                Stream::Stderr => err.push(bytes),
+                Stream::Stdout => run.out.push(bytes),
+                Stream::Stderr => run.err.push(bytes),
             }
         }
     }
 
     /// Bytes written to the worker's real stdout or stderr (a child process, a direct write):
-    /// they belong to the latest run.
+    /// they belong to the most recently started run still in flight, else to the latest run.
     fn stray(&mut self, stream: Stream, bytes: &[u8]) {
-        if let Some(&(id, ..)) = self.runs.back() {
+        let owner = self
+            .runs
+            .iter()
+            .rev()
+            .find(|run| run.in_flight)
+            .or(self.runs.back())
+            .map(|run| run.id);
+        if let Some(id) = owner {
             self.output(id, stream, bytes);
         }
     }
 
     fn flush(&mut self, id: u64) -> Vec<OutputNote> {
-        match self.runs.iter_mut().find(|(run, ..)| *run == id) {
-            Some((_, out, err)) => out.flush().into_iter().chain(err.flush()).collect(),
+        let notes = match self.runs.iter_mut().rev().find(|run| run.id == id) {
+            Some(run) => {
+                run.in_flight = false;
+                run.out.flush().into_iter().chain(run.err.flush()).collect()
+            }
             None => Vec::new(),
-        }
+        };
+        self.forget_old();
+        notes
     }
 }
 
@@ -421,29 +527,55 @@ impl Outputs {
 mod report_line_tests {
     use super::*;
 
-    fn lines() -> (ReportLines, mpsc::UnboundedReceiver<Event>) {
-        let (events, received) = mpsc::unbounded_channel();
-        let lines = ReportLines {
-            outputs: Arc::new(Mutex::new(Outputs::default())),
-            events,
+    fn lines() -> ReportLines {
+        ReportLines {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                outputs: Mutex::new(Outputs::default()),
+                load: watch::Sender::new(0),
+                pool_changed: Arc::new(Notify::new()),
+            }),
             partial: Vec::new(),
-        };
-        (lines, received)
+        }
+    }
+
+    fn pending(lines: &ReportLines, id: u64, key: &str) -> oneshot::Receiver<Done> {
+        let (done, heard) = oneshot::channel();
+        lock(&lines.shared.state).pending.insert(
+            id,
+            Pending {
+                key: key.into(),
+                done,
+            },
+        );
+        heard
     }
 
     #[test]
     fn an_endless_line_on_the_report_pipe_is_dropped_and_later_messages_still_read() {
-        let (mut lines, mut received) = lines();
+        let mut lines = lines();
+        let mut heard = pending(&lines, 3, "k3");
         let junk = vec![b'x'; 1024 * 1024];
         for _ in 0..10 {
             lines.push(&junk);
         }
         assert!(lines.partial.len() <= MAX_REPORT_LINE, "bounded");
-        lines.push(b"\n{\"t\":\"done\",\"id\":3,\"ok\":true}\n");
+        lines.push(b"\n{\"t\":\"done\",\"id\":3,\"key\":\"k3\",\"ok\":true}\n");
         assert!(lines.partial.is_empty());
-        match received.try_recv() {
-            Ok(Event::Done { id, .. }) => assert_eq!(id, 3),
-            _ => panic!("the message after the junk is read"),
-        }
+        assert!(
+            heard.try_recv().is_ok(),
+            "the message after the junk is read"
+        );
+    }
+
+    #[test]
+    fn a_done_without_the_runs_key_is_ignored() {
+        let mut lines = lines();
+        let mut heard = pending(&lines, 5, "secret");
+        lines.push(b"{\"t\":\"done\",\"id\":5,\"ok\":true}\n");
+        lines.push(b"{\"t\":\"done\",\"id\":5,\"key\":\"guess\",\"ok\":true}\n");
+        assert!(heard.try_recv().is_err(), "still in flight");
+        lines.push(b"{\"t\":\"done\",\"id\":5,\"key\":\"secret\",\"ok\":true}\n");
+        assert!(heard.try_recv().is_ok());
     }
 }

@@ -1,11 +1,13 @@
 //! The `worker` runner: a small pool of long-lived Node (or Bun) processes that import each job
-//! module once and run many runs, one run at a time per worker, instead of a new process per
-//! run (the `process` runner, [`crate::runner::run`]). A run's output is still attributed to
-//! it, and its outcome comes back over a pipe; see `templates/runner/worker.mjs` for the
-//! worker's side and [`protocol`] for what travels between them.
+//! module once and run many runs, several at once per worker (`worker-concurrency`), instead of
+//! a new process per run (the `process` runner, [`crate::runner::run`]). A run's output is
+//! still attributed to it, and its outcome comes back over a pipe; see
+//! `templates/runner/worker.mjs` for the worker's side and [`protocol`] for what travels
+//! between them.
 //!
-//! One run at a time per worker keeps `process.env` honest (it is the run's environment for
-//! the run's duration) and makes a crash, `process.exit` or a kill cost exactly one run.
+//! Each run sees its own `process.env` (the worker script resolves it per run), and
+//! `process.exit` in a run ends that run alone; a crash or a kill costs the runs the worker
+//! had in flight.
 
 mod child;
 mod pool;
@@ -27,8 +29,10 @@ pub fn worker_script() -> &'static str {
 /// How many workers may be alive, and when one is replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
-    /// Most workers alive at once (`worker-pool`); a run that finds them all busy waits.
+    /// Most workers taking runs at once (`worker-pool`); a run that finds them all full waits.
     pub size: usize,
+    /// Most runs one worker runs at once (`worker-concurrency`).
+    pub concurrency: usize,
     /// Runs after which a worker is replaced (`worker-max-runs`); `None`: never.
     pub max_runs: Option<u32>,
     /// Resident memory, in bytes, above which a worker is replaced after its run
@@ -42,10 +46,17 @@ pub const DEFAULT_MAX_MEMORY: u64 = 512 * 1024 * 1024;
 /// Most workers a pool may have; more is a typo, not a pool.
 pub const MAX_POOL_SIZE: usize = 1024;
 
+/// `worker-concurrency` when webstir.toml does not set it.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// Most runs one worker may run at once.
+pub const MAX_CONCURRENCY: usize = 1024;
+
 impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig {
             size: default_pool_size(),
+            concurrency: DEFAULT_CONCURRENCY,
             max_runs: None,
             max_memory: Some(DEFAULT_MAX_MEMORY),
         }
@@ -68,6 +79,15 @@ pub fn parse_pool_size(raw: &str) -> Result<usize, String> {
         .ok()
         .filter(|n| (1..=MAX_POOL_SIZE).contains(n))
         .ok_or_else(|| format!("expected a whole number of workers from 1 to {MAX_POOL_SIZE}"))
+}
+
+/// Reads `worker-concurrency`: 1 to [`MAX_CONCURRENCY`].
+pub fn parse_concurrency(raw: &str) -> Result<usize, String> {
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_CONCURRENCY).contains(n))
+        .ok_or_else(|| format!("expected a whole number of runs from 1 to {MAX_CONCURRENCY}"))
 }
 
 /// Reads `worker-max-runs`: a whole number of runs, at least 1.
@@ -137,6 +157,9 @@ mod tests {
         assert_eq!(parse_pool_size("4"), Ok(4));
         assert!(parse_pool_size("0").is_err());
         assert!(parse_pool_size("100000").is_err());
+        assert_eq!(parse_concurrency("16"), Ok(16));
+        assert!(parse_concurrency("0").is_err());
+        assert!(parse_concurrency("1025").is_err());
         assert_eq!(parse_max_runs("1000"), Ok(1000));
         assert!(parse_max_runs("0").is_err());
     }

@@ -20,14 +20,16 @@ pub(super) const REQUEST_FD: i32 = 4;
 pub(super) struct Request<'a> {
     pub t: &'static str,
     pub id: u64,
+    /// The run's own secret: its `done` must carry it back.
+    pub key: &'a str,
     pub module: &'a str,
     pub args: &'a [String],
     pub env: EnvChange,
 }
 
 /// How a run's environment differs from the one the worker was started with: the worker
-/// resets `process.env` to its own and applies this, so a run never sees what an earlier run
-/// set.
+/// builds the run's own `process.env` from its own and this, so a run never sees what another
+/// run set.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub(super) struct EnvChange {
     pub set: BTreeMap<String, String>,
@@ -61,17 +63,25 @@ impl EnvChange {
 pub(super) enum Message {
     /// Output of run `id` on stream `s`.
     Out { id: u64, s: StreamName, d: String },
-    /// Run `id` ended; `rss` is the worker's resident memory then, in bytes.
+    /// Run `id` ended; `rss` is the worker's resident memory then, in bytes. `key` is the
+    /// request's: a `done` without it was not written by the worker script.
     Done {
         id: u64,
+        key: String,
         ok: bool,
         #[serde(default)]
         kind: Option<String>,
         #[serde(default)]
         message: Option<String>,
+        /// The status a run passed to `process.exit` (`kind` "exit").
+        #[serde(default)]
+        code: Option<i32>,
         #[serde(default)]
         rss: Option<u64>,
     },
+    /// A run called `process.exit`: the worker takes no new run and exits once its other runs
+    /// end.
+    Drain,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -95,9 +105,13 @@ pub(super) fn outcome(
     ok: bool,
     kind: Option<String>,
     message: Option<String>,
+    code: Option<i32>,
 ) -> Result<(), Failure> {
     if ok {
         return Ok(());
+    }
+    if let (Some("exit"), Some(code)) = (kind.as_deref(), code) {
+        return Err(Failure::Exit(code));
     }
     let message = message.unwrap_or_else(|| "the job failed without a message".into());
     Err(match kind.as_deref() {
@@ -146,13 +160,14 @@ mod tests {
             }
         ));
         let done: Message = serde_json::from_str(
-            r#"{"t":"done","id":3,"ok":false,"kind":"threw","message":"boom","rss":1024}"#,
+            r#"{"t":"done","id":3,"key":"ab","ok":false,"kind":"threw","message":"boom","rss":1024}"#,
         )
         .expect("done");
         let Message::Done {
             ok,
             kind,
             message,
+            code,
             rss,
             ..
         } = done
@@ -161,8 +176,25 @@ mod tests {
         };
         assert_eq!(rss, Some(1024));
         assert_eq!(
-            outcome(ok, kind, message),
+            outcome(ok, kind, message, code),
             Err(Failure::Threw("boom".into()))
         );
+        let exit: Message = serde_json::from_str(
+            r#"{"t":"done","id":4,"key":"ab","ok":false,"kind":"exit","code":3}"#,
+        )
+        .expect("exit");
+        let Message::Done {
+            ok,
+            kind,
+            message,
+            code,
+            ..
+        } = exit
+        else {
+            panic!("not done")
+        };
+        assert_eq!(outcome(ok, kind, message, code), Err(Failure::Exit(3)));
+        let forged: Result<Message, _> = serde_json::from_str(r#"{"t":"done","id":3,"ok":true}"#);
+        assert!(forged.is_err(), "a done without a key is not a message");
     }
 }
