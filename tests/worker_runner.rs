@@ -984,6 +984,68 @@ fn a_timed_out_run_lets_another_run_in_its_worker_finish_within_the_grace_period
     assert!(gone(pid_of(stuck, "stuck")), "the worker was killed");
 }
 
+/// Overlap `replace` stops a run the way a timeout does: its worker takes no new run, and gets
+/// SIGTERM only once its other runs have ended (here well within the grace period), so a run of
+/// another job sharing the worker is not taken down with it.
+#[test]
+fn overlap_replace_lets_another_run_in_its_worker_finish_first() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "looper", "schedule": "* * * * * *", "runner": "worker", "overlap": "replace" },
+      { "name": "patient", "schedule": "@reboot", "runner": "worker", "timeout": "30s" }
+    ]"#,
+    );
+    one_worker(&ws, "");
+    ws.job(
+        "looper",
+        &meeting_job(
+            &["patient"],
+            "  console.log(`looper ${process.pid}`);\n  await new Promise(() => setInterval(() => {}, 1000));",
+        ),
+    );
+    ws.job(
+        "patient",
+        &meeting_job(
+            &["looper"],
+            "  await sleep(2500);\n  console.log(`patient ${process.pid}`);",
+        ),
+    );
+    let mut running = ws.spawn_scheduler(&["--watch", "--grace", "20s"]);
+    running.wait_for("the patient run's end", |l| {
+        l.starts_with("[jobs] patient completed in ") || l.starts_with("[jobs] patient failed: ")
+    });
+    running.wait_until_seen("the replaced run's end", |l| {
+        l == "[jobs] looper failed: stopped by the scheduler"
+    });
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    let stdout = done.stdout.join("\n");
+    let stderr = done.stderr.join("\n");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[jobs] patient completed in ")),
+        "{stdout}\n{stderr}"
+    );
+    let looper = stdout
+        .lines()
+        .find(|l| l.starts_with("[looper] looper "))
+        .expect("looper ran");
+    let patient = stdout
+        .lines()
+        .find(|l| l.starts_with("[patient] patient "))
+        .expect("patient ran");
+    assert_eq!(
+        pid_of(looper, "looper"),
+        pid_of(patient, "patient"),
+        "one worker"
+    );
+    assert!(
+        gone(pid_of(looper, "looper")),
+        "the worker was stopped once patient ended"
+    );
+}
+
 #[test]
 fn runs_sharing_a_worker_killed_for_a_timeout_say_why() {
     let ws = Ws::new(

@@ -41,6 +41,8 @@ pub(super) struct Done {
 struct Pending {
     key: String,
     done: oneshot::Sender<Done>,
+    /// Being stopped (timeout, stop request): it does not hold the worker's kill back.
+    stopping: bool,
 }
 
 /// What a worker's runs and the pool know about it.
@@ -235,7 +237,14 @@ impl Worker {
         sink: LineSink,
     ) -> oneshot::Receiver<Done> {
         let (done, heard) = oneshot::channel();
-        state.pending.insert(id, Pending { key, done });
+        state.pending.insert(
+            id,
+            Pending {
+                key,
+                done,
+                stopping: false,
+            },
+        );
         state.started += 1;
         self.shared.load.send_replace(state.pending.len());
         lock(&self.shared.outputs).begin(id, sink);
@@ -295,13 +304,31 @@ impl Worker {
         self.state().stopped_because.clone()
     }
 
-    /// Waits until no run other than `id` is in flight.
+    /// Marks run `id` as being stopped: a kill no longer waits for it.
+    pub fn mark_stopping(&self, id: u64) {
+        let mut state = self.state();
+        if let Some(run) = state.pending.get_mut(&id) {
+            run.stopping = true;
+        }
+        let load = state.pending.len();
+        drop(state);
+        // Wakes the runs waiting in `until_alone`.
+        self.shared.load.send_replace(load);
+    }
+
+    /// Waits until no run other than `id` is in flight, runs being stopped aside (so that runs
+    /// stopped together, as at shutdown, do not wait for each other).
     pub async fn until_alone(&self, id: u64) {
         let mut load = self.shared.load.subscribe();
         loop {
             load.borrow_and_update();
             // Checked with no borrow of the watch held: `reserve` and `end` lock the state first.
-            if self.state().pending.keys().all(|run| *run == id) {
+            if self
+                .state()
+                .pending
+                .iter()
+                .all(|(run, pending)| *run == id || pending.stopping)
+            {
                 return;
             }
             if load.changed().await.is_err() {

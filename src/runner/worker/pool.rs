@@ -70,7 +70,8 @@ impl Pool {
 
     /// Runs the job in a worker, with the process runner's guarantees: the time limit kills the
     /// worker running it (once its other runs end, or after `spec.grace`), a stop request sends
-    /// it SIGTERM and SIGKILL after `spec.grace`, and a worker that dies takes only the runs it
+    /// it SIGTERM once its other runs end and SIGKILL after `spec.grace`, and a worker that dies
+    /// takes only the runs it
     /// had in flight with it. A stopped run's result comes once its code can no longer run. The
     /// time limit counts from the call, a wait for a free slot included.
     pub async fn run(
@@ -136,6 +137,7 @@ impl Pool {
                 // Its code may still run: the worker takes no new run and is killed once its
                 // other runs end, or when the grace period is over.
                 worker.stop_because(format!("{job}'s run timed out"));
+                worker.mark_stopping(id);
                 tokio::select! {
                     () = worker.until_alone(id) => {}
                     () = tokio::time::sleep(spec.grace) => {}
@@ -146,19 +148,46 @@ impl Pool {
                 Ending::TimedOut
             }
             () = stop_reached(&mut stop, StopRequest::Graceful) => {
+                // As for a timeout: the worker takes no new run, and its other runs may end
+                // before it gets SIGTERM (runs stopped together, as at shutdown, do not wait
+                // for each other); SIGKILL when the grace period is over.
                 worker.stop_because(format!("{job}'s run was stopped"));
-                worker.signal(libc::SIGTERM);
+                worker.mark_stopping(id);
+                let grace = tokio::time::sleep(spec.grace);
+                tokio::pin!(grace);
                 let immediate = stop_reached(&mut stop, StopRequest::Immediate);
-                let how = tokio::select! {
-                    _ = &mut done => StopOutcome::Ended,
-                    _ = worker.until_exit() => StopOutcome::Ended,
-                    () = tokio::time::sleep(spec.grace) => StopOutcome::KilledAfterGrace(spec.grace),
-                    () = immediate => StopOutcome::KilledOnRequest,
+                tokio::pin!(immediate);
+                let first = tokio::select! {
+                    _ = &mut done => Some(StopOutcome::Ended),
+                    _ = worker.until_exit() => Some(StopOutcome::Ended),
+                    () = worker.until_alone(id) => None,
+                    () = &mut grace => Some(StopOutcome::KilledAfterGrace(spec.grace)),
+                    () = &mut immediate => Some(StopOutcome::KilledOnRequest),
                 };
-                // A worker asked to stop takes no other run, even when its job survived SIGTERM.
-                worker.signal(libc::SIGKILL);
-                worker.until_exit().await;
-                Ending::Stopped(how)
+                match first {
+                    // It ended by itself while the others ran: the worker, draining, retires
+                    // when they end.
+                    Some(StopOutcome::Ended) => Ending::Stopped(StopOutcome::Ended),
+                    Some(how) => {
+                        worker.signal(libc::SIGKILL);
+                        worker.until_exit().await;
+                        Ending::Stopped(how)
+                    }
+                    None => {
+                        worker.signal(libc::SIGTERM);
+                        let how = tokio::select! {
+                            _ = &mut done => StopOutcome::Ended,
+                            _ = worker.until_exit() => StopOutcome::Ended,
+                            () = &mut grace => StopOutcome::KilledAfterGrace(spec.grace),
+                            () = &mut immediate => StopOutcome::KilledOnRequest,
+                        };
+                        // A worker asked to stop takes no other run, even when its job survived
+                        // SIGTERM.
+                        worker.signal(libc::SIGKILL);
+                        worker.until_exit().await;
+                        Ending::Stopped(how)
+                    }
+                }
             }
         };
         let notes = worker.end(id);
