@@ -573,6 +573,7 @@ mod report_line_tests {
             Pending {
                 key: key.into(),
                 done,
+                stopping: false,
             },
         );
         heard

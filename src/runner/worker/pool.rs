@@ -71,9 +71,8 @@ impl Pool {
     /// Runs the job in a worker, with the process runner's guarantees: the time limit kills the
     /// worker running it (once its other runs end, or after `spec.grace`), a stop request sends
     /// it SIGTERM once its other runs end and SIGKILL after `spec.grace`, and a worker that dies
-    /// takes only the runs it
-    /// had in flight with it. A stopped run's result comes once its code can no longer run. The
-    /// time limit counts from the call, a wait for a free slot included.
+    /// takes only the runs it had in flight with it. A stopped run's result comes once its code
+    /// can no longer run. The time limit counts from the call, a wait for a free slot included.
     pub async fn run(
         &self,
         spec: RunSpec,
