@@ -65,7 +65,7 @@ fn append_to_block(text: &str, entry: &[(&str, Value)]) -> Option<String> {
     }
     let readable = super::json::replace_lone_surrogates(text);
     let located = locate::locate(&readable)?;
-    let last = located.jobs.as_ref()?.1.last()?.get();
+    let last = located.jobs.as_ref()?.last()?.get();
     if !last.starts_with('{') {
         return None;
     }

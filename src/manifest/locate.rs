@@ -11,7 +11,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer as _, MapAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::value::RawValue;
 
@@ -52,49 +54,319 @@ impl<'a> Members<'a> {
 pub(crate) struct Located<'a> {
     /// Top-level `name`.
     pub name: Option<&'a RawValue>,
-    /// `webstir`, an object, when present.
-    pub webstir: Option<(&'a RawValue, Members<'a>)>,
+    /// `webstir.mode`, when `webstir` (an object) has it.
+    pub mode: Option<&'a RawValue>,
     /// `webstir.moduleManifest`, an object, when present.
-    pub module_manifest: Option<(&'a RawValue, Members<'a>)>,
-    /// `webstir.moduleManifest.jobs`, an array, and its entries, when present.
-    pub jobs: Option<(&'a RawValue, Vec<&'a RawValue>)>,
+    pub module_manifest: Option<&'a RawValue>,
+    /// The entries of `webstir.moduleManifest.jobs`, an array, when present.
+    pub jobs: Option<Vec<&'a RawValue>>,
 }
 
 /// Locates the manifest in `json` (the text after any byte-order mark, with lone surrogate
 /// escapes replaced). `None` when the full reader must decide: the text is not JSON or not an
 /// object, `webstir`, `moduleManifest` or `jobs` is there but of another type (`null` too), or
 /// `name` or `webstir` nests deeply.
+///
+/// Two passes, however large the file: the top level is read member by member, descending into
+/// `webstir` and skipping every other member as raw JSON; then `moduleManifest`, kept as raw
+/// JSON for the reports, is read the same way, down to the entries of `jobs`.
 pub(crate) fn locate(json: &str) -> Option<Located<'_>> {
-    let root = Members::of(json)?;
-    let name = root.get("name");
+    let mut de = serde_json::Deserializer::from_str(json);
+    let root = de.deserialize_map(RootVisitor).ok()?;
+    de.end().ok()?;
+    if root
+        .name
+        .is_some_and(|raw| !nests_within(raw.get(), SHALLOW_DEPTH))
+    {
+        return None;
+    }
     let mut found = Located {
-        name,
+        name: root.name,
         ..Located::default()
     };
-    if name.is_some_and(|raw| super::json::max_depth(raw.get()) > SHALLOW_DEPTH) {
+    let Some(webstir) = root.webstir else {
+        return Some(found);
+    };
+    // `webstir` nests no deeper than SHALLOW_DEPTH when each member under it nests one level
+    // less (checked as they were read), and so on down to the entries of `jobs`.
+    let Ok(webstir) = webstir else {
+        return None;
+    };
+    if !(webstir.within && root.earlier_within) {
         return None;
     }
-    let Some(webstir) = root.get("webstir") else {
+    found.mode = webstir.mode;
+    let Some(module_manifest) = webstir.module_manifest else {
         return Some(found);
     };
-    if super::json::max_depth(webstir.get()) > SHALLOW_DEPTH {
-        return None;
-    }
-    let webstir_members = Members::of(webstir.get())?;
-    let module_manifest = webstir_members.get("moduleManifest");
-    found.webstir = Some((webstir, webstir_members));
-    let Some(module_manifest) = module_manifest else {
-        return Some(found);
-    };
-    let manifest_members = Members::of(module_manifest.get())?;
-    let jobs = manifest_members.get("jobs");
-    found.module_manifest = Some((module_manifest, manifest_members));
-    let Some(jobs) = jobs else {
-        return Some(found);
-    };
-    let entries = array_of(jobs)?;
-    found.jobs = Some((jobs, entries));
+    let mut de = serde_json::Deserializer::from_str(module_manifest.get());
+    let jobs = de.deserialize_map(ManifestVisitor).ok()?;
+    de.end().ok()?;
+    found.module_manifest = Some(module_manifest);
+    found.jobs = jobs?;
     Some(found)
+}
+
+/// Whether `text` nests no deeper than `limit`; counting brackets first, which is quick and
+/// settles it for all but deeply written values.
+fn nests_within(text: &str, limit: usize) -> bool {
+    let brackets = text
+        .as_bytes()
+        .iter()
+        .filter(|&&b| b == b'[' || b == b'{')
+        .count();
+    brackets <= limit || super::json::max_depth(text) <= limit
+}
+
+/// The top level: `name` as raw JSON, `webstir` opened, the rest skipped.
+#[derive(Default)]
+struct Root<'a> {
+    name: Option<&'a RawValue>,
+    /// The last `webstir`, or whether one of another type nests within the limit.
+    webstir: Option<Result<Webstir<'a>, bool>>,
+    /// Whether every `webstir` before the last nests within the limit too: the full reader
+    /// reads them all.
+    earlier_within: bool,
+}
+
+struct RootVisitor;
+
+impl<'de> Visitor<'de> for RootVisitor {
+    type Value = Root<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut root = Root {
+            earlier_within: true,
+            ..Root::default()
+        };
+        // As in `JSON.parse`, the last of repeated keys wins.
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match key.as_ref() {
+                "name" => root.name = Some(map.next_value()?),
+                "webstir" => {
+                    let webstir = map.next_value_seed(WebstirSeed)?;
+                    if let Some(earlier) = root.webstir.replace(webstir) {
+                        root.earlier_within &= earlier.map_or_else(
+                            |within| within,
+                            |w| {
+                                w.within
+                                    && w.module_manifest
+                                        .is_none_or(|m| nests_within(m.get(), SHALLOW_DEPTH - 1))
+                            },
+                        );
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(root)
+    }
+}
+
+/// `webstir`, when it is an object: `mode`, `moduleManifest` as raw JSON, and whether it nests
+/// within [`SHALLOW_DEPTH`] (as far as read here: `moduleManifest` is checked when it is opened).
+struct Webstir<'a> {
+    mode: Option<&'a RawValue>,
+    module_manifest: Option<&'a RawValue>,
+    within: bool,
+}
+
+/// How serde_json (feature `arbitrary_precision`) hands a number to a visitor: as a map of one
+/// member under this key.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// The visitor methods of the scalars, each another type than the one looked for (`Err`), and
+/// nesting no deeper than any limit.
+macro_rules! scalars_are_other {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Err(true))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Err(true))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Err(true))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Err(true))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Err(true))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Err(true))
+        }
+    };
+}
+
+/// Skips what is left of an object (its first key read already), checking that each value
+/// nests within `limit`.
+fn skip_members<'de, A: MapAccess<'de>>(mut map: A, limit: usize) -> Result<bool, A::Error> {
+    let mut within = nests_within(map.next_value::<&'de RawValue>()?.get(), limit);
+    while let Some(IgnoredAny) = map.next_key()? {
+        within &= nests_within(map.next_value::<&'de RawValue>()?.get(), limit);
+    }
+    Ok(within)
+}
+
+/// Skips an array, checking that each element nests within `limit`.
+fn skip_elements<'de, A: SeqAccess<'de>>(mut seq: A, limit: usize) -> Result<bool, A::Error> {
+    let mut within = true;
+    while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+        within &= nests_within(raw.get(), limit);
+    }
+    Ok(within)
+}
+
+/// Opens `webstir` when it is an object; any other value is skipped (`Err`, with whether it
+/// nests within the limit), as `JSON.parse` keeps only the last of repeated keys.
+struct WebstirSeed;
+
+impl<'de> DeserializeSeed<'de> for WebstirSeed {
+    type Value = Result<Webstir<'de>, bool>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for WebstirSeed {
+    type Value = Result<Webstir<'de>, bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    scalars_are_other!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(Err(skip_elements(seq, SHALLOW_DEPTH - 1)?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut webstir = Webstir {
+            mode: None,
+            module_manifest: None,
+            within: true,
+        };
+        let member_limit = SHALLOW_DEPTH - 1;
+        let mut first = true;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if std::mem::take(&mut first) && key == NUMBER_TOKEN {
+                map.next_value::<IgnoredAny>()?;
+                return Ok(Err(true));
+            }
+            let raw: &'de RawValue = map.next_value()?;
+            match key.as_ref() {
+                "moduleManifest" => {
+                    // Only the last is opened; one it replaces is checked here.
+                    if let Some(earlier) = webstir.module_manifest.replace(raw) {
+                        webstir.within &= nests_within(earlier.get(), member_limit);
+                    }
+                }
+                other => {
+                    if other == "mode" {
+                        webstir.mode = Some(raw);
+                    }
+                    webstir.within &= nests_within(raw.get(), member_limit);
+                }
+            }
+        }
+        Ok(Ok(webstir))
+    }
+}
+
+/// `moduleManifest`, an object: the entries of its `jobs` (`None` inside when it has none), or
+/// `None` when a member nests deeper than what is left of [`SHALLOW_DEPTH`] or the last `jobs`
+/// is not an array.
+struct ManifestVisitor;
+
+impl<'de> Visitor<'de> for ManifestVisitor {
+    type Value = Option<Option<Vec<&'de RawValue>>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // Under `webstir` (1) and `moduleManifest` (2).
+        let member_limit = SHALLOW_DEPTH - 2;
+        let mut jobs = None;
+        let mut within = true;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == "jobs" {
+                let entries = map.next_value_seed(JobsSeed {
+                    limit: member_limit,
+                })?;
+                within &= match &entries {
+                    Ok(entries) => entries
+                        .iter()
+                        .all(|entry| nests_within(entry.get(), member_limit - 1)),
+                    Err(other_within) => *other_within,
+                };
+                jobs = Some(entries);
+            } else {
+                let raw: &'de RawValue = map.next_value()?;
+                within &= nests_within(raw.get(), member_limit);
+            }
+        }
+        Ok(match jobs {
+            _ if !within => None,
+            None => Some(None),
+            Some(Ok(entries)) => Some(Some(entries)),
+            Some(Err(_)) => None,
+        })
+    }
+}
+
+/// `jobs` when it is an array: its entries as raw JSON; any other value is skipped (`Err`, with
+/// whether it nests within `limit`).
+struct JobsSeed {
+    limit: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for JobsSeed {
+    type Value = Result<Vec<&'de RawValue>, bool>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JobsSeed {
+    type Value = Result<Vec<&'de RawValue>, bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    scalars_are_other!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(entry) = seq.next_element()? {
+            entries.push(entry);
+        }
+        Ok(Ok(entries))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        match map.next_key::<Key<'de>>()? {
+            None => Ok(Err(true)),
+            Some(Key(key)) if key == NUMBER_TOKEN => {
+                map.next_value::<IgnoredAny>()?;
+                Ok(Err(true))
+            }
+            Some(_) => Ok(Err(skip_members(map, self.limit - 1)?)),
+        }
+    }
 }
 
 /// The string a raw value holds, borrowed when it has no escapes; `None` for any other value.
@@ -247,7 +519,7 @@ mod tests {
         let text = r#"{"name": "a", "webstir": {"moduleManifest": {"jobs": [{"name": "x"}, 1]}}}"#;
         let found = locate(text).expect("located");
         assert_eq!(found.name.map(RawValue::get), Some(r#""a""#));
-        let (_, entries) = found.jobs.expect("jobs");
+        let entries = found.jobs.expect("jobs");
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[1].get(), "1");
         for other in [
@@ -255,6 +527,9 @@ mod tests {
             r#"{"webstir": null}"#,
             r#"{"webstir": {"moduleManifest": 1}}"#,
             r#"{"webstir": {"moduleManifest": {"jobs": null}}}"#,
+            r#"{"webstir": {}, "webstir": 1}"#,
+            r#"{"webstir": {"moduleManifest": {"jobs": []}}, "webstir": "x"}"#,
+            r#"{"webstir": {"moduleManifest": {"jobs": [], "jobs": {}}}}"#,
             r#"{"a": 1,}"#,
         ] {
             assert!(locate(other).is_none(), "{other}");
@@ -262,6 +537,35 @@ mod tests {
         let deep = format!("{{\"webstir\": {}{}}}", "[".repeat(200), "]".repeat(200));
         assert!(locate(&deep).is_none());
         assert!(locate(r#"{"webstir": {}}"#).is_some_and(|f| f.module_manifest.is_none()));
+        // Repeated keys: the last wins, the earlier must be readable all the same.
+        let found = locate(
+            r#"{"webstir": 1, "webstir": {"mode": "a", "moduleManifest": {"jobs": [1]},
+                "moduleManifest": {"jobs": [], "jobs": [{"name": "y"}]}}}"#,
+        );
+        assert_eq!(found.expect("located").jobs.expect("jobs").len(), 1);
+        let found = locate(
+            r#"{"webstir": {"mode": "a", "moduleManifest": {"jobs": [1]}, "mode": "b",
+                "moduleManifest": {"jobs": 1.5e3, "jobs": {"x": [[]]}, "jobs": [{"name": "y"}]}}}"#,
+        )
+        .expect("located");
+        assert_eq!(found.mode.map(RawValue::get), Some(r#""b""#));
+        assert_eq!(found.jobs.expect("jobs").len(), 1);
+        // The depth is that of the whole of `webstir`, whichever member is deep.
+        for (at, depth) in [("x", 99), ("x", 100), ("m", 98), ("m", 99), ("j", 97), ("j", 98)] {
+            let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let text = match at {
+                "x" => format!(r#"{{"webstir": {{"x": {deep}}}}}"#),
+                "m" => format!(r#"{{"webstir": {{"moduleManifest": {{"x": {deep}}}}}}}"#),
+                _ => format!(r#"{{"webstir": {{"moduleManifest": {{"jobs": [{deep}]}}}}}}"#),
+            };
+            let webstir = &text[r#"{"webstir": "#.len()..text.len() - 1];
+            let webstir_depth = super::super::json::max_depth(webstir);
+            assert_eq!(
+                locate(&text).is_some(),
+                webstir_depth <= SHALLOW_DEPTH,
+                "{at} {depth}: webstir nests {webstir_depth} deep"
+            );
+        }
     }
 
     #[test]

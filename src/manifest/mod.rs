@@ -204,17 +204,12 @@ impl Manifest {
         };
         let mut manifest = Manifest {
             package_name: text(found.name),
-            mode: text(found.webstir.as_ref().and_then(|(_, w)| w.get("mode"))),
-            module_manifest: AsWritten(
-                found
-                    .module_manifest
-                    .as_ref()
-                    .map(|(raw, _)| (*raw).to_owned()),
-            ),
+            mode: text(found.mode),
+            module_manifest: AsWritten(found.module_manifest.map(ToOwned::to_owned)),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
-        if let Some((_, entries)) = &found.jobs {
+        if let Some(entries) = &found.jobs {
             manifest.read_entries(entries);
         }
         manifest
@@ -274,7 +269,7 @@ impl Manifest {
                 .find(|j| canonical_key(&j.name) == key)
                 .map(|j| j.name));
         };
-        let entries = found.jobs.as_ref().map_or(&[][..], |(_, e)| e);
+        let entries = found.jobs.as_deref().unwrap_or_default();
         // The first entry the reader keeps under the key: an object whose string name passes
         // the name check (a later one of the same key is a duplicate the reader drops).
         Ok(entries.iter().find_map(|entry| {
