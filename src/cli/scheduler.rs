@@ -330,8 +330,13 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.list {
-        let entries = scheduler::entries(&jobs, Utc::now());
-        print_lines(entries.iter().map(|entry| entry.line()));
+        // Buffered: stdout flushes at every line. Stops quietly at a closed pipe, as
+        // `print_lines` does.
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        let _ =
+            scheduler::list::write_lines(&mut out, &jobs, Utc::now()).and_then(|()| out.flush());
+        // The process ends here: freeing thousands of jobs one by one would only cost time.
+        std::mem::forget(jobs);
         return Ok(ExitCode::SUCCESS);
     }
 

@@ -551,7 +551,14 @@ mod tests {
         assert_eq!(found.mode.map(RawValue::get), Some(r#""b""#));
         assert_eq!(found.jobs.expect("jobs").len(), 1);
         // The depth is that of the whole of `webstir`, whichever member is deep.
-        for (at, depth) in [("x", 99), ("x", 100), ("m", 98), ("m", 99), ("j", 97), ("j", 98)] {
+        for (at, depth) in [
+            ("x", 99),
+            ("x", 100),
+            ("m", 98),
+            ("m", 99),
+            ("j", 97),
+            ("j", 98),
+        ] {
             let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
             let text = match at {
                 "x" => format!(r#"{{"webstir": {{"x": {deep}}}}}"#),
