@@ -269,16 +269,7 @@ impl Manifest {
                 .find(|j| canonical_key(&j.name) == key)
                 .map(|j| j.name));
         };
-        let entries = found.jobs.as_deref().unwrap_or_default();
-        // The first entry the reader keeps under the key: an object whose string name passes
-        // the name check (a later one of the same key is a duplicate the reader drops).
-        Ok(entries.iter().find_map(|entry| {
-            let name = locate::Members::of(entry.get())?
-                .get("name")
-                .and_then(locate::string_of)?;
-            (canonical_key(&name) == key && check_manifest_name(&name).is_ok())
-                .then(|| name.into_owned())
-        }))
+        Ok(taken_name(found.jobs.as_deref().unwrap_or_default(), key))
     }
 
     pub fn has_errors(&self) -> bool {
@@ -552,6 +543,19 @@ impl Manifest {
             }
         }
     }
+}
+
+/// The name of the job among `entries` (located in the text) whose canonical key is `key`: the
+/// first entry the reader keeps under the key, an object whose string name passes the name
+/// check (a later one of the same key is a duplicate the reader drops).
+fn taken_name(entries: &[&RawValue], key: &str) -> Option<String> {
+    entries.iter().find_map(|entry| {
+        let name = locate::Members::of(entry.get())?
+            .get("name")
+            .and_then(locate::string_of)?;
+        (canonical_key(&name) == key && check_manifest_name(&name).is_ok())
+            .then(|| name.into_owned())
+    })
 }
 
 /// A part of `package.json` as written, kept as text: reports write it as JSON straight from
