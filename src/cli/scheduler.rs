@@ -302,7 +302,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .map_err(|e| Error::Usage(format!("--store: {e}")))?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest =
-        Manifest::from_package_json(&workspace.located_package_json()?)?.require_valid()?;
+        Manifest::jobs_from_package_json(&workspace.located_package_json()?)?.require_valid()?;
     let plan_options = PlanOptions {
         timeout_override: args.timeout,
         default_timeout: settings.timeout,

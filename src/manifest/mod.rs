@@ -186,18 +186,33 @@ impl Manifest {
     /// Reads the manifest from `package.json` text. Only a file that is not JSON, or whose
     /// `webstir` value is not an object, is an error here; everything else becomes diagnostics.
     pub fn from_package_json(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::read(text, true)
+    }
+
+    /// [`Manifest::from_package_json`] for a command that reads the jobs and not
+    /// `module_manifest` as written (left `null` here): a manifest of thousands of jobs is not
+    /// copied for nothing.
+    pub fn jobs_from_package_json(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::read(text, false)
+    }
+
+    fn read(text: &str, keep_module_manifest: bool) -> Result<Manifest, ManifestError> {
         let (_, json) = split_bom(text);
         // Same length, so that the full reader, if it is needed, reports the same positions.
         let readable = json::replace_lone_surrogates(json);
         // The common case: the jobs are read straight from the text; any other shape, and every
         // error, is the full reader's.
-        match locate::locate(&readable) {
-            Some(found) => Ok(Manifest::from_located(found)),
-            None => Manifest::from_value(parse_package_json(text)?),
+        let mut manifest = match locate::locate(&readable) {
+            Some(found) => Manifest::from_located(found, keep_module_manifest),
+            None => Manifest::from_value(parse_package_json(text)?)?,
+        };
+        if !keep_module_manifest {
+            manifest.module_manifest = AsWritten::default();
         }
+        Ok(manifest)
     }
 
-    fn from_located(found: locate::Located<'_>) -> Manifest {
+    fn from_located(found: locate::Located<'_>, keep_module_manifest: bool) -> Manifest {
         let text = |raw: Option<&RawValue>| {
             raw.and_then(locate::string_of)
                 .map(std::borrow::Cow::into_owned)
@@ -205,7 +220,12 @@ impl Manifest {
         let mut manifest = Manifest {
             package_name: text(found.name),
             mode: text(found.mode),
-            module_manifest: AsWritten(found.module_manifest.map(ToOwned::to_owned)),
+            module_manifest: AsWritten(
+                found
+                    .module_manifest
+                    .filter(|_| keep_module_manifest)
+                    .map(ToOwned::to_owned),
+            ),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
@@ -639,7 +659,7 @@ mod tests {
         }"#;
         let (_, json) = split_bom(text);
         let readable = json::replace_lone_surrogates(json);
-        let fast = Manifest::from_located(locate::locate(&readable).expect("located"));
+        let fast = Manifest::from_located(locate::locate(&readable).expect("located"), true);
         let full = Manifest::from_value(parse_package_json(text).expect("JSON")).expect("read");
         assert_eq!(fast.jobs, full.jobs);
         assert_eq!(fast.diagnostics, full.diagnostics);
@@ -653,6 +673,10 @@ mod tests {
             serde_json::to_string_pretty(&full.module_manifest.value()).expect("written")
         );
         assert_eq!(fast.jobs.len(), 4);
+        let jobs_only = Manifest::jobs_from_package_json(text).expect("read");
+        assert_eq!(jobs_only.jobs, fast.jobs);
+        assert_eq!(jobs_only.diagnostics, fast.diagnostics);
+        assert_eq!(jobs_only.module_manifest.value(), Value::Null);
         assert!(fast.diagnostics.len() > 10, "{:#?}", fast.diagnostics);
     }
 }
