@@ -48,10 +48,7 @@ fn list_of_an_oddly_written_manifest() {
              - spaced (rate(1 hour))\n"
         )
     };
-    assert!(
-        out == expected(&before) || out == expected(&after),
-        "{out}"
-    );
+    assert!(out == expected(&before) || out == expected(&after), "{out}");
 }
 
 /// `--list` prints the line of each entry `--json` shows, for a manifest of the shape bench/run
@@ -172,7 +169,11 @@ fn inspect_tells_each_kind_of_job_folder() {
     }
     fs::write(jobs_dir.join("with_entry/index.ts"), "export {};\n").expect("write");
     fs::write(jobs_dir.join("with_mjs/index.mjs"), "export {};\n").expect("write");
-    symlink(outside.join("index.ts"), jobs_dir.join("linked_entry/index.ts")).expect("symlink");
+    symlink(
+        outside.join("index.ts"),
+        jobs_dir.join("linked_entry/index.ts"),
+    )
+    .expect("symlink");
     fs::write(jobs_dir.join("no_entry/notes.md"), "").expect("write");
     fs::create_dir(jobs_dir.join("entry_is_a_folder/index.ts")).expect("mkdir");
     symlink(&outside, jobs_dir.join("linked_folder")).expect("symlink");

@@ -126,18 +126,12 @@ fn append_located(
     if !text.contains('\n') {
         return None;
     }
-    let last = located.jobs.as_ref()?.last()?.get();
-    if !last.starts_with('{') {
-        return None;
-    }
-    let start = last.as_ptr() as usize - readable.as_ptr() as usize;
-    let end = start + last.len();
+    // An object with members (an empty one shows no layout to copy).
+    let (start, end) = located.jobs.as_ref()?.last()?.span_in(readable)?;
+    let last = &readable[start..end];
     // The first member begins at its key, after any white space (strict JSON has no comments).
     let first_member =
         start + 1 + (last.len() - 1 - last[1..].trim_start_matches(JSON_SPACE).len());
-    if text[first_member..].starts_with('}') {
-        return None;
-    }
     let edited = splice_after_last_block_entry(text, (start, end), first_member, entry)?;
     // The edit must add exactly the entry. The text is the old text with a piece inserted right
     // after the last entry of the array; if that piece is a comma and one value, and that value
@@ -578,8 +572,10 @@ mod tests {
         let more = [
             format!("\u{feff}{}", cases[0]),
             r#"{"webstir": {"moduleManifest": {"jobs": [{"name": "Old-Job"}]}}}"#.to_owned(),
-            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {\"name\": \"new\"}\n]}}}".to_owned(),
-            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {\"name\": \"ne\\u0077\"}\n]}}}".to_owned(),
+            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {\"name\": \"new\"}\n]}}}"
+                .to_owned(),
+            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {\"name\": \"ne\\u0077\"}\n]}}}"
+                .to_owned(),
             "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": 1}}}".to_owned(),
             "{\"webstir\": [], \"x\": \"\\ud800\"}".to_owned(),
             "{\"webstir\": {}".to_owned(),
@@ -595,7 +591,11 @@ mod tests {
                         .map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 };
-                assert_eq!(format!("{one_scan:?}"), format!("{two:?}"), "{key} in {text}");
+                assert_eq!(
+                    format!("{one_scan:?}"),
+                    format!("{two:?}"),
+                    "{key} in {text}"
+                );
             }
         }
         // Left to the full way: one line, an empty last entry, no jobs array, nested values.

@@ -198,9 +198,8 @@ pub(super) fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
 /// Whether `text` has `\u` followed by `d` or `D` anywhere (in a string or not, escaped or
 /// not): what every escape of a surrogate begins with.
 fn has_surrogate_escape(text: &str) -> bool {
-    text.match_indices("\\u").any(|(at, _)| {
-        matches!(text.as_bytes().get(at + 2), Some(b'd' | b'D'))
-    })
+    text.match_indices("\\u")
+        .any(|(at, _)| matches!(text.as_bytes().get(at + 2), Some(b'd' | b'D')))
 }
 
 /// The code unit of a `\uXXXX` escape starting at `at`, if there is one.

@@ -59,8 +59,56 @@ pub(crate) struct Located<'a> {
     /// `webstir.moduleManifest`, an object, when present.
     pub module_manifest: Option<&'a RawValue>,
     /// The entries of `webstir.moduleManifest.jobs`, an array, when present.
-    pub jobs: Option<Vec<&'a RawValue>>,
+    pub jobs: Option<Vec<Entry<'a>>>,
 }
+
+/// An entry of `jobs`.
+#[derive(Debug)]
+pub(crate) enum Entry<'a> {
+    /// An object, as its members.
+    Object(Members<'a>),
+    /// Any other value.
+    Other,
+}
+
+impl<'a> Entry<'a> {
+    /// The entry `raw` is.
+    pub fn of(raw: &'a RawValue) -> Entry<'a> {
+        Members::of(raw.get()).map_or(Entry::Other, Entry::Object)
+    }
+
+    /// Where the entry lies in `text`, which it was read from (start, end): an object is
+    /// told by its members, from the `{` before the first key to the `}` after the last value.
+    /// `None` for an empty object, a first key written with escapes (not borrowed from the
+    /// text), or another value.
+    pub fn span_in(&self, text: &str) -> Option<(usize, usize)> {
+        let Entry::Object(members) = self else {
+            return None;
+        };
+        let offset_of = |part: &str| {
+            let at = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+            (at + part.len() <= text.len()).then_some(at)
+        };
+        let (Cow::Borrowed(first_key), _) = members.0.first()? else {
+            return None;
+        };
+        // The key's text begins after its opening quote.
+        let quote = offset_of(first_key)?.checked_sub(1)?;
+        let open = text[..quote]
+            .trim_end_matches(JSON_SPACE)
+            .strip_suffix('{')?;
+        let (_, last_value) = members.0.last()?;
+        let value_end = offset_of(last_value.get())? + last_value.get().len();
+        let after = &text[value_end..];
+        let space = after.len() - after.trim_start_matches(JSON_SPACE).len();
+        after[space..]
+            .starts_with('}')
+            .then_some((open.len(), value_end + space + 1))
+    }
+}
+
+/// White space as JSON has it.
+const JSON_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 
 /// Locates the manifest in `json` (the text after any byte-order mark, with lone surrogate
 /// escapes replaced). `None` when the full reader must decide: the text is not JSON or not an
@@ -289,7 +337,7 @@ impl<'de> Visitor<'de> for WebstirSeed {
 struct ManifestVisitor;
 
 impl<'de> Visitor<'de> for ManifestVisitor {
-    type Value = Option<Option<Vec<&'de RawValue>>>;
+    type Value = Option<Option<Vec<Entry<'de>>>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object")
@@ -305,11 +353,15 @@ impl<'de> Visitor<'de> for ManifestVisitor {
                 let entries = map.next_value_seed(JobsSeed {
                     limit: member_limit,
                 })?;
-                within &= match &entries {
-                    Ok(entries) => entries
-                        .iter()
-                        .all(|entry| nests_within(entry.get(), member_limit - 1)),
-                    Err(other_within) => *other_within,
+                let entries = match entries {
+                    Ok((entries, entries_within)) => {
+                        within &= entries_within;
+                        Ok(entries)
+                    }
+                    Err(other_within) => {
+                        within &= other_within;
+                        Err(())
+                    }
                 };
                 jobs = Some(entries);
             } else {
@@ -326,14 +378,14 @@ impl<'de> Visitor<'de> for ManifestVisitor {
     }
 }
 
-/// `jobs` when it is an array: its entries as raw JSON; any other value is skipped (`Err`, with
-/// whether it nests within `limit`).
+/// `jobs` when it is an array: its entries, each object read into its members, and whether they
+/// nest within `limit`; any other value is skipped (`Err`, with whether it nests within it).
 struct JobsSeed {
     limit: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for JobsSeed {
-    type Value = Result<Vec<&'de RawValue>, bool>;
+    type Value = Result<(Vec<Entry<'de>>, bool), bool>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
@@ -341,7 +393,7 @@ impl<'de> DeserializeSeed<'de> for JobsSeed {
 }
 
 impl<'de> Visitor<'de> for JobsSeed {
-    type Value = Result<Vec<&'de RawValue>, bool>;
+    type Value = Result<(Vec<Entry<'de>>, bool), bool>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
@@ -351,10 +403,15 @@ impl<'de> Visitor<'de> for JobsSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(entry) = seq.next_element()? {
+        let mut within = true;
+        let entry_limit = self.limit - 1;
+        while let Some((entry, entry_within)) =
+            seq.next_element_seed(EntrySeed { limit: entry_limit })?
+        {
             entries.push(entry);
+            within &= entry_within;
         }
-        Ok(Ok(entries))
+        Ok(Ok((entries, within)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -366,6 +423,66 @@ impl<'de> Visitor<'de> for JobsSeed {
             }
             Some(_) => Ok(Err(skip_members(map, self.limit - 1)?)),
         }
+    }
+}
+
+/// An entry of `jobs`, read in the same pass as the array: an object into its members (each
+/// value kept as raw JSON), any other value skipped; and whether it nests within `limit`.
+struct EntrySeed {
+    limit: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for EntrySeed {
+    type Value = (Entry<'de>, bool);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntrySeed {
+    type Value = (Entry<'de>, bool);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok((Entry::Other, true))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok((Entry::Other, true))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok((Entry::Other, true))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok((Entry::Other, true))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok((Entry::Other, true))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok((Entry::Other, true))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok((Entry::Other, skip_elements(seq, self.limit - 1)?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::new();
+        let mut within = true;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if members.is_empty() && key == NUMBER_TOKEN {
+                map.next_value::<IgnoredAny>()?;
+                return Ok((Entry::Other, true));
+            }
+            let value: &'de RawValue = map.next_value()?;
+            within &= nests_within(value.get(), self.limit - 1);
+            members.push((key, value));
+        }
+        Ok((Entry::Object(Members(members)), within))
     }
 }
 
@@ -521,7 +638,10 @@ mod tests {
         assert_eq!(found.name.map(RawValue::get), Some(r#""a""#));
         let entries = found.jobs.expect("jobs");
         assert_eq!(entries.len(), 2);
-        assert_eq!(entries[1].get(), "1");
+        assert!(
+            matches!(&entries[0], Entry::Object(m) if m.get("name").map(RawValue::get) == Some(r#""x""#))
+        );
+        assert!(matches!(entries[1], Entry::Other));
         for other in [
             "[]",
             r#"{"webstir": null}"#,

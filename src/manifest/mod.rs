@@ -265,7 +265,8 @@ impl Manifest {
                 .iter()
                 .filter_map(|entry| serde_json::value::to_raw_value(entry).ok())
                 .collect();
-            let entries: Vec<&RawValue> = entries.iter().map(AsRef::as_ref).collect();
+            let entries: Vec<locate::Entry<'_>> =
+                entries.iter().map(|raw| locate::Entry::of(raw)).collect();
             manifest.read_entries(&entries);
         }
         if !module_manifest.is_null() {
@@ -348,7 +349,7 @@ impl Manifest {
         }
     }
 
-    fn read_entries(&mut self, entries: &[&RawValue]) {
+    fn read_entries(&mut self, entries: &[locate::Entry<'_>]) {
         // The scheduler matches names by their canonical key, so `send-daily` and
         // `send_daily` would be the same job. Keyed by that key so that a manifest of
         // thousands of jobs is checked in one pass.
@@ -378,8 +379,13 @@ impl Manifest {
         }
     }
 
-    fn read_job(&mut self, index: usize, entry: &RawValue, known: &mut Known) -> Option<JobSpec> {
-        let Some(fields) = locate::Members::of(entry.get()) else {
+    fn read_job(
+        &mut self,
+        index: usize,
+        entry: &locate::Entry<'_>,
+        known: &mut Known,
+    ) -> Option<JobSpec> {
+        let locate::Entry::Object(fields) = entry else {
             self.error(
                 "invalid-job",
                 None,
@@ -568,11 +574,12 @@ impl Manifest {
 /// The name of the job among `entries` (located in the text) whose canonical key is `key`: the
 /// first entry the reader keeps under the key, an object whose string name passes the name
 /// check (a later one of the same key is a duplicate the reader drops).
-fn taken_name(entries: &[&RawValue], key: &str) -> Option<String> {
+fn taken_name(entries: &[locate::Entry<'_>], key: &str) -> Option<String> {
     entries.iter().find_map(|entry| {
-        let name = locate::Members::of(entry.get())?
-            .get("name")
-            .and_then(locate::string_of)?;
+        let locate::Entry::Object(fields) = entry else {
+            return None;
+        };
+        let name = fields.get("name").and_then(locate::string_of)?;
         (canonical_key(&name) == key && check_manifest_name(&name).is_ok())
             .then(|| name.into_owned())
     })
