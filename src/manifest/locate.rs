@@ -471,7 +471,9 @@ impl<'de> Visitor<'de> for EntrySeed {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = Vec::new();
+        // Room for a job's usual keys (a name, schedule, description, priority, zone and a
+        // policy or two) without growing.
+        let mut members = Vec::with_capacity(8);
         let mut within = true;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             if members.is_empty() && key == NUMBER_TOKEN {
