@@ -82,13 +82,17 @@ fn manifest(c: &mut Criterion) {
         let manifest = Manifest::jobs_from_package_json(&text).expect("a valid manifest");
         let planned = plan_jobs(manifest.jobs, &options).expect("planned");
         let now = chrono::Utc::now();
-        group.bench_with_input(BenchmarkId::new("list lines", jobs), &planned, |b, planned| {
-            b.iter(|| {
-                let mut out = Vec::with_capacity(1 << 20);
-                write_lines(&mut out, black_box(planned), now).expect("written");
-                out
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::new("list lines", jobs),
+            &planned,
+            |b, planned| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(1 << 20);
+                    write_lines(&mut out, black_box(planned), now).expect("written");
+                    out
+                });
+            },
+        );
     }
     group.finish();
 }

@@ -51,7 +51,7 @@ pub fn append_new_job(
 ) -> Result<NewJobEdit, ManifestError> {
     let (bom, json) = split_bom(text);
     let readable = super::json::replace_lone_surrogates(json);
-    let Some(located) = locate::locate(&readable) else {
+    let Some(located) = locate::locate_jobs(&readable) else {
         // Every other shape, and every error, is the full reader's.
         if let Some(name) = super::Manifest::job_named(text, key)? {
             return Ok(NewJobEdit::Taken(name));
@@ -111,7 +111,7 @@ fn append_to_block(text: &str, entry: &[(&str, Value)]) -> Option<String> {
         return None;
     }
     let readable = super::json::replace_lone_surrogates(text);
-    let located = locate::locate(&readable)?;
+    let located = locate::locate_jobs(&readable)?;
     append_located(text, &readable, &located, entry)
 }
 

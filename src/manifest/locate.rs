@@ -119,8 +119,18 @@ const JSON_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 /// `webstir` and skipping every other member as raw JSON; then `moduleManifest`, kept as raw
 /// JSON for the reports, is read the same way, down to the entries of `jobs`.
 pub(crate) fn locate(json: &str) -> Option<Located<'_>> {
+    locate_with(json, false)
+}
+
+/// [`locate`] without `moduleManifest` as raw JSON (left `None`), in one pass: `moduleManifest`
+/// is opened as it is met. For the readers of the jobs alone.
+pub(crate) fn locate_jobs(json: &str) -> Option<Located<'_>> {
+    locate_with(json, true)
+}
+
+fn locate_with(json: &str, open_manifest: bool) -> Option<Located<'_>> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let root = de.deserialize_map(RootVisitor).ok()?;
+    let root = de.deserialize_map(RootVisitor { open_manifest }).ok()?;
     de.end().ok()?;
     if root
         .name
@@ -144,14 +154,18 @@ pub(crate) fn locate(json: &str) -> Option<Located<'_>> {
         return None;
     }
     found.mode = webstir.mode;
+    if let Some(opened) = webstir.opened {
+        found.jobs = opened.jobs()?;
+        return Some(found);
+    }
     let Some(module_manifest) = webstir.module_manifest else {
         return Some(found);
     };
     let mut de = serde_json::Deserializer::from_str(module_manifest.get());
-    let jobs = de.deserialize_map(ManifestVisitor).ok()?;
+    let read = de.deserialize_map(ManifestVisitor).ok()?;
     de.end().ok()?;
     found.module_manifest = Some(module_manifest);
-    found.jobs = jobs?;
+    found.jobs = read.jobs()?;
     Some(found)
 }
 
@@ -177,7 +191,10 @@ struct Root<'a> {
     earlier_within: bool,
 }
 
-struct RootVisitor;
+struct RootVisitor {
+    /// Whether `moduleManifest` is opened where it is met (see [`locate_jobs`]).
+    open_manifest: bool,
+}
 
 impl<'de> Visitor<'de> for RootVisitor {
     type Value = Root<'de>;
@@ -196,7 +213,9 @@ impl<'de> Visitor<'de> for RootVisitor {
             match key.as_ref() {
                 "name" => root.name = Some(map.next_value()?),
                 "webstir" => {
-                    let webstir = map.next_value_seed(WebstirSeed)?;
+                    let webstir = map.next_value_seed(WebstirSeed {
+                        open_manifest: self.open_manifest,
+                    })?;
                     if let Some(earlier) = root.webstir.replace(webstir) {
                         root.earlier_within &= earlier.map_or_else(
                             |within| within,
@@ -204,6 +223,7 @@ impl<'de> Visitor<'de> for RootVisitor {
                                 w.within
                                     && w.module_manifest
                                         .is_none_or(|m| nests_within(m.get(), SHALLOW_DEPTH - 1))
+                                    && w.opened.is_none_or(|m| m.within)
                             },
                         );
                     }
@@ -222,7 +242,38 @@ impl<'de> Visitor<'de> for RootVisitor {
 struct Webstir<'a> {
     mode: Option<&'a RawValue>,
     module_manifest: Option<&'a RawValue>,
+    /// `moduleManifest` opened where it was met (see [`locate_jobs`]).
+    opened: Option<ManifestRead<'a>>,
     within: bool,
+}
+
+/// What [`ManifestVisitor`] reads of `moduleManifest`.
+struct ManifestRead<'a> {
+    /// The last `jobs`: its entries, or `Err` for another type.
+    jobs: Option<Result<Vec<Entry<'a>>, ()>>,
+    /// Whether every member nests within what is left of [`SHALLOW_DEPTH`].
+    within: bool,
+}
+
+impl<'a> ManifestRead<'a> {
+    /// A `moduleManifest` of another type than an object.
+    fn other(within: bool) -> ManifestRead<'a> {
+        ManifestRead {
+            jobs: Some(Err(())),
+            within,
+        }
+    }
+
+    /// The entries of `jobs` (`Some(None)` without `jobs`); `None` when the full reader must
+    /// decide: a member nests too deeply, or the last `jobs` is not an array.
+    fn jobs(self) -> Option<Option<Vec<Entry<'a>>>> {
+        match self.jobs {
+            _ if !self.within => None,
+            None => Some(None),
+            Some(Ok(entries)) => Some(Some(entries)),
+            Some(Err(())) => None,
+        }
+    }
 }
 
 /// How serde_json (feature `arbitrary_precision`) hands a number to a visitor: as a map of one
@@ -233,23 +284,26 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 /// nesting no deeper than any limit.
 macro_rules! scalars_are_other {
     () => {
+        scalars_are_other!(Err(true));
+    };
+    ($other:expr) => {
         fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(Err(true))
+            Ok($other)
         }
         fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(Err(true))
+            Ok($other)
         }
         fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(Err(true))
+            Ok($other)
         }
         fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(Err(true))
+            Ok($other)
         }
         fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(Err(true))
+            Ok($other)
         }
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(Err(true))
+            Ok($other)
         }
     };
 }
@@ -275,7 +329,9 @@ fn skip_elements<'de, A: SeqAccess<'de>>(mut seq: A, limit: usize) -> Result<boo
 
 /// Opens `webstir` when it is an object; any other value is skipped (`Err`, with whether it
 /// nests within the limit), as `JSON.parse` keeps only the last of repeated keys.
-struct WebstirSeed;
+struct WebstirSeed {
+    open_manifest: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for WebstirSeed {
     type Value = Result<Webstir<'de>, bool>;
@@ -302,6 +358,7 @@ impl<'de> Visitor<'de> for WebstirSeed {
         let mut webstir = Webstir {
             mode: None,
             module_manifest: None,
+            opened: None,
             within: true,
         };
         let member_limit = SHALLOW_DEPTH - 1;
@@ -310,6 +367,15 @@ impl<'de> Visitor<'de> for WebstirSeed {
             if std::mem::take(&mut first) && key == NUMBER_TOKEN {
                 map.next_value::<IgnoredAny>()?;
                 return Ok(Err(true));
+            }
+            if self.open_manifest && key == "moduleManifest" {
+                // Anything but an object fails the reading, for the full reader to decide.
+                let read = map.next_value_seed(ManifestSeed)?;
+                // One it replaces must nest within the limit too.
+                if let Some(earlier) = webstir.opened.replace(read) {
+                    webstir.within &= earlier.within;
+                }
+                continue;
             }
             let raw: &'de RawValue = map.next_value()?;
             match key.as_ref() {
@@ -331,13 +397,93 @@ impl<'de> Visitor<'de> for WebstirSeed {
     }
 }
 
+/// `moduleManifest` opened where it is met: [`ManifestVisitor`] on an object; any other value
+/// is skipped (read as having no `jobs` array, for the full reader to decide if it is the last).
+struct ManifestSeed;
+
+impl<'de> DeserializeSeed<'de> for ManifestSeed {
+    type Value = ManifestRead<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ManifestSeed {
+    type Value = ManifestRead<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    scalars_are_other!(ManifestRead::other(true));
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(ManifestRead::other(skip_elements(seq, SHALLOW_DEPTH - 2)?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        // A number (as serde_json hands one over) is told by its first key.
+        let mut map = FirstKeyPeeked::new(map)?;
+        if map.first.as_deref() == Some(NUMBER_TOKEN) {
+            map.inner.next_value::<IgnoredAny>()?;
+            return Ok(ManifestRead::other(true));
+        }
+        ManifestVisitor.visit_map(map)
+    }
+}
+
+/// A map whose first key was read ahead, handed on as if it had not been.
+struct FirstKeyPeeked<'de, A> {
+    inner: A,
+    first: Option<Cow<'de, str>>,
+    given: bool,
+}
+
+impl<'de, A: MapAccess<'de>> FirstKeyPeeked<'de, A> {
+    fn new(mut inner: A) -> Result<Self, A::Error> {
+        let first = inner.next_key::<Key<'de>>()?.map(|Key(k)| k);
+        Ok(FirstKeyPeeked {
+            inner,
+            first,
+            given: false,
+        })
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for FirstKeyPeeked<'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        if !std::mem::replace(&mut self.given, true) {
+            return match self.first.take() {
+                Some(Cow::Borrowed(key)) => seed
+                    .deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
+                    .map(Some),
+                Some(Cow::Owned(key)) => seed
+                    .deserialize(serde::de::value::StringDeserializer::new(key))
+                    .map(Some),
+                None => Ok(None),
+            };
+        }
+        self.inner.next_key_seed(seed)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.inner.next_value_seed(seed)
+    }
+}
+
 /// `moduleManifest`, an object: the entries of its `jobs` (`None` inside when it has none), or
 /// `None` when a member nests deeper than what is left of [`SHALLOW_DEPTH`] or the last `jobs`
 /// is not an array.
 struct ManifestVisitor;
 
 impl<'de> Visitor<'de> for ManifestVisitor {
-    type Value = Option<Option<Vec<Entry<'de>>>>;
+    type Value = ManifestRead<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object")
@@ -369,12 +515,7 @@ impl<'de> Visitor<'de> for ManifestVisitor {
                 within &= nests_within(raw.get(), member_limit);
             }
         }
-        Ok(match jobs {
-            _ if !within => None,
-            None => Some(None),
-            Some(Ok(entries)) => Some(Some(entries)),
-            Some(Err(_)) => None,
-        })
+        Ok(ManifestRead { jobs, within })
     }
 }
 
@@ -655,6 +796,7 @@ mod tests {
             r#"{"a": 1,}"#,
         ] {
             assert!(locate(other).is_none(), "{other}");
+            assert!(locate_jobs(other).is_none(), "{other}");
         }
         let deep = format!("{{\"webstir\": {}{}}}", "[".repeat(200), "]".repeat(200));
         assert!(locate(&deep).is_none());
@@ -694,6 +836,27 @@ mod tests {
                 webstir_depth <= SHALLOW_DEPTH,
                 "{at} {depth}: webstir nests {webstir_depth} deep"
             );
+            assert_eq!(locate_jobs(&text).is_some(), locate(&text).is_some());
+        }
+    }
+
+    /// The one-pass reading of the jobs finds what the two-pass one finds.
+    #[test]
+    fn locating_the_jobs_alone_finds_the_same_jobs() {
+        for text in [
+            r#"{"name": "a", "webstir": {"mode": "m", "moduleManifest": {"jobs": [{"name": "x"}, 1]}}}"#,
+            r#"{"webstir": 1, "webstir": {"moduleManifest": {"jobs": 2, "jobs": [{"n\u0061me": "y"}]}}}"#,
+            r#"{"webstir": {"moduleManifest": {"jobs": [[]]}, "moduleManifest": {"v": 1}}}"#,
+            r#"{"webstir": {"moduleManifest": {"jobs": {}}, "moduleManifest": {"jobs": []}}}"#,
+            r#"{"webstir": {"moduleManifest": [], "moduleManifest": {"jobs": []}}}"#,
+            r#"{"webstir": {"moduleManifest": {}}}"#,
+            r#"{"webstir": {}}"#,
+            r#"{}"#,
+        ] {
+            let both = |found: Option<Located<'_>>| {
+                format!("{:?}", found.map(|f| (f.name, f.mode, f.jobs)))
+            };
+            assert_eq!(both(locate_jobs(text)), both(locate(text)), "{text}");
         }
     }
 

@@ -202,7 +202,12 @@ impl Manifest {
         let readable = json::replace_lone_surrogates(json);
         // The common case: the jobs are read straight from the text; any other shape, and every
         // error, is the full reader's.
-        let mut manifest = match locate::locate(&readable) {
+        let located = if keep_module_manifest {
+            locate::locate(&readable)
+        } else {
+            locate::locate_jobs(&readable)
+        };
+        let mut manifest = match located {
             Some(found) => Manifest::from_located(found, keep_module_manifest),
             None => Manifest::from_value(parse_package_json(text)?)?,
         };
@@ -282,7 +287,7 @@ impl Manifest {
     pub fn job_named(text: &str, key: &str) -> Result<Option<String>, ManifestError> {
         let (_, json) = split_bom(text);
         let readable = json::replace_lone_surrogates(json);
-        let Some(found) = locate::locate(&readable) else {
+        let Some(found) = locate::locate_jobs(&readable) else {
             let manifest = Manifest::from_package_json(text)?;
             return Ok(manifest
                 .jobs
