@@ -137,8 +137,11 @@ impl Inspection {
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
         let jobs_dir = workspace.jobs_src_dir();
         let folders = JobFolders::read(&jobs_dir);
-        // Thousands of jobs name a handful of zones; each is resolved once.
-        let mut zones = HashMap::new();
+        // Thousands of jobs name a handful of zones and schedules; each zone is resolved once,
+        // and the next run of each set of schedules in each zone worked out once.
+        let mut zones: HashMap<Option<String>, Option<Tz>> = HashMap::new();
+        let mut next_runs: HashMap<&'static str, HashMap<Vec<String>, Option<String>>> =
+            HashMap::new();
         for spec in manifest.jobs {
             let last_run = last_run_of
                 .get(spec.name.as_str())
@@ -155,12 +158,27 @@ impl Inspection {
                     message,
                 });
             }
-            let tz = *zones
-                .entry(spec.timezone.clone())
-                .or_insert_with_key(|zone| {
-                    schedule::resolve_timezone(zone.as_deref(), default_zone.as_deref()).ok()
-                });
-            let next_run = tz.and_then(|tz| next_run(&spec, tz, now));
+            let tz = match zones.get(&spec.timezone) {
+                Some(tz) => *tz,
+                None => {
+                    let tz = schedule::resolve_timezone(
+                        spec.timezone.as_deref(),
+                        default_zone.as_deref(),
+                    )
+                    .ok();
+                    zones.insert(spec.timezone.clone(), tz);
+                    tz
+                }
+            };
+            let next_run = tz.and_then(|tz| {
+                let in_zone = next_runs.entry(tz.name()).or_default();
+                if let Some(known) = in_zone.get(spec.schedules.as_slice()) {
+                    return known.clone();
+                }
+                let next = next_run(&spec, tz, now);
+                in_zone.insert(spec.schedules.clone(), next.clone());
+                next
+            });
             jobs.push(JobReport {
                 spec,
                 source,
