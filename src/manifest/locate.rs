@@ -1,8 +1,10 @@
 //! Finding the manifest in the text of `package.json` without building the document: each
 //! member is checked as raw JSON (serde_json skips a raw value at any depth and keeps where it
-//! lies in the text), and only the members on the way to the jobs are opened. A file of
-//! thousands of jobs is then read once, into the typed jobs, and `add-job` learns where the jobs
-//! array and its last entry are without reading the entries at all.
+//! lies in the text), and only the members on the way to the jobs are opened, where they are
+//! met (serde `DeserializeSeed`s), down to the members of each entry. A file of thousands of
+//! jobs is then read in one pass ([`locate_jobs`]; two for [`locate`], which keeps
+//! `moduleManifest` as written for the reports), and `add-job` learns where the last entry is
+//! from its members.
 //!
 //! Whatever this shallow reading cannot vouch for (a syntax error, a top level or `webstir` that
 //! is not an object, a manifest of another shape, nesting the full reader may refuse) is left to
