@@ -1,12 +1,14 @@
-//! Reading the module manifest from `package.json` text, at 10 and 10,000 jobs, and planning the
-//! jobs read (what `scheduler --list` does before it prints). The manifest is the one bench/run
-//! generates (bench/cases.py: `job_entry`, `package_json`): a name, one of eight schedules, a
-//! description, a priority and one of two zones per job, indented by two spaces.
+//! Reading the module manifest from `package.json` text, at 10 and 10,000 jobs (in full, and the
+//! jobs alone as `scheduler` reads them), planning the jobs read, and writing the lines of
+//! `scheduler --list`. The manifest is the one bench/run generates (bench/cases.py: `job_entry`,
+//! `package_json`): a name, one of eight schedules, a description, a priority and one of two
+//! zones per job, indented by two spaces.
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use webstir::manifest::Manifest;
+use webstir::scheduler::list::write_lines;
 use webstir::scheduler::{PlanOptions, plan_jobs};
 
 const SCHEDULES: [&str; 8] = [
@@ -64,6 +66,10 @@ fn manifest(c: &mut Criterion) {
             timezone: Some("UTC".into()),
             ..PlanOptions::default()
         };
+        // What `scheduler` reads: the jobs, without `moduleManifest` as written.
+        group.bench_with_input(BenchmarkId::new("read jobs", jobs), &text, |b, text| {
+            b.iter(|| Manifest::jobs_from_package_json(black_box(text)).expect("a valid manifest"));
+        });
         group.bench_with_input(BenchmarkId::new("read and plan", jobs), &text, |b, text| {
             b.iter(|| {
                 let manifest = Manifest::from_package_json(black_box(text))
@@ -72,6 +78,21 @@ fn manifest(c: &mut Criterion) {
                 plan_jobs(manifest.jobs, &options).expect("planned")
             });
         });
+        // `scheduler --list` after the reading: the lines, written into memory.
+        let manifest = Manifest::jobs_from_package_json(&text).expect("a valid manifest");
+        let planned = plan_jobs(manifest.jobs, &options).expect("planned");
+        let now = chrono::Utc::now();
+        group.bench_with_input(
+            BenchmarkId::new("list lines", jobs),
+            &planned,
+            |b, planned| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(1 << 20);
+                    write_lines(&mut out, black_box(planned), now).expect("written");
+                    out
+                });
+            },
+        );
     }
     group.finish();
 }

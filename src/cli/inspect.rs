@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -32,10 +33,26 @@ pub struct Args {
 pub fn execute(args: Args, ctx: &Context) -> Result<ExitCode, Error> {
     let workspace = ctx.workspace()?;
     let inspection = Inspection::of(&workspace, Utc::now())?;
+    let has_errors = inspection.has_errors();
     if args.json {
-        let text = serde_json::to_string_pretty(&inspection)
-            .expect("an inspection is plain data that always serializes");
-        println!("{text}");
+        // Megabytes for a large manifest: written as it is made, through one buffer.
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        let written = serde_json::to_writer_pretty(&mut out, &inspection)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        if let Err(e) = written {
+            // As `println!` reports a failed write.
+            panic!("failed printing to stdout: {e}");
+        }
+        // The process ends here: freeing thousands of job reports one by one would only cost
+        // time.
+        std::mem::forget(inspection);
+        return Ok(if has_errors {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
     } else {
         print!("{}", render_text(&inspection));
     }

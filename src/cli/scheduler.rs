@@ -302,7 +302,7 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
             .map_err(|e| Error::Usage(format!("--store: {e}")))?;
     let log = Log::new(args.log_format.or(settings.log_format).unwrap_or_default());
     let manifest =
-        Manifest::from_package_json(&workspace.located_package_json()?)?.require_valid()?;
+        Manifest::jobs_from_package_json(&workspace.located_package_json()?)?.require_valid()?;
     let plan_options = PlanOptions {
         timeout_override: args.timeout,
         default_timeout: settings.timeout,
@@ -330,8 +330,13 @@ fn execute_in(args: Args, workspace: &Workspace) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.list {
-        let entries = scheduler::entries(&jobs, Utc::now());
-        print_lines(entries.iter().map(|entry| entry.line()));
+        // Buffered: stdout flushes at every line. Stops quietly at a closed pipe, as
+        // `print_lines` does.
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        let _ =
+            scheduler::list::write_lines(&mut out, &jobs, Utc::now()).and_then(|()| out.flush());
+        // The process ends here: freeing thousands of jobs one by one would only cost time.
+        std::mem::forget(jobs);
         return Ok(ExitCode::SUCCESS);
     }
 

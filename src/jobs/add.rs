@@ -10,7 +10,7 @@ use super::scaffold::{self, Scaffold};
 use super::{JobError, JobName, canonical_key};
 use crate::Error;
 use crate::manifest::policy::{self, Backoff, DYNAMIC_TENANTS, Overlap};
-use crate::manifest::{Manifest, Priority, edit, is_safe_integer};
+use crate::manifest::{Priority, edit, is_safe_integer};
 use crate::schedule::{self, Schedule};
 use crate::workspace::Workspace;
 
@@ -234,11 +234,12 @@ pub fn add_job_with(
     let _lock = workspace.lock()?;
     let text = workspace.read_package_json()?;
     let key = canonical_key(job.name.as_str());
-    if let Some(name) = Manifest::job_named(&text, &key)? {
-        return Err(JobError::Exists { name }.into());
-    }
     let entry = job.entry();
-    let edited = edit::append_job(&text, &entry)?;
+    // One scan of the file for both: whether the name is taken, and where the entry goes.
+    let edited = match edit::append_new_job(&text, &key, &entry)? {
+        edit::NewJobEdit::Taken(name) => return Err(JobError::Exists { name }.into()),
+        edit::NewJobEdit::Appended(edited) => edited,
+    };
     let source = scaffold::render_source(job.name.as_str())?;
     scaffold::preflight(workspace, job.name.as_str())?;
     workspace.ensure_package_json_writable()?;

@@ -1,10 +1,11 @@
 //! Job names as users type them, validated into the form used for folders and the manifest.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
 
 use super::JobError;
-use super::naming::{canonical_key, to_snake_case};
+use super::naming::{canonical_key, is_own_snake_case, to_snake_case};
 use crate::build::scheduler_files::{GENERATED_JOB_FILES, RESERVED_PREFIX};
 use crate::build::sources::SKIPPED_FOLDERS;
 
@@ -34,6 +35,14 @@ impl JobName {
     /// Keeps a name that is already `[a-z0-9][a-z0-9_-]*`, snake_cases other words, and rejects
     /// anything that could not be a folder name on every platform.
     pub fn parse(input: &str) -> Result<JobName, JobError> {
+        Ok(JobName {
+            name: JobName::check(input)?.into_owned(),
+            given: input.to_owned(),
+        })
+    }
+
+    /// The name [`JobName::parse`] makes of `input`, borrowed when it is `input` itself.
+    fn check(input: &str) -> Result<Cow<'_, str>, JobError> {
         let reject = |rule: String| JobError::InvalidName {
             name: input.escape_debug().to_string(),
             rule,
@@ -46,7 +55,7 @@ impl JobName {
             )));
         }
         let name = if is_canonical(input) {
-            input.to_owned()
+            Cow::Borrowed(input)
         } else {
             let snake = to_snake_case(input);
             if snake.is_empty() {
@@ -63,9 +72,9 @@ impl JobName {
                     "it becomes `{snake}`, more than the {MAX_NAME_LEN} characters allowed"
                 )));
             }
-            snake
+            Cow::Owned(snake)
         };
-        if DEVICE_NAMES.contains(&name.as_str()) {
+        if DEVICE_NAMES.contains(&name.as_ref()) {
             return Err(reject(format!(
                 "`{name}` is a reserved device name on Windows"
             )));
@@ -73,10 +82,7 @@ impl JobName {
         if let Some(reserved) = reserved(&name) {
             return Err(reject(reserved.to_string()));
         }
-        Ok(JobName {
-            name,
-            given: input.to_owned(),
-        })
+        Ok(name)
     }
 
     pub fn as_str(&self) -> &str {
@@ -146,7 +152,12 @@ pub fn reserved(name: &str) -> Option<Reserved> {
         )
     });
     let (generated, skipped) = &*KEYS;
-    let key = canonical_key(name);
+    // Almost every name is its own key, which then need not be made.
+    let key = if is_own_snake_case(name) {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(canonical_key(name))
+    };
     if let Some(i) = generated.iter().position(|k| *k == key) {
         let (file, what) = GENERATED_JOB_FILES[i];
         return Some(Reserved::Generated(file, what));
@@ -161,7 +172,7 @@ pub fn reserved(name: &str) -> Option<Reserved> {
 /// The rule a job name read from a manifest breaks, if any: a hand-written entry must pass
 /// every rule `add-job` applies, in whatever spelling it is written.
 pub fn check_manifest_name(name: &str) -> Result<(), String> {
-    match JobName::parse(name) {
+    match JobName::check(name) {
         Ok(_) => Ok(()),
         Err(JobError::InvalidName { rule, .. }) => Err(rule),
         Err(other) => Err(other.to_string()),

@@ -34,6 +34,9 @@ pub fn words(input: &str) -> Vec<String> {
 /// [`words`] joined with `_`, written in one pass into one string: every manifest read keys
 /// each job by it, and a manifest may hold thousands of jobs.
 pub fn to_snake_case(input: &str) -> String {
+    if is_own_snake_case(input) {
+        return input.to_owned();
+    }
     let mut out = String::with_capacity(input.len());
     let mut in_word = false;
     let mut prev = None::<char>;
@@ -65,6 +68,18 @@ pub fn to_snake_case(input: &str) -> String {
         prev = Some(c);
     }
     out
+}
+
+/// True when `input` is its own snake_case: words of `a-z0-9` joined by single underscores
+/// (the form of almost every name in a manifest), told without building the snake_case.
+pub fn is_own_snake_case(input: &str) -> bool {
+    let bytes = input.as_bytes();
+    bytes.first() != Some(&b'_')
+        && bytes.last() != Some(&b'_')
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !input.contains("__")
 }
 
 /// The key two job names are compared by: names that differ only in case, separators or
@@ -105,6 +120,14 @@ mod tests {
         #[test]
         fn the_one_pass_snake_case_joins_the_words(input in "[a-zA-Z0-9 _.Éé-]{0,12}") {
             proptest::prop_assert_eq!(to_snake_case(&input), words(&input).join("_"));
+        }
+
+        #[test]
+        fn a_name_that_is_its_own_snake_case_is_told_without_making_it(
+            input in "[a-z0-9_A-]{0,8}"
+        ) {
+            let key = words(&input).join("_");
+            proptest::prop_assert_eq!(is_own_snake_case(&input), key == input);
         }
     }
 

@@ -25,9 +25,56 @@ pub fn append_job(text: &str, entry: &[(&str, Value)]) -> Result<String, Manifes
     // A byte-order mark is kept as it is and the edit made on the JSON after it.
     let (bom, text) = split_bom(text);
     if let Some(edited) = append_to_block(text, entry) {
-        return Ok(format!("{bom}{edited}"));
+        return Ok(with_bom(bom, edited));
     }
-    append_in_full(text, entry).map(|edited| format!("{bom}{edited}"))
+    append_in_full(text, entry).map(|edited| with_bom(bom, edited))
+}
+
+/// What [`append_new_job`] made of `package.json`.
+#[derive(Debug)]
+pub enum NewJobEdit {
+    /// A job of the same key is there already, under this name.
+    Taken(String),
+    /// The text with the entry appended.
+    Appended(String),
+}
+
+/// `add-job`'s reading of `package.json`, in one scan of the file: the job of canonical key `key`
+/// when there is one (as [`Manifest::job_named`] finds it), else `text` with `entry` appended
+/// (as [`append_job`] makes it). Errors are theirs, in that order.
+///
+/// [`Manifest::job_named`]: super::Manifest::job_named
+pub fn append_new_job(
+    text: &str,
+    key: &str,
+    entry: &[(&str, Value)],
+) -> Result<NewJobEdit, ManifestError> {
+    let (bom, json) = split_bom(text);
+    let readable = super::json::replace_lone_surrogates(json);
+    let Some(located) = locate::locate_jobs(&readable) else {
+        // Every other shape, and every error, is the full reader's.
+        if let Some(name) = super::Manifest::job_named(text, key)? {
+            return Ok(NewJobEdit::Taken(name));
+        }
+        return append_job(text, entry).map(NewJobEdit::Appended);
+    };
+    if let Some(name) = super::taken_name(located.jobs.as_deref().unwrap_or_default(), key) {
+        return Ok(NewJobEdit::Taken(name));
+    }
+    let edited = match append_located(json, &readable, &located, entry) {
+        Some(edited) => edited,
+        None => append_in_full(json, entry)?,
+    };
+    Ok(NewJobEdit::Appended(with_bom(bom, edited)))
+}
+
+/// `edited` behind the byte-order mark `bom` had (none: as it is).
+fn with_bom(bom: &str, edited: String) -> String {
+    if bom.is_empty() {
+        edited
+    } else {
+        format!("{bom}{edited}")
+    }
 }
 
 /// Every case [`append_to_block`] leaves: the document is read in full and the edit made with
@@ -64,19 +111,27 @@ fn append_to_block(text: &str, entry: &[(&str, Value)]) -> Option<String> {
         return None;
     }
     let readable = super::json::replace_lone_surrogates(text);
-    let located = locate::locate(&readable)?;
-    let last = located.jobs.as_ref()?.1.last()?.get();
-    if !last.starts_with('{') {
+    let located = locate::locate_jobs(&readable)?;
+    append_located(text, &readable, &located, entry)
+}
+
+/// [`append_to_block`] with the manifest located in `readable` (`text` as
+/// [`super::json::replace_lone_surrogates`] leaves it) already.
+fn append_located(
+    text: &str,
+    readable: &str,
+    located: &locate::Located<'_>,
+    entry: &[(&str, Value)],
+) -> Option<String> {
+    if !text.contains('\n') {
         return None;
     }
-    let start = last.as_ptr() as usize - readable.as_ptr() as usize;
-    let end = start + last.len();
+    // An object with members (an empty one shows no layout to copy).
+    let (start, end) = located.jobs.as_ref()?.last()?.span_in(readable)?;
+    let last = &readable[start..end];
     // The first member begins at its key, after any white space (strict JSON has no comments).
     let first_member =
         start + 1 + (last.len() - 1 - last[1..].trim_start_matches(JSON_SPACE).len());
-    if text[first_member..].starts_with('}') {
-        return None;
-    }
     let edited = splice_after_last_block_entry(text, (start, end), first_member, entry)?;
     // The edit must add exactly the entry. The text is the old text with a piece inserted right
     // after the last entry of the array; if that piece is a comma and one value, and that value
@@ -508,10 +563,40 @@ mod tests {
                 job("   ", "\n", "a")
             ),
         ];
-        for text in cases {
-            let fast = append_to_block(&text, &entry).expect("a block to append to");
-            let full = append_in_full(&text, &entry).expect("appended");
+        for text in &cases {
+            let fast = append_to_block(text, &entry).expect("a block to append to");
+            let full = append_in_full(text, &entry).expect("appended");
             assert_eq!(fast, full, "{text}");
+        }
+        // add-job's one scan finds what the two readings find.
+        let more = [
+            format!("\u{feff}{}", cases[0]),
+            r#"{"webstir": {"moduleManifest": {"jobs": [{"name": "Old-Job"}]}}}"#.to_owned(),
+            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {\"name\": \"new\"}\n]}}}"
+                .to_owned(),
+            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": [\n  {\"name\": \"ne\\u0077\"}\n]}}}"
+                .to_owned(),
+            "{\n \"webstir\": {\"moduleManifest\": {\"jobs\": 1}}}".to_owned(),
+            "{\"webstir\": [], \"x\": \"\\ud800\"}".to_owned(),
+            "{\"webstir\": {}".to_owned(),
+            "{}".to_owned(),
+        ];
+        for text in cases.iter().chain(&more) {
+            for key in ["new", "old_job", "a"] {
+                let one_scan = append_new_job(text, key, &entry).map_err(|e| e.to_string());
+                let two = match super::super::Manifest::job_named(text, key) {
+                    Ok(Some(name)) => Ok(NewJobEdit::Taken(name)),
+                    Ok(None) => append_job(text, &entry)
+                        .map(NewJobEdit::Appended)
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                assert_eq!(
+                    format!("{one_scan:?}"),
+                    format!("{two:?}"),
+                    "{key} in {text}"
+                );
+            }
         }
         // Left to the full way: one line, an empty last entry, no jobs array, nested values.
         let nested = [

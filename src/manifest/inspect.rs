@@ -3,8 +3,9 @@
 //! without a source folder).
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -135,18 +136,21 @@ impl Inspection {
         }
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
         let jobs_dir = workspace.jobs_src_dir();
-        // Thousands of jobs name a handful of zones; each is resolved once.
-        let mut zones = HashMap::new();
+        let folders = JobFolders::read(&jobs_dir);
+        // Thousands of jobs name a handful of zones and schedules; each zone is resolved once,
+        // and the next run of each set of schedules in each zone worked out once.
+        let mut zones: HashMap<Option<String>, Option<Tz>> = HashMap::new();
+        let mut next_runs: HashMap<&'static str, HashMap<Vec<String>, Option<String>>> =
+            HashMap::new();
         for spec in manifest.jobs {
             let last_run = last_run_of
                 .get(spec.name.as_str())
                 .map(|run| LastRun::of(run));
             let source = format!("src/backend/jobs/{}", spec.name);
-            let dir = jobs_dir.join(&spec.name);
-            let meta = fs::symlink_metadata(&dir).ok();
+            let kind = folders.kind(&spec.name);
             // A symbolic link is not a source folder: webstir never follows one out.
-            let has_source = meta.as_ref().is_some_and(|m| m.is_dir());
-            if let Some((code, message)) = source_problem(&dir, meta, &source) {
+            let has_source = kind.is_some_and(|k| k.is_dir());
+            if let Some((code, message)) = source_problem(&folders, &spec.name, kind, &source) {
                 diagnostics.push(Diagnostic {
                     level: Level::Error,
                     code,
@@ -154,12 +158,27 @@ impl Inspection {
                     message,
                 });
             }
-            let tz = *zones
-                .entry(spec.timezone.clone())
-                .or_insert_with_key(|zone| {
-                    schedule::resolve_timezone(zone.as_deref(), default_zone.as_deref()).ok()
-                });
-            let next_run = tz.and_then(|tz| next_run(&spec, tz, now));
+            let tz = match zones.get(&spec.timezone) {
+                Some(tz) => *tz,
+                None => {
+                    let tz = schedule::resolve_timezone(
+                        spec.timezone.as_deref(),
+                        default_zone.as_deref(),
+                    )
+                    .ok();
+                    zones.insert(spec.timezone.clone(), tz);
+                    tz
+                }
+            };
+            let next_run = tz.and_then(|tz| {
+                let in_zone = next_runs.entry(tz.name()).or_default();
+                if let Some(known) = in_zone.get(spec.schedules.as_slice()) {
+                    return known.clone();
+                }
+                let next = next_run(&spec, tz, now);
+                in_zone.insert(spec.schedules.clone(), next.clone());
+                next
+            });
             jobs.push(JobReport {
                 spec,
                 source,
@@ -194,11 +213,12 @@ impl Inspection {
 /// What keeps the job's source folder from being run, as (code, message): no folder (or a
 /// symbolic link in its place), or a folder without an entry file.
 fn source_problem(
-    dir: &Path,
-    meta: Option<fs::Metadata>,
+    folders: &JobFolders,
+    name: &str,
+    kind: Option<fs::FileType>,
     source: &str,
 ) -> Option<(&'static str, String)> {
-    if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+    if kind.is_some_and(|k| k.is_symlink()) {
         return Some((
             "missing-source",
             format!(
@@ -206,13 +226,13 @@ fn source_problem(
             ),
         ));
     }
-    if !meta.is_some_and(|m| m.is_dir()) {
+    if !kind.is_some_and(|k| k.is_dir()) {
         return Some((
             "missing-source",
             format!("no source folder `{source}/`; create `{source}/index.ts` exporting `run()`"),
         ));
     }
-    if ENTRY_FILES.iter().any(|file| dir.join(file).is_file()) {
+    if folders.has_entry_file(name) {
         return None;
     }
     Some((
@@ -222,6 +242,70 @@ fn source_problem(
             ENTRY_FILES.join(", ")
         ),
     ))
+}
+
+/// `src/backend/jobs`, listed once: a manifest of thousands of jobs is checked against one
+/// listing of the folder rather than a look-up of each job's folder by its full path.
+struct JobFolders {
+    dir: PathBuf,
+    /// Each entry's type, as a link is (not followed); `None` when the folder cannot be listed.
+    listed: Option<HashMap<OsString, fs::FileType>>,
+    /// The folder, open, to look up entry files from it rather than from the root.
+    open: Option<fs::File>,
+}
+
+impl JobFolders {
+    fn read(dir: &Path) -> JobFolders {
+        let listed = fs::read_dir(dir).ok().map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| Some((entry.file_name(), entry.file_type().ok()?)))
+                .collect()
+        });
+        JobFolders {
+            dir: dir.to_path_buf(),
+            listed,
+            open: fs::File::open(dir).ok(),
+        }
+    }
+
+    /// The type of the job folder `name` (a link is not followed), `None` when there is none.
+    fn kind(&self, name: &str) -> Option<fs::FileType> {
+        let listed = self.listed.as_ref().and_then(|l| l.get(OsStr::new(name)));
+        // Not in the listing: looked up, for a file system that matches names another way.
+        listed.copied().or_else(|| {
+            fs::symlink_metadata(self.dir.join(name))
+                .ok()
+                .map(|m| m.file_type())
+        })
+    }
+
+    /// Whether the job folder `name` holds one of [`ENTRY_FILES`] that is a file (a link to one
+    /// counts), as `Path::is_file` tells.
+    fn has_entry_file(&self, name: &str) -> bool {
+        ENTRY_FILES.iter().any(|file| match &self.open {
+            Some(dir) => is_file_at(dir, &format!("{name}/{file}"))
+                .unwrap_or_else(|| self.dir.join(name).join(file).is_file()),
+            None => self.dir.join(name).join(file).is_file(),
+        })
+    }
+}
+
+/// Whether `relative` (from the open folder `dir`) is a file, following links as `stat` does;
+/// `None` when the path cannot be given to the system (it holds a NUL).
+fn is_file_at(dir: &fs::File, relative: &str) -> Option<bool> {
+    use std::os::fd::AsRawFd;
+    let path = std::ffi::CString::new(relative).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `path` is a NUL-terminated string and `stat` a buffer of the size `fstatat`
+    // writes; both outlive the call, and `dir` is an open descriptor.
+    let status = unsafe { libc::fstatat(dir.as_raw_fd(), path.as_ptr(), stat.as_mut_ptr(), 0) };
+    if status != 0 {
+        return Some(false);
+    }
+    // SAFETY: `fstatat` succeeded, so it filled `stat`.
+    let mode = unsafe { stat.assume_init() }.st_mode;
+    Some(mode & libc::S_IFMT == libc::S_IFREG)
 }
 
 fn next_run(spec: &JobSpec, tz: Tz, now: DateTime<Utc>) -> Option<String> {

@@ -186,35 +186,55 @@ impl Manifest {
     /// Reads the manifest from `package.json` text. Only a file that is not JSON, or whose
     /// `webstir` value is not an object, is an error here; everything else becomes diagnostics.
     pub fn from_package_json(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::read(text, true)
+    }
+
+    /// [`Manifest::from_package_json`] for a command that reads the jobs and not
+    /// `module_manifest` as written (left `null` here): a manifest of thousands of jobs is not
+    /// copied for nothing.
+    pub fn jobs_from_package_json(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::read(text, false)
+    }
+
+    fn read(text: &str, keep_module_manifest: bool) -> Result<Manifest, ManifestError> {
         let (_, json) = split_bom(text);
         // Same length, so that the full reader, if it is needed, reports the same positions.
         let readable = json::replace_lone_surrogates(json);
         // The common case: the jobs are read straight from the text; any other shape, and every
         // error, is the full reader's.
-        match locate::locate(&readable) {
-            Some(found) => Ok(Manifest::from_located(found)),
-            None => Manifest::from_value(parse_package_json(text)?),
+        let located = if keep_module_manifest {
+            locate::locate(&readable)
+        } else {
+            locate::locate_jobs(&readable)
+        };
+        let mut manifest = match located {
+            Some(found) => Manifest::from_located(found, keep_module_manifest),
+            None => Manifest::from_value(parse_package_json(text)?)?,
+        };
+        if !keep_module_manifest {
+            manifest.module_manifest = AsWritten::default();
         }
+        Ok(manifest)
     }
 
-    fn from_located(found: locate::Located<'_>) -> Manifest {
+    fn from_located(found: locate::Located<'_>, keep_module_manifest: bool) -> Manifest {
         let text = |raw: Option<&RawValue>| {
             raw.and_then(locate::string_of)
                 .map(std::borrow::Cow::into_owned)
         };
         let mut manifest = Manifest {
             package_name: text(found.name),
-            mode: text(found.webstir.as_ref().and_then(|(_, w)| w.get("mode"))),
+            mode: text(found.mode),
             module_manifest: AsWritten(
                 found
                     .module_manifest
-                    .as_ref()
-                    .map(|(raw, _)| (*raw).to_owned()),
+                    .filter(|_| keep_module_manifest)
+                    .map(ToOwned::to_owned),
             ),
             jobs: Vec::new(),
             diagnostics: Vec::new(),
         };
-        if let Some((_, entries)) = &found.jobs {
+        if let Some(entries) = &found.jobs {
             manifest.read_entries(entries);
         }
         manifest
@@ -250,7 +270,8 @@ impl Manifest {
                 .iter()
                 .filter_map(|entry| serde_json::value::to_raw_value(entry).ok())
                 .collect();
-            let entries: Vec<&RawValue> = entries.iter().map(AsRef::as_ref).collect();
+            let entries: Vec<locate::Entry<'_>> =
+                entries.iter().map(|raw| locate::Entry::of(raw)).collect();
             manifest.read_entries(&entries);
         }
         if !module_manifest.is_null() {
@@ -266,7 +287,7 @@ impl Manifest {
     pub fn job_named(text: &str, key: &str) -> Result<Option<String>, ManifestError> {
         let (_, json) = split_bom(text);
         let readable = json::replace_lone_surrogates(json);
-        let Some(found) = locate::locate(&readable) else {
+        let Some(found) = locate::locate_jobs(&readable) else {
             let manifest = Manifest::from_package_json(text)?;
             return Ok(manifest
                 .jobs
@@ -274,16 +295,7 @@ impl Manifest {
                 .find(|j| canonical_key(&j.name) == key)
                 .map(|j| j.name));
         };
-        let entries = found.jobs.as_ref().map_or(&[][..], |(_, e)| e);
-        // The first entry the reader keeps under the key: an object whose string name passes
-        // the name check (a later one of the same key is a duplicate the reader drops).
-        Ok(entries.iter().find_map(|entry| {
-            let name = locate::Members::of(entry.get())?
-                .get("name")
-                .and_then(locate::string_of)?;
-            (canonical_key(&name) == key && check_manifest_name(&name).is_ok())
-                .then(|| name.into_owned())
-        }))
+        Ok(taken_name(found.jobs.as_deref().unwrap_or_default(), key))
     }
 
     pub fn has_errors(&self) -> bool {
@@ -342,7 +354,7 @@ impl Manifest {
         }
     }
 
-    fn read_entries(&mut self, entries: &[&RawValue]) {
+    fn read_entries(&mut self, entries: &[locate::Entry<'_>]) {
         // The scheduler matches names by their canonical key, so `send-daily` and
         // `send_daily` would be the same job. Keyed by that key so that a manifest of
         // thousands of jobs is checked in one pass.
@@ -372,8 +384,13 @@ impl Manifest {
         }
     }
 
-    fn read_job(&mut self, index: usize, entry: &RawValue, known: &mut Known) -> Option<JobSpec> {
-        let Some(fields) = locate::Members::of(entry.get()) else {
+    fn read_job(
+        &mut self,
+        index: usize,
+        entry: &locate::Entry<'_>,
+        known: &mut Known,
+    ) -> Option<JobSpec> {
+        let locate::Entry::Object(fields) = entry else {
             self.error(
                 "invalid-job",
                 None,
@@ -559,6 +576,20 @@ impl Manifest {
     }
 }
 
+/// The name of the job among `entries` (located in the text) whose canonical key is `key`: the
+/// first entry the reader keeps under the key, an object whose string name passes the name
+/// check (a later one of the same key is a duplicate the reader drops).
+fn taken_name(entries: &[locate::Entry<'_>], key: &str) -> Option<String> {
+    entries.iter().find_map(|entry| {
+        let locate::Entry::Object(fields) = entry else {
+            return None;
+        };
+        let name = fields.get("name").and_then(locate::string_of)?;
+        (canonical_key(&name) == key && check_manifest_name(&name).is_ok())
+            .then(|| name.into_owned())
+    })
+}
+
 /// A part of `package.json` as written, kept as text: reports write it as JSON straight from
 /// the text (a manifest of thousands of jobs is never built into a value to be written once).
 #[derive(Debug, Clone, Default)]
@@ -640,7 +671,7 @@ mod tests {
         }"#;
         let (_, json) = split_bom(text);
         let readable = json::replace_lone_surrogates(json);
-        let fast = Manifest::from_located(locate::locate(&readable).expect("located"));
+        let fast = Manifest::from_located(locate::locate(&readable).expect("located"), true);
         let full = Manifest::from_value(parse_package_json(text).expect("JSON")).expect("read");
         assert_eq!(fast.jobs, full.jobs);
         assert_eq!(fast.diagnostics, full.diagnostics);
@@ -654,6 +685,10 @@ mod tests {
             serde_json::to_string_pretty(&full.module_manifest.value()).expect("written")
         );
         assert_eq!(fast.jobs.len(), 4);
+        let jobs_only = Manifest::jobs_from_package_json(text).expect("read");
+        assert_eq!(jobs_only.jobs, fast.jobs);
+        assert_eq!(jobs_only.diagnostics, fast.diagnostics);
+        assert_eq!(jobs_only.module_manifest.value(), Value::Null);
         assert!(fast.diagnostics.len() > 10, "{:#?}", fast.diagnostics);
     }
 }

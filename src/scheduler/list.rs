@@ -1,6 +1,9 @@
 //! `--list` and `--json`: what the scheduler would run, with the next fire time of cron and
 //! macro schedules.
 
+use std::collections::HashMap;
+use std::io::{self, Write};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -54,6 +57,51 @@ impl ListEntry {
         }
         line
     }
+}
+
+/// Writes the `--list` line of each job (the line [`ListEntry::line`] makes) straight from the
+/// planned jobs, without making their entries: a list of thousands of jobs names a handful of
+/// schedules and zones, and the next run of each pair is worked out once.
+pub fn write_lines(
+    out: &mut impl Write,
+    jobs: &[PlannedJob],
+    now: DateTime<Utc>,
+) -> io::Result<()> {
+    let mut next_runs: HashMap<(&[String], &str), Option<String>> = HashMap::new();
+    for job in jobs {
+        let spec = &job.spec;
+        out.write_all(b"- ")?;
+        out.write_all(spec.name.as_bytes())?;
+        out.write_all(b" (")?;
+        match spec.schedules.as_slice() {
+            [] => out.write_all(b"manual")?,
+            [first, rest @ ..] => {
+                out.write_all(first.as_bytes())?;
+                for schedule in rest {
+                    out.write_all(b", ")?;
+                    out.write_all(schedule.as_bytes())?;
+                }
+            }
+        }
+        out.write_all(b")")?;
+        if let Some(description) = &spec.description {
+            out.write_all(" — ".as_bytes())?;
+            out.write_all(description.as_bytes())?;
+        }
+        let next_run = next_runs
+            .entry((spec.schedules.as_slice(), job.tz.name()))
+            .or_insert_with(|| {
+                schedule::next_wall_clock_fire(&job.schedules, now, job.tz)
+                    .map(|t| schedule::format_instant(&t))
+            });
+        if let Some(next) = next_run {
+            out.write_all(b" (next run: ")?;
+            out.write_all(next.as_bytes())?;
+            out.write_all(b")")?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// The entries of `jobs` as of `now`.
