@@ -61,23 +61,27 @@ pub fn plan_jobs(
 ) -> Result<Vec<PlannedJob>, SchedulerError> {
     // Thousands of jobs name a handful of zones; each is resolved once.
     let mut zones: HashMap<Option<String>, Result<Tz, String>> = HashMap::new();
-    jobs.into_iter()
-        .map(|spec| {
-            let zone = spec.timezone.clone();
-            let tz = zones
-                .entry(zone)
-                .or_insert_with_key(|zone| {
-                    schedule::resolve_timezone(zone.as_deref(), options.timezone.as_deref())
-                        .map_err(|e| e.to_string())
-                })
-                .clone()
-                .map_err(|message| SchedulerError::InvalidJob {
-                    job: spec.name.clone(),
-                    message,
-                })?;
-            Ok(plan_one(spec, tz, options))
-        })
-        .collect()
+    let mut planned = Vec::with_capacity(jobs.len());
+    for spec in jobs {
+        let resolved = match zones.get(&spec.timezone) {
+            Some(resolved) => resolved.clone(),
+            None => {
+                let resolved = schedule::resolve_timezone(
+                    spec.timezone.as_deref(),
+                    options.timezone.as_deref(),
+                )
+                .map_err(|e| e.to_string());
+                zones.insert(spec.timezone.clone(), resolved.clone());
+                resolved
+            }
+        };
+        let tz = resolved.map_err(|message| SchedulerError::InvalidJob {
+            job: spec.name.clone(),
+            message,
+        })?;
+        planned.push(plan_one(spec, tz, options));
+    }
+    Ok(planned)
 }
 
 fn plan_one(spec: JobSpec, tz: Tz, options: &PlanOptions) -> PlannedJob {
