@@ -259,6 +259,68 @@ fn inspect_tells_each_kind_of_job_folder() {
     );
 }
 
+/// Thousands of jobs: the entry files are looked up on several threads, and each answer still
+/// lands on its own job, in manifest order.
+#[test]
+fn inspect_of_thousands_of_job_folders_keeps_each_answer_with_its_job() {
+    const JOBS: usize = 3000;
+    let name = |i: usize| format!("job_{i:04}");
+    let jobs: Vec<Value> = (0..JOBS)
+        .map(|i| serde_json::json!({ "name": name(i) }))
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({
+        "name": "many",
+        "webstir": { "moduleManifest": { "jobs": jobs } },
+    }))
+    .expect("JSON");
+    let fx = Fixture::with_package_json(&text);
+    let jobs_dir = fx.root.join("src/backend/jobs");
+    let outside = fx.temp.path().join("outside");
+    fs::create_dir_all(&outside).expect("mkdir");
+    fs::write(outside.join("index.ts"), "export {};\n").expect("write");
+    // By i % 5: an index.ts, a folder without entry, nothing, an index.js, a linked folder.
+    for i in 0..JOBS {
+        let dir = jobs_dir.join(name(i));
+        match i % 5 {
+            0 | 3 => {
+                fs::create_dir_all(&dir).expect("mkdir");
+                let file = if i % 5 == 0 { "index.ts" } else { "index.js" };
+                fs::write(dir.join(file), "export {};\n").expect("write");
+            }
+            1 => fs::create_dir_all(&dir).expect("mkdir"),
+            2 => {}
+            _ => symlink(&outside, &dir).expect("symlink"),
+        }
+    }
+    let (report, code) = inspect_json(&fx);
+    assert_eq!(code, 1);
+    let listed = report["jobs"].as_array().expect("jobs");
+    assert_eq!(listed.len(), JOBS);
+    for (i, job) in listed.iter().enumerate() {
+        assert_eq!(job["name"], name(i).as_str());
+        assert_eq!(job["hasSource"], i % 5 <= 1 || i % 5 == 3, "{job}");
+    }
+    let problems: Vec<(String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["job"].as_str().unwrap_or("").to_owned(),
+                d["code"].as_str().expect("code").to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = (0..JOBS)
+        .filter_map(|i| match i % 5 {
+            1 => Some((name(i), "missing-entry".to_owned())),
+            2 | 4 => Some((name(i), "missing-source".to_owned())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(problems, expected);
+}
+
 /// Without a `src/backend/jobs` folder to list, every job is reported without its folder.
 #[test]
 fn inspect_without_a_jobs_folder() {

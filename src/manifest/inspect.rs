@@ -137,20 +137,26 @@ impl Inspection {
         let mut jobs = Vec::with_capacity(manifest.jobs.len());
         let jobs_dir = workspace.jobs_src_dir();
         let folders = JobFolders::read(&jobs_dir);
+        let kinds: Vec<Option<fs::FileType>> = manifest
+            .jobs
+            .iter()
+            .map(|spec| folders.kind(&spec.name))
+            .collect();
+        let entry_files = folders.entry_files(&manifest.jobs, &kinds);
         // Thousands of jobs name a handful of zones and schedules; each zone is resolved once,
         // and the next run of each set of schedules in each zone worked out once.
         let mut zones: HashMap<Option<String>, Option<Tz>> = HashMap::new();
         let mut next_runs: HashMap<&'static str, HashMap<Vec<String>, Option<String>>> =
             HashMap::new();
-        for spec in manifest.jobs {
+        for ((spec, kind), has_entry_file) in manifest.jobs.into_iter().zip(kinds).zip(entry_files)
+        {
             let last_run = last_run_of
                 .get(spec.name.as_str())
                 .map(|run| LastRun::of(run));
             let source = format!("src/backend/jobs/{}", spec.name);
-            let kind = folders.kind(&spec.name);
             // A symbolic link is not a source folder: webstir never follows one out.
             let has_source = kind.is_some_and(|k| k.is_dir());
-            if let Some((code, message)) = source_problem(&folders, &spec.name, kind, &source) {
+            if let Some((code, message)) = source_problem(kind, has_entry_file, &source) {
                 diagnostics.push(Diagnostic {
                     level: Level::Error,
                     code,
@@ -213,9 +219,8 @@ impl Inspection {
 /// What keeps the job's source folder from being run, as (code, message): no folder (or a
 /// symbolic link in its place), or a folder without an entry file.
 fn source_problem(
-    folders: &JobFolders,
-    name: &str,
     kind: Option<fs::FileType>,
+    has_entry_file: bool,
     source: &str,
 ) -> Option<(&'static str, String)> {
     if kind.is_some_and(|k| k.is_symlink()) {
@@ -232,7 +237,7 @@ fn source_problem(
             format!("no source folder `{source}/`; create `{source}/index.ts` exporting `run()`"),
         ));
     }
-    if folders.has_entry_file(name) {
+    if has_entry_file {
         return None;
     }
     Some((
@@ -277,6 +282,43 @@ impl JobFolders {
             fs::symlink_metadata(self.dir.join(name))
                 .ok()
                 .map(|m| m.file_type())
+        })
+    }
+
+    /// For each job whose folder is a folder (`kinds`, in the same order), whether it holds an
+    /// entry file. Each answer is a system call, which for thousands of jobs is most of the
+    /// command's time: they are spread over the cores, in chunks big enough to be worth a
+    /// thread.
+    fn entry_files(&self, jobs: &[JobSpec], kinds: &[Option<fs::FileType>]) -> Vec<bool> {
+        const PER_THREAD: usize = 1024;
+        let look = |jobs: &[JobSpec], kinds: &[Option<fs::FileType>]| -> Vec<bool> {
+            jobs.iter()
+                .zip(kinds)
+                .map(|(spec, kind)| {
+                    kind.is_some_and(|k| k.is_dir()) && self.has_entry_file(&spec.name)
+                })
+                .collect()
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len().div_ceil(PER_THREAD));
+        if threads <= 1 {
+            return look(jobs, kinds);
+        }
+        let chunk = jobs.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = jobs
+                .chunks(chunk)
+                .zip(kinds.chunks(chunk))
+                .map(|(jobs, kinds)| scope.spawn(move || look(jobs, kinds)))
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|part| {
+                    part.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
         })
     }
 
