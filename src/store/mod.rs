@@ -205,6 +205,37 @@ pub struct HistoryQuery {
     pub failed_only: bool,
 }
 
+/// One record of a batch handed to [`RunStore::record`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRecord {
+    /// A run that starts: as [`RunStore::run_started`].
+    Started(RunStart),
+    /// How a run ended: as [`RunStore::run_finished`].
+    Finished { run: RunRef, end: RunEnd },
+    /// A fire that did not run: as [`RunStore::run_skipped`].
+    Skipped { run: RunStart, at: DateTime<Utc> },
+}
+
+/// Which run a [`RunRecord::Finished`] ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRef {
+    /// A row the store returned for an earlier batch.
+    Stored(RunId),
+    /// The [`RunRecord::Started`] at this index of the same batch.
+    InBatch(usize),
+    /// A run whose start was never recorded (dropped from a full backlog): it is recorded
+    /// whole, started as this says.
+    Unrecorded(RunStart),
+}
+
+/// A batch that was not written whole: the ids of the records written before `error` (a
+/// store that writes a batch in one transaction writes none of it).
+#[derive(Debug)]
+pub struct BatchError {
+    pub written: Vec<Option<RunId>>,
+    pub error: StoreError,
+}
+
 /// Where runs are recorded and fires are claimed.
 #[async_trait::async_trait]
 pub trait RunStore: Send + Sync + std::fmt::Debug {
@@ -224,6 +255,39 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
 
     /// Records a fire that did not run (overlap): a run that starts and ends at once.
     async fn run_skipped(&self, run: &RunStart, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Writes `records` in order and returns, for each, the row id of a `Started` (`None` for
+    /// the others). A store that can writes them in one transaction; this default writes them
+    /// one by one and, on a failure, says how far it got.
+    async fn record(&self, records: &[RunRecord]) -> Result<Vec<Option<RunId>>, BatchError> {
+        let mut written: Vec<Option<RunId>> = Vec::with_capacity(records.len());
+        for record in records {
+            let step = match record {
+                RunRecord::Started(start) => self.run_started(start).await.map(Some),
+                RunRecord::Finished { run, end } => {
+                    let id = match run {
+                        RunRef::Stored(id) => Ok(*id),
+                        RunRef::InBatch(index) => Ok(written
+                            .get(*index)
+                            .copied()
+                            .flatten()
+                            .expect("a batch refers only to a start before it")),
+                        RunRef::Unrecorded(start) => self.run_started(start).await,
+                    };
+                    match id {
+                        Ok(id) => self.run_finished(id, end).await.map(|()| None),
+                        Err(error) => Err(error),
+                    }
+                }
+                RunRecord::Skipped { run, at } => self.run_skipped(run, *at).await.map(|()| None),
+            };
+            match step {
+                Ok(id) => written.push(id),
+                Err(error) => return Err(BatchError { written, error }),
+            }
+        }
+        Ok(written)
+    }
 
     /// Recent runs, newest first.
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredRun>, StoreError>;
