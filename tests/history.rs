@@ -657,7 +657,11 @@ fn runs_fired_together_are_all_recorded_and_survive_sigterm() {
     let done = running.finish();
     assert_eq!(done.code, Some(0), "{:?}", done.stderr);
 
-    let count = |prefix: &str| done.stdout.iter().filter(|l| l.starts_with(prefix)).count();
+    // Warnings (skips) go to stderr, the rest to stdout.
+    let count = |prefix: &str| {
+        let lines = done.stdout.iter().chain(&done.stderr);
+        lines.filter(|l| l.starts_with(prefix)).count()
+    };
     let started = count("[jobs] running ");
     let skipped = count("[jobs] skipping ");
     let runs = history_json(&ws, &["--limit", "100000"]);
@@ -668,7 +672,11 @@ fn runs_fired_together_are_all_recorded_and_survive_sigterm() {
         started,
         "one record per run started"
     );
-    assert_eq!(recorded_skips, skipped, "one record per skip");
+    assert_eq!(
+        recorded_skips, skipped,
+        "one record per skip: {:?}",
+        done.stderr
+    );
     assert!(
         runs.iter().all(|r| outcome(r) != "running"),
         "every run's end is written before exit: {runs:?}"

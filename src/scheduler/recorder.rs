@@ -26,6 +26,9 @@ pub const BACKLOG: usize = 10_000;
 /// Most events written in one batch (one transaction of the SQLite store).
 const MAX_BATCH: usize = 1_000;
 
+/// How long the writer waits after an event for the ones that follow it before writing.
+const LINGER: Duration = Duration::from_millis(50);
+
 /// The first wait before writing again after a failure; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(30);
@@ -143,7 +146,14 @@ impl Writer {
                 None => Some(rx.recv().await.unwrap_or(Message::Close)),
             };
             match message {
-                Some(Message::Event(event)) => self.push(*event),
+                Some(Message::Event(event)) => {
+                    self.push(*event);
+                    if self.failing.is_none() {
+                        // The events of one round of fires (their starts, then their ends a
+                        // few milliseconds apart) are written together.
+                        tokio::time::sleep(LINGER).await;
+                    }
+                }
                 Some(Message::Close) => closing = true,
                 None => {}
             }
