@@ -347,3 +347,151 @@ pub async fn open(
         StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url, keep).await?)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A store that keeps what it is told in a list and fails from its `fail_at`-th write on,
+    /// to see how far the default `record` says it got.
+    #[derive(Debug, Default)]
+    struct Listing {
+        done: Mutex<Vec<String>>,
+        fail_at: usize,
+    }
+
+    impl Listing {
+        fn write(&self, what: String) -> Result<i64, StoreError> {
+            let mut done = self.done.lock().expect("not poisoned");
+            if done.len() + 1 >= self.fail_at {
+                return Err(StoreError::Remote {
+                    location: "listing".to_owned(),
+                    cause: "down".to_owned(),
+                });
+            }
+            done.push(what);
+            Ok(done.len() as i64 + 100)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl RunStore for Listing {
+        fn location(&self) -> String {
+            "listing".to_owned()
+        }
+        fn shared(&self) -> bool {
+            false
+        }
+        async fn run_started(&self, run: &RunStart) -> Result<RunId, StoreError> {
+            self.write(format!("start {}", run.job))
+        }
+        async fn run_finished(&self, id: RunId, _end: &RunEnd) -> Result<(), StoreError> {
+            self.write(format!("finish {id}")).map(drop)
+        }
+        async fn run_skipped(&self, run: &RunStart, _at: DateTime<Utc>) -> Result<(), StoreError> {
+            self.write(format!("skip {}", run.job)).map(drop)
+        }
+        async fn history(&self, _query: &HistoryQuery) -> Result<Vec<StoredRun>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn last_runs(&self) -> Result<Vec<StoredRun>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn claim(&self, _: &str, _: DateTime<Utc>, _: &Owner) -> Result<bool, StoreError> {
+            Ok(true)
+        }
+        async fn heartbeat(
+            &self,
+            _owner: &Owner,
+            _lease: std::time::Duration,
+        ) -> Result<usize, StoreError> {
+            Ok(0)
+        }
+        async fn last_fire(&self, _job: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+            Ok(None)
+        }
+        async fn record_fire(&self, _job: &str, _due: DateTime<Utc>) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    fn start(job: &str) -> RunStart {
+        RunStart {
+            job: job.to_owned(),
+            tenant: None,
+            schedule: "rate(1 minute)".to_owned(),
+            due: None,
+            started_at: DateTime::UNIX_EPOCH,
+            attempt: 1,
+            owner: Owner::this_process(),
+        }
+    }
+
+    fn end() -> RunEnd {
+        RunEnd {
+            finished_at: DateTime::UNIX_EPOCH,
+            outcome: RunOutcome::Succeeded,
+            error: None,
+            exit_status: Some(0),
+        }
+    }
+
+    fn batch() -> Vec<RunRecord> {
+        vec![
+            RunRecord::Started(start("a")),
+            RunRecord::Finished {
+                run: RunRef::InBatch(0),
+                end: end(),
+            },
+            RunRecord::Finished {
+                run: RunRef::Stored(7),
+                end: end(),
+            },
+            RunRecord::Skipped {
+                run: start("b"),
+                at: DateTime::UNIX_EPOCH,
+            },
+        ]
+    }
+
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    #[test]
+    fn the_default_batch_writes_in_order_and_resolves_starts_of_the_same_batch() {
+        let store = Listing {
+            fail_at: usize::MAX,
+            ..Listing::default()
+        };
+        let written = block_on(store.record(&batch())).expect("written");
+        assert_eq!(written, [Some(101), None, None, None]);
+        assert_eq!(
+            *store.done.lock().expect("not poisoned"),
+            ["start a", "finish 101", "finish 7", "skip b"]
+        );
+    }
+
+    #[test]
+    fn the_default_batch_says_how_far_it_got_so_nothing_is_written_twice() {
+        let store = Listing {
+            fail_at: 3,
+            ..Listing::default()
+        };
+        let failed = block_on(store.record(&batch())).expect_err("fails at the third");
+        assert_eq!(failed.written, [Some(101), None]);
+        assert!(
+            failed.error.to_string().contains("down"),
+            "{}",
+            failed.error
+        );
+    }
+}
