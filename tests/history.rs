@@ -631,3 +631,61 @@ fn each_tenant_run_is_a_record_of_its_own() {
     let text = stdout(&ws.scheduler(&["--history"]).assert().success());
     assert!(text.lines().any(|l| l.contains(" acme ")), "{text}");
 }
+
+/// The history's writer puts every run event queued at once in one transaction: a round of
+/// jobs fired together must come back whole, and so must the runs SIGTERM stops, which are
+/// queued while the watcher exits.
+#[test]
+fn runs_fired_together_are_all_recorded_and_survive_sigterm() {
+    let names: Vec<String> = (0..12).map(|i| format!("tick{i:02}")).collect();
+    let entries: Vec<String> = names
+        .iter()
+        .map(|n| format!(r#"{{ "name": "{n}", "schedule": "* * * * * *" }}"#))
+        .collect();
+    let ws = Ws::new(&format!("[{}]", entries.join(", ")));
+    for name in &names {
+        ws.job(name, OK);
+    }
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    for _ in 0..2 * names.len() {
+        running.wait_for("a completed run", |l| l.contains(" completed in "));
+    }
+    running.wait_for("a run of a later round", |l| {
+        l.starts_with("[jobs] running ")
+    });
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert_eq!(done.code, Some(0), "{:?}", done.stderr);
+
+    // Warnings (skips) go to stderr, the rest to stdout.
+    let count = |prefix: &str| {
+        let lines = done.stdout.iter().chain(&done.stderr);
+        lines.filter(|l| l.starts_with(prefix)).count()
+    };
+    let started = count("[jobs] running ");
+    let skipped = count("[jobs] skipping ");
+    let runs = history_json(&ws, &["--limit", "100000"]);
+    let outcome = |r: &Value| r["outcome"].as_str().unwrap().to_owned();
+    let recorded_skips = runs.iter().filter(|r| outcome(r) == "skipped").count();
+    assert_eq!(
+        runs.len() - recorded_skips,
+        started,
+        "one record per run started"
+    );
+    assert_eq!(
+        recorded_skips, skipped,
+        "one record per skip: {:?}",
+        done.stderr
+    );
+    assert!(
+        runs.iter().all(|r| outcome(r) != "running"),
+        "every run's end is written before exit: {runs:?}"
+    );
+    for name in &names {
+        let succeeded = runs
+            .iter()
+            .filter(|r| r["job"] == name.as_str() && outcome(r) == "succeeded")
+            .count();
+        assert!(succeeded >= 1, "{name}: {runs:?}");
+    }
+}

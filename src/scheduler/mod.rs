@@ -127,8 +127,9 @@ pub fn run(
     options: &Options,
     log: Log,
 ) -> Result<Summary, SchedulerError> {
-    // The status page lists manual-only jobs too.
-    let all_jobs = Arc::new(jobs.clone());
+    // The status page lists manual-only jobs too. Copied only for it: a copy of every job is
+    // a few hundred bytes a job for the life of the watcher.
+    let all_jobs = options.http.is_some().then(|| Arc::new(jobs.clone()));
     let jobs = match mode {
         Mode::Watch { .. } => {
             let jobs = watch::scheduled_only(jobs, &log);
@@ -191,8 +192,8 @@ pub fn run(
                         })
                         .ok()
                 });
-                let server = match &options.http {
-                    Some(config) => {
+                let server = match (&options.http, all_jobs) {
+                    (Some(config), Some(all_jobs)) => {
                         let mut status =
                             crate::http::Status::new(Arc::clone(&all_jobs), stop.subscribe());
                         if let Some(store) = &history {
@@ -205,7 +206,7 @@ pub fn run(
                         engine.add_observer(status.clone());
                         Some((config, status))
                     }
-                    None => None,
+                    _ => None,
                 };
                 let warm = jobs
                     .iter()

@@ -1,5 +1,7 @@
 //! The run history's writer: an observer that hands each run event to a task of its own,
-//! which writes it to the [`RunStore`]. The scheduler never waits on the database: a store
+//! which writes it to the [`RunStore`]. Every event queued when the writer wakes goes to the
+//! store in one batch (one SQLite transaction: a job that fires every second costs a commit
+//! per batch, not two per run). The scheduler never waits on the database: a store
 //! that fails (locked, disk full, connection lost) is said once in the log, the events wait in
 //! a bounded backlog and are written when the store answers again, and the runs go on.
 
@@ -14,10 +16,18 @@ use tokio::time::Instant;
 
 use super::log::Log;
 use super::observer::{RunEvent, RunEventKind, RunObserver};
-use crate::store::{Owner, RunEnd, RunId, RunStart, RunStore, StoreError};
+use crate::store::{
+    BatchError, Owner, RunEnd, RunId, RunRecord, RunRef, RunStart, RunStore, StoreError,
+};
 
 /// Most events kept while the store fails; the oldest go first beyond it.
 pub const BACKLOG: usize = 10_000;
+
+/// Most events written in one batch (one transaction of the SQLite store).
+const MAX_BATCH: usize = 1_000;
+
+/// How long the writer waits after an event for the ones that follow it before writing.
+const LINGER: Duration = Duration::from_millis(50);
 
 /// The first wait before writing again after a failure; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(500);
@@ -136,7 +146,14 @@ impl Writer {
                 None => Some(rx.recv().await.unwrap_or(Message::Close)),
             };
             match message {
-                Some(Message::Event(event)) => self.push(*event),
+                Some(Message::Event(event)) => {
+                    self.push(*event);
+                    if self.failing.is_none() {
+                        // The events of one round of fires (their starts, then their ends a
+                        // few milliseconds apart) are written together.
+                        tokio::time::sleep(LINGER).await;
+                    }
+                }
                 Some(Message::Close) => closing = true,
                 None => {}
             }
@@ -166,6 +183,10 @@ impl Writer {
     }
 
     fn push(&mut self, event: RunEvent) {
+        if matches!(event.kind, RunEventKind::Retried | RunEventKind::CatchUp) {
+            // Nothing of these goes in the store.
+            return;
+        }
         if self.backlog.len() >= BACKLOG {
             self.backlog.pop_front();
             self.dropped += 1;
@@ -174,18 +195,34 @@ impl Writer {
         self.pending.store(self.backlog.len(), Ordering::SeqCst);
     }
 
-    /// Writes the backlog in order until it is empty or the store fails.
+    /// Writes the backlog in order, in batches of everything queued, until it is empty or the
+    /// store fails.
     async fn drain(&mut self) {
-        while let Some(event) = self.backlog.front().cloned() {
-            match self.write(&event).await {
-                Ok(()) => {
-                    self.backlog.pop_front();
-                    self.pending.store(self.backlog.len(), Ordering::SeqCst);
+        while !self.backlog.is_empty() {
+            let count = self.backlog.len().min(MAX_BATCH);
+            let records = self.records(count);
+            let (written, error) = match self.store.record(&records).await {
+                Ok(written) => (written, None),
+                Err(BatchError { written, error }) => (written, Some(error)),
+            };
+            for id in written {
+                let Some(event) = self.backlog.pop_front() else {
+                    break;
+                };
+                match (&event.kind, id) {
+                    (RunEventKind::Started, Some(id)) => {
+                        self.ids.insert(event.run, id);
+                    }
+                    (RunEventKind::Finished { .. }, _) => {
+                        self.ids.remove(&event.run);
+                    }
+                    _ => {}
                 }
-                Err(error) => {
-                    self.failed(&error);
-                    return;
-                }
+            }
+            self.pending.store(self.backlog.len(), Ordering::SeqCst);
+            if let Some(error) = error {
+                self.failed(&error);
+                return;
             }
         }
         if self.failing.take().is_some() {
@@ -229,49 +266,54 @@ impl Writer {
         }
     }
 
-    async fn write(&mut self, event: &RunEvent) -> Result<(), StoreError> {
-        match &event.kind {
-            RunEventKind::Started => {
-                let id = self
-                    .store
-                    .run_started(&self.start_of(event, event.at))
-                    .await?;
-                self.ids.insert(event.run, id);
-            }
-            RunEventKind::Finished {
-                duration,
-                outcome,
-                error,
-                exit_status,
-            } => {
-                let id = match self.ids.get(&event.run) {
-                    Some(id) => *id,
-                    // Its start was dropped from a full backlog: record the run whole.
-                    None => {
-                        let started =
+    /// The store's records of the first `count` events of the backlog.
+    fn records(&self, count: usize) -> Vec<RunRecord> {
+        // The starts of this batch, by run id, for the ends that follow them in it.
+        let mut started: HashMap<u64, usize> = HashMap::new();
+        let mut records = Vec::with_capacity(count);
+        for event in self.backlog.iter().take(count) {
+            let record = match &event.kind {
+                RunEventKind::Started => {
+                    started.insert(event.run, records.len());
+                    RunRecord::Started(self.start_of(event, event.at))
+                }
+                RunEventKind::Finished {
+                    duration,
+                    outcome,
+                    error,
+                    exit_status,
+                } => {
+                    let run = if let Some(id) = self.ids.get(&event.run) {
+                        RunRef::Stored(*id)
+                    } else if let Some(index) = started.get(&event.run) {
+                        RunRef::InBatch(*index)
+                    } else {
+                        // Its start was dropped from a full backlog: record the run whole.
+                        let at =
                             event.at - chrono::Duration::from_std(*duration).unwrap_or_default();
-                        self.store
-                            .run_started(&self.start_of(event, started))
-                            .await?
+                        RunRef::Unrecorded(self.start_of(event, at))
+                    };
+                    RunRecord::Finished {
+                        run,
+                        end: RunEnd {
+                            finished_at: event.at,
+                            outcome: *outcome,
+                            error: error.clone(),
+                            exit_status: *exit_status,
+                        },
                     }
-                };
-                let end = RunEnd {
-                    finished_at: event.at,
-                    outcome: *outcome,
-                    error: error.clone(),
-                    exit_status: *exit_status,
-                };
-                self.store.run_finished(id, &end).await?;
-                self.ids.remove(&event.run);
-            }
-            RunEventKind::Skipped => {
-                self.store
-                    .run_skipped(&self.start_of(event, event.at), event.at)
-                    .await?;
-            }
-            RunEventKind::Retried | RunEventKind::CatchUp => {}
+                }
+                RunEventKind::Skipped => RunRecord::Skipped {
+                    run: self.start_of(event, event.at),
+                    at: event.at,
+                },
+                RunEventKind::Retried | RunEventKind::CatchUp => {
+                    unreachable!("only recorded events enter the backlog")
+                }
+            };
+            records.push(record);
         }
-        Ok(())
+        records
     }
 
     fn start_of(&self, event: &RunEvent, started_at: chrono::DateTime<chrono::Utc>) -> RunStart {

@@ -134,10 +134,8 @@ impl Queue {
 }
 
 /// The jobs that have a schedule; each one left out gets a note saying so.
-pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
-    let (scheduled, manual): (Vec<_>, Vec<_>) =
-        jobs.into_iter().partition(|job| !job.schedules.is_empty());
-    for job in &manual {
+pub fn scheduled_only(mut jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
+    for job in jobs.iter().filter(|job| job.schedules.is_empty()) {
         let name = &job.spec.name;
         log.notice(
             "not-scheduled",
@@ -145,7 +143,10 @@ pub fn scheduled_only(jobs: Vec<PlannedJob>, log: &Log) -> Vec<PlannedJob> {
             &format!("{name} has no schedule and is not watched; run it with --job {name}"),
         );
     }
-    scheduled
+    // In place, then trimmed: the jobs are kept for the life of the watcher.
+    jobs.retain(|job| !job.schedules.is_empty());
+    jobs.shrink_to_fit();
+    jobs
 }
 
 /// What reaches the loop besides time and signals.

@@ -205,6 +205,37 @@ pub struct HistoryQuery {
     pub failed_only: bool,
 }
 
+/// One record of a batch handed to [`RunStore::record`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRecord {
+    /// A run that starts: as [`RunStore::run_started`].
+    Started(RunStart),
+    /// How a run ended: as [`RunStore::run_finished`].
+    Finished { run: RunRef, end: RunEnd },
+    /// A fire that did not run: as [`RunStore::run_skipped`].
+    Skipped { run: RunStart, at: DateTime<Utc> },
+}
+
+/// Which run a [`RunRecord::Finished`] ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRef {
+    /// A row the store returned for an earlier batch.
+    Stored(RunId),
+    /// The [`RunRecord::Started`] at this index of the same batch.
+    InBatch(usize),
+    /// A run whose start was never recorded (dropped from a full backlog): it is recorded
+    /// whole, started as this says.
+    Unrecorded(RunStart),
+}
+
+/// A batch that was not written whole: the ids of the records written before `error` (a
+/// store that writes a batch in one transaction writes none of it).
+#[derive(Debug)]
+pub struct BatchError {
+    pub written: Vec<Option<RunId>>,
+    pub error: StoreError,
+}
+
 /// Where runs are recorded and fires are claimed.
 #[async_trait::async_trait]
 pub trait RunStore: Send + Sync + std::fmt::Debug {
@@ -224,6 +255,39 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
 
     /// Records a fire that did not run (overlap): a run that starts and ends at once.
     async fn run_skipped(&self, run: &RunStart, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Writes `records` in order and returns, for each, the row id of a `Started` (`None` for
+    /// the others). A store that can writes them in one transaction; this default writes them
+    /// one by one and, on a failure, says how far it got.
+    async fn record(&self, records: &[RunRecord]) -> Result<Vec<Option<RunId>>, BatchError> {
+        let mut written: Vec<Option<RunId>> = Vec::with_capacity(records.len());
+        for record in records {
+            let step = match record {
+                RunRecord::Started(start) => self.run_started(start).await.map(Some),
+                RunRecord::Finished { run, end } => {
+                    let id = match run {
+                        RunRef::Stored(id) => Ok(*id),
+                        RunRef::InBatch(index) => Ok(written
+                            .get(*index)
+                            .copied()
+                            .flatten()
+                            .expect("a batch refers only to a start before it")),
+                        RunRef::Unrecorded(start) => self.run_started(start).await,
+                    };
+                    match id {
+                        Ok(id) => self.run_finished(id, end).await.map(|()| None),
+                        Err(error) => Err(error),
+                    }
+                }
+                RunRecord::Skipped { run, at } => self.run_skipped(run, *at).await.map(|()| None),
+            };
+            match step {
+                Ok(id) => written.push(id),
+                Err(error) => return Err(BatchError { written, error }),
+            }
+        }
+        Ok(written)
+    }
 
     /// Recent runs, newest first.
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredRun>, StoreError>;
@@ -281,5 +345,153 @@ pub async fn open(
     match location {
         StoreLocation::Sqlite => Ok(Arc::new(SqliteStore::open(root)?.with_history_limit(keep))),
         StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url, keep).await?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A store that keeps what it is told in a list and fails from its `fail_at`-th write on,
+    /// to see how far the default `record` says it got.
+    #[derive(Debug, Default)]
+    struct Listing {
+        done: Mutex<Vec<String>>,
+        fail_at: usize,
+    }
+
+    impl Listing {
+        fn write(&self, what: String) -> Result<i64, StoreError> {
+            let mut done = self.done.lock().expect("not poisoned");
+            if done.len() + 1 >= self.fail_at {
+                return Err(StoreError::Remote {
+                    location: "listing".to_owned(),
+                    cause: "down".to_owned(),
+                });
+            }
+            done.push(what);
+            Ok(done.len() as i64 + 100)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl RunStore for Listing {
+        fn location(&self) -> String {
+            "listing".to_owned()
+        }
+        fn shared(&self) -> bool {
+            false
+        }
+        async fn run_started(&self, run: &RunStart) -> Result<RunId, StoreError> {
+            self.write(format!("start {}", run.job))
+        }
+        async fn run_finished(&self, id: RunId, _end: &RunEnd) -> Result<(), StoreError> {
+            self.write(format!("finish {id}")).map(drop)
+        }
+        async fn run_skipped(&self, run: &RunStart, _at: DateTime<Utc>) -> Result<(), StoreError> {
+            self.write(format!("skip {}", run.job)).map(drop)
+        }
+        async fn history(&self, _query: &HistoryQuery) -> Result<Vec<StoredRun>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn last_runs(&self) -> Result<Vec<StoredRun>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn claim(&self, _: &str, _: DateTime<Utc>, _: &Owner) -> Result<bool, StoreError> {
+            Ok(true)
+        }
+        async fn heartbeat(
+            &self,
+            _owner: &Owner,
+            _lease: std::time::Duration,
+        ) -> Result<usize, StoreError> {
+            Ok(0)
+        }
+        async fn last_fire(&self, _job: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+            Ok(None)
+        }
+        async fn record_fire(&self, _job: &str, _due: DateTime<Utc>) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    fn start(job: &str) -> RunStart {
+        RunStart {
+            job: job.to_owned(),
+            tenant: None,
+            schedule: "rate(1 minute)".to_owned(),
+            due: None,
+            started_at: DateTime::UNIX_EPOCH,
+            attempt: 1,
+            owner: Owner::this_process(),
+        }
+    }
+
+    fn end() -> RunEnd {
+        RunEnd {
+            finished_at: DateTime::UNIX_EPOCH,
+            outcome: RunOutcome::Succeeded,
+            error: None,
+            exit_status: Some(0),
+        }
+    }
+
+    fn batch() -> Vec<RunRecord> {
+        vec![
+            RunRecord::Started(start("a")),
+            RunRecord::Finished {
+                run: RunRef::InBatch(0),
+                end: end(),
+            },
+            RunRecord::Finished {
+                run: RunRef::Stored(7),
+                end: end(),
+            },
+            RunRecord::Skipped {
+                run: start("b"),
+                at: DateTime::UNIX_EPOCH,
+            },
+        ]
+    }
+
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    #[test]
+    fn the_default_batch_writes_in_order_and_resolves_starts_of_the_same_batch() {
+        let store = Listing {
+            fail_at: usize::MAX,
+            ..Listing::default()
+        };
+        let written = block_on(store.record(&batch())).expect("written");
+        assert_eq!(written, [Some(101), None, None, None]);
+        assert_eq!(
+            *store.done.lock().expect("not poisoned"),
+            ["start a", "finish 101", "finish 7", "skip b"]
+        );
+    }
+
+    #[test]
+    fn the_default_batch_says_how_far_it_got_so_nothing_is_written_twice() {
+        let store = Listing {
+            fail_at: 3,
+            ..Listing::default()
+        };
+        let failed = block_on(store.record(&batch())).expect_err("fails at the third");
+        assert_eq!(failed.written, [Some(101), None]);
+        assert!(
+            failed.error.to_string().contains("down"),
+            "{}",
+            failed.error
+        );
     }
 }

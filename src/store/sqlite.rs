@@ -169,6 +169,10 @@ impl SqliteStore {
             // In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last
             // records, and each run's records are not worth an fsync of their own.
             conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+            // The watcher appends runs and reads little back: 512 KiB of page cache (SQLite's
+            // default is 2 MiB) holds the pages it writes, and keeps a watcher with a long
+            // history as small as a new one.
+            conn.execute_batch("PRAGMA cache_size = -512")?;
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
             )?;
@@ -333,6 +337,23 @@ mod tests {
             Some(at("2026-12-01T00:00:00Z"))
         );
         assert_eq!(store.last_fire("other").expect("read"), None);
+    }
+
+    #[test]
+    fn the_watchers_connection_is_in_wal_mode_with_a_small_page_cache() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let conn = store.lock();
+        let read = |pragma: &str| -> String {
+            conn.query_row(&format!("PRAGMA {pragma}"), [], |row| {
+                row.get::<_, rusqlite::types::Value>(0)
+            })
+            .map(|v| format!("{v:?}"))
+            .expect("pragma")
+        };
+        assert_eq!(read("journal_mode"), r#"Text("wal")"#);
+        assert_eq!(read("synchronous"), "Integer(1)", "NORMAL");
+        assert_eq!(read("cache_size"), "Integer(-512)", "512 KiB");
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! statements serve the synchronous readers (`backend-inspect`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, database_error};
 use crate::store::{
-    HistoryQuery, Owner, RunEnd, RunId, RunOutcome, RunStart, RunStore, StoreError, StoredRun,
+    BatchError, HistoryQuery, Owner, RunEnd, RunId, RunOutcome, RunRecord, RunRef, RunStart,
+    RunStore, StoreError, StoredRun,
 };
 
 /// The schema version that has the `runs` table.
@@ -89,24 +90,7 @@ impl RunStore for SqliteStore {
 
     async fn run_started(&self, run: &RunStart) -> Result<RunId, StoreError> {
         let run = run.clone();
-        self.blocking(move |conn| {
-            conn.execute(
-                "INSERT INTO runs (job, tenant, schedule, due, started_at, outcome, attempt, host, pid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)",
-                params![
-                    run.job,
-                    run.tenant,
-                    run.schedule,
-                    run.due.map(time_text),
-                    time_text(run.started_at),
-                    run.attempt,
-                    run.owner.host,
-                    run.owner.pid,
-                ],
-            )?;
-            Ok(conn.last_insert_rowid())
-        })
-        .await
+        self.blocking(move |conn| insert_started(conn, &run)).await
     }
 
     async fn run_finished(&self, id: RunId, end: &RunEnd) -> Result<(), StoreError> {
@@ -114,38 +98,9 @@ impl RunStore for SqliteStore {
         let keep = self.history_limit;
         self.blocking(move |conn| {
             let tx = conn.transaction()?;
-            let job: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT job, started_at FROM runs WHERE id = ?1",
-                    params![id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    other => Err(other),
-                })?;
-            // Pruned already (a tiny limit and many runs at once): nothing left to update.
-            let Some((job, started)) = job else {
-                return tx.commit();
-            };
-            let duration = parse_time(&started)
-                .map(|s| (end.finished_at - s).num_milliseconds().max(0))
-                .unwrap_or(0);
-            tx.execute(
-                "UPDATE runs SET finished_at = ?2, outcome = ?3, error = ?4, exit_status = ?5,
-                                 duration_ms = ?6
-                 WHERE id = ?1",
-                params![
-                    id,
-                    time_text(end.finished_at),
-                    end.outcome.as_str(),
-                    end.error,
-                    end.exit_status,
-                    duration,
-                ],
-            )?;
-            prune(&tx, &job, keep)?;
+            if let Some(job) = finish(&tx, id, &end)? {
+                prune(&tx, &job, keep)?;
+            }
             tx.commit()
         })
         .await
@@ -156,25 +111,60 @@ impl RunStore for SqliteStore {
         let keep = self.history_limit;
         self.blocking(move |conn| {
             let tx = conn.transaction()?;
-            tx.execute(
-                "INSERT INTO runs (job, tenant, schedule, due, started_at, finished_at, outcome,
-                                   attempt, duration_ms, host, pid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'skipped', ?6, 0, ?7, ?8)",
-                params![
-                    run.job,
-                    run.tenant,
-                    run.schedule,
-                    run.due.map(time_text),
-                    time_text(at),
-                    run.attempt,
-                    run.owner.host,
-                    run.owner.pid,
-                ],
-            )?;
+            insert_skipped(&tx, &run, at)?;
             prune(&tx, &run.job, keep)?;
             tx.commit()
         })
         .await
+    }
+
+    /// The whole batch in one transaction, on one trip to the blocking pool: a commit (a WAL
+    /// append) per batch rather than per event, and each job pruned once per batch. On an
+    /// error nothing of the batch is written.
+    async fn record(&self, records: &[RunRecord]) -> Result<Vec<Option<RunId>>, BatchError> {
+        let records = records.to_vec();
+        let keep = self.history_limit;
+        self.blocking(move |conn| {
+            let tx = conn.transaction()?;
+            let mut written: Vec<Option<RunId>> = Vec::with_capacity(records.len());
+            let mut touched: Vec<String> = Vec::new();
+            for record in &records {
+                let id = match record {
+                    RunRecord::Started(start) => Some(insert_started(&tx, start)?),
+                    RunRecord::Finished { run, end } => {
+                        let id = match run {
+                            RunRef::Stored(id) => *id,
+                            RunRef::InBatch(index) => written
+                                .get(*index)
+                                .copied()
+                                .flatten()
+                                .expect("a batch refers only to a start before it"),
+                            RunRef::Unrecorded(start) => insert_started(&tx, start)?,
+                        };
+                        touched.extend(finish(&tx, id, end)?);
+                        None
+                    }
+                    RunRecord::Skipped { run, at } => {
+                        insert_skipped(&tx, run, *at)?;
+                        touched.push(run.job.clone());
+                        None
+                    }
+                };
+                written.push(id);
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            for job in &touched {
+                prune(&tx, job, keep)?;
+            }
+            tx.commit()?;
+            Ok(written)
+        })
+        .await
+        .map_err(|error| BatchError {
+            written: Vec::new(),
+            error,
+        })
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredRun>, StoreError> {
@@ -267,13 +257,79 @@ fn lost_message(pid: u32) -> String {
     format!("its watcher (pid {pid}) stopped before the run ended")
 }
 
+fn insert_started(conn: &Connection, run: &RunStart) -> rusqlite::Result<RunId> {
+    conn.prepare_cached(
+        "INSERT INTO runs (job, tenant, schedule, due, started_at, outcome, attempt, host, pid)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        run.job,
+        run.tenant,
+        run.schedule,
+        run.due.map(time_text),
+        time_text(run.started_at),
+        run.attempt,
+        run.owner.host,
+        run.owner.pid,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records how run `id` ended; returns its job, or `None` when the row is gone (pruned
+/// already: a tiny limit and many runs at once), which leaves nothing to update.
+fn finish(conn: &Connection, id: RunId, end: &RunEnd) -> rusqlite::Result<Option<String>> {
+    let found: Option<(String, String)> = conn
+        .prepare_cached("SELECT job, started_at FROM runs WHERE id = ?1")?
+        .query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((job, started)) = found else {
+        return Ok(None);
+    };
+    let duration = parse_time(&started)
+        .map(|s| (end.finished_at - s).num_milliseconds().max(0))
+        .unwrap_or(0);
+    conn.prepare_cached(
+        "UPDATE runs SET finished_at = ?2, outcome = ?3, error = ?4, exit_status = ?5,
+                         duration_ms = ?6
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        time_text(end.finished_at),
+        end.outcome.as_str(),
+        end.error,
+        end.exit_status,
+        duration,
+    ])?;
+    Ok(Some(job))
+}
+
+fn insert_skipped(conn: &Connection, run: &RunStart, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO runs (job, tenant, schedule, due, started_at, finished_at, outcome,
+                           attempt, duration_ms, host, pid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'skipped', ?6, 0, ?7, ?8)",
+    )?
+    .execute(params![
+        run.job,
+        run.tenant,
+        run.schedule,
+        run.due.map(time_text),
+        time_text(at),
+        run.attempt,
+        run.owner.host,
+        run.owner.pid,
+    ])?;
+    Ok(())
+}
+
 /// Keeps the newest `keep` runs of `job`; a run still going is never dropped.
 fn prune(conn: &Connection, job: &str, keep: usize) -> rusqlite::Result<usize> {
-    conn.execute(
+    conn.prepare_cached(
         "DELETE FROM runs WHERE job = ?1 AND outcome <> 'running' AND id <= (
              SELECT id FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-        params![job, i64::try_from(keep).unwrap_or(i64::MAX)],
-    )
+    )?
+    .execute(params![job, i64::try_from(keep).unwrap_or(i64::MAX)])
 }
 
 fn history(
@@ -476,6 +532,106 @@ mod tests {
             let names: Vec<_> = last.iter().map(|r| r.start.job.as_str()).collect();
             assert_eq!(names, ["a", "b"]);
             store.ping().await.expect("answers");
+        });
+    }
+
+    #[test]
+    fn a_batch_is_written_whole_with_ends_referring_to_starts_of_any_batch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path())
+            .expect("open")
+            .with_history_limit(2);
+        runtime().block_on(async {
+            let first = store
+                .record(&[RunRecord::Started(start("a", 0))])
+                .await
+                .expect("first batch");
+            let earlier = first[0].expect("a start has an id");
+            let batch = [
+                RunRecord::Finished {
+                    run: RunRef::Stored(earlier),
+                    end: end(1, RunOutcome::Succeeded, None),
+                },
+                RunRecord::Started(start("a", 2)),
+                RunRecord::Started(start("b", 2)),
+                RunRecord::Finished {
+                    run: RunRef::InBatch(2),
+                    end: end(3, RunOutcome::Failed, Some("Error: boom")),
+                },
+                RunRecord::Finished {
+                    run: RunRef::Unrecorded(start("c", 1)),
+                    end: end(4, RunOutcome::Killed, None),
+                },
+                RunRecord::Skipped {
+                    run: start("a", 3),
+                    at: at(3),
+                },
+                RunRecord::Skipped {
+                    run: start("a", 4),
+                    at: at(4),
+                },
+            ];
+            let written = store.record(&batch).await.expect("second batch");
+            assert_eq!(written.len(), batch.len());
+            assert!(written[1].is_some() && written[2].is_some());
+            assert!(
+                written
+                    .iter()
+                    .enumerate()
+                    .all(|(i, id)| id.is_some() == (i == 1 || i == 2))
+            );
+
+            let all = store.history(&query(None, 100, false)).await.expect("read");
+            let seen: Vec<_> = all
+                .iter()
+                .map(|r| (r.start.job.as_str(), r.end.as_ref().map(|e| e.outcome)))
+                .collect();
+            // `a` keeps its newest two ended runs and the one still running.
+            assert_eq!(
+                seen,
+                [
+                    ("a", Some(RunOutcome::Skipped)),
+                    ("a", Some(RunOutcome::Skipped)),
+                    ("c", Some(RunOutcome::Killed)),
+                    ("b", Some(RunOutcome::Failed)),
+                    ("a", None),
+                ]
+            );
+            let c = &all[2];
+            assert_eq!(c.start.started_at, at(1));
+            assert_eq!(c.end.as_ref().map(|e| e.finished_at), Some(at(4)));
+        });
+    }
+
+    #[test]
+    fn a_batch_that_fails_writes_none_of_its_records() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        store
+            .lock()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN new.job = 'refused'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+            .expect("trigger");
+        runtime().block_on(async {
+            let batch = [
+                RunRecord::Started(start("a", 0)),
+                RunRecord::Finished {
+                    run: RunRef::InBatch(0),
+                    end: end(1, RunOutcome::Succeeded, None),
+                },
+                RunRecord::Started(start("refused", 1)),
+            ];
+            let failed = store.record(&batch).await.expect_err("refused");
+            assert!(failed.written.is_empty(), "{:?}", failed.written);
+            assert!(
+                failed.error.to_string().contains("refused"),
+                "{}",
+                failed.error
+            );
+            let all = store.history(&query(None, 10, false)).await.expect("read");
+            assert!(all.is_empty(), "{all:?}");
         });
     }
 
