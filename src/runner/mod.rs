@@ -73,9 +73,35 @@ pub enum ModuleError {
     OutsideWorkspace { path: PathBuf },
 }
 
-/// The built module of job `name`: `build/backend/jobs/<name>/index.js` (or `index.mjs`),
-/// which must resolve to a file inside `root`.
-pub fn find_module(root: &Path, jobs_build_dir: &Path, name: &str) -> Result<PathBuf, ModuleError> {
+/// Where the built modules of a workspace's jobs are, and the workspace's real path, worked out
+/// once (a watcher looks a module up for every run).
+#[derive(Debug, Clone)]
+pub struct Modules {
+    jobs_build_dir: PathBuf,
+    /// `None` when the root cannot be resolved: then no module is inside it.
+    real_root: Option<PathBuf>,
+}
+
+impl Modules {
+    pub fn new(root: &Path, jobs_build_dir: PathBuf) -> Modules {
+        Modules {
+            jobs_build_dir,
+            real_root: root.canonicalize().ok(),
+        }
+    }
+
+    /// The built module of job `name`: `build/backend/jobs/<name>/index.js` (or `index.mjs`),
+    /// which must resolve to a file inside the workspace.
+    pub fn find(&self, name: &str) -> Result<PathBuf, ModuleError> {
+        find_in(self.real_root.as_deref(), &self.jobs_build_dir, name)
+    }
+}
+
+fn find_in(
+    real_root: Option<&Path>,
+    jobs_build_dir: &Path,
+    name: &str,
+) -> Result<PathBuf, ModuleError> {
     let mut parts = Path::new(name).components();
     let single_folder = matches!(
         (parts.next(), parts.next()),
@@ -91,8 +117,8 @@ pub fn find_module(root: &Path, jobs_build_dir: &Path, name: &str) -> Result<Pat
             looked_for: candidates,
         });
     };
-    match (found.canonicalize(), root.canonicalize()) {
-        (Ok(real), Ok(root)) if real.starts_with(&root) => Ok(found.clone()),
+    match (found.canonicalize(), real_root) {
+        (Ok(real), Some(root)) if real.starts_with(root) => Ok(found.clone()),
         _ => Err(ModuleError::OutsideWorkspace {
             path: found.clone(),
         }),

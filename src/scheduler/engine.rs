@@ -25,7 +25,7 @@ use crate::runner::{self, Failure, JobEnv, ModuleError, RunSpec, RunVars, StopRe
 #[derive(Debug)]
 pub struct Engine {
     pub root: PathBuf,
-    pub jobs_dir: PathBuf,
+    pub modules: runner::Modules,
     pub runner: PathBuf,
     pub node: OsString,
     pub env: JobEnv,
@@ -59,7 +59,10 @@ impl Engine {
         let (stop_tx, stop) = watch::channel(StopRequest::None);
         let engine = Engine {
             root: root.to_path_buf(),
-            jobs_dir: crate::workspace::Workspace::at(root).jobs_build_dir(),
+            modules: runner::Modules::new(
+                root,
+                crate::workspace::Workspace::at(root).jobs_build_dir(),
+            ),
             runner,
             node,
             env,
@@ -282,7 +285,7 @@ impl Engine {
         if attempt.number == 1 && fire.catch_up {
             self.emit(run, label, fire, 1, RunEventKind::CatchUp);
         }
-        let module = match runner::find_module(&self.root, &self.jobs_dir, &job.spec.name) {
+        let module = match self.modules.find(&job.spec.name) {
             Ok(module) => module,
             Err(error) => {
                 let message = self.module_error_message(&job.spec.name, &error);

@@ -60,7 +60,9 @@ pub async fn list(
     let schedule = fire.schedule.as_str();
     let fire_time = fire.due_text();
     let provider = provider_module(&engine.root)?;
-    let module = runner::find_module(&engine.root, &engine.jobs_dir, &job.spec.name)
+    let module = engine
+        .modules
+        .find(&job.spec.name)
         .map_err(|e| ProviderError::Module(engine.module_error_message(&job.spec.name, &e)))?;
     let spec = RunSpec {
         node: engine.node.clone(),
