@@ -169,7 +169,7 @@ pub const KEYS: &[KeyInfo] = &[
     },
     KeyInfo {
         name: "worker-pool",
-        help: "most warm workers alive at once (default: twice the number of cores)",
+        help: "most warm workers alive at once (default: the number of cores)",
         default: None,
     },
     KeyInfo {

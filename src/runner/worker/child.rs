@@ -14,7 +14,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::protocol::{self, EnvChange, Message, REPORT_FD, REQUEST_FD, Request};
@@ -87,9 +87,9 @@ struct Shared {
 /// A live worker process, shared by the runs it runs.
 pub(super) struct Worker {
     pid: i32,
-    /// Lines for the task that writes the request pipe, whole lines in order whatever becomes
-    /// of the run that sent one; `None` once the worker is retired (the pipe then closes).
-    requests: Mutex<Option<mpsc::UnboundedSender<Vec<u8>>>>,
+    /// The request pipe; `None` once the worker is retired (the pipe then closes, after the
+    /// lines still queued for it).
+    requests: Mutex<Option<Requests>>,
     shared: Arc<Shared>,
     exit: watch::Receiver<Option<ExitStatus>>,
     /// The environment it was started with; each run sends only what differs.
@@ -142,17 +142,9 @@ impl Worker {
         reaper::track(pid);
         sentinel::watch(pid);
         let group = GroupGuard(pid);
-        let mut request_pipe =
-            tokio::net::unix::pipe::Sender::from_owned_fd(OwnedFd::from(request_writer))?;
-        let (requests, mut lines) = mpsc::unbounded_channel::<Vec<u8>>();
-        tokio::spawn(async move {
-            while let Some(line) = lines.recv().await {
-                // A worker that stopped reading has died; its exit tells its runs.
-                if request_pipe.write_all(&line).await.is_err() {
-                    break;
-                }
-            }
-        });
+        let requests = Requests::new(tokio::net::unix::pipe::Sender::from_owned_fd(
+            OwnedFd::from(request_writer),
+        )?);
         let report = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(report_reader))?;
 
         let shared = Arc::new(Shared {
@@ -251,7 +243,8 @@ impl Worker {
         heard
     }
 
-    /// Hands run `id` to the worker (the line is written in the background).
+    /// Hands run `id` to the worker (written now when the pipe has room, else in the
+    /// background).
     pub fn start(
         &self,
         id: u64,
@@ -271,9 +264,7 @@ impl Worker {
         let mut line = serde_json::to_vec(&request).map_err(std::io::Error::other)?;
         line.push(b'\n');
         match &*lock(&self.requests) {
-            Some(requests) => requests
-                .send(line)
-                .map_err(|_| std::io::ErrorKind::BrokenPipe.into()),
+            Some(requests) => requests.send(line),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
         }
     }
@@ -364,6 +355,74 @@ impl Worker {
         lock(&self.requests).take();
         let _ = tokio::time::timeout(patience, self.until_exit()).await;
     }
+}
+
+/// The write end of a worker's request pipe. A line is written at once when nothing is queued
+/// and the pipe takes it whole (a line up to `PIPE_BUF` bytes goes in whole or not at all), so
+/// that a run's request reaches the worker without waiting for a task to be polled; otherwise
+/// it is queued for a task that writes whole lines in order, whatever becomes of the run that
+/// sent one.
+struct Requests {
+    pipe: Arc<tokio::net::unix::pipe::Sender>,
+    queue: mpsc::UnboundedSender<Vec<u8>>,
+    /// Lines handed to the task and not yet written whole.
+    queued: Arc<Mutex<usize>>,
+}
+
+impl Requests {
+    fn new(pipe: tokio::net::unix::pipe::Sender) -> Requests {
+        let pipe = Arc::new(pipe);
+        let queued = Arc::new(Mutex::new(0usize));
+        let (queue, mut lines) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (writer, count) = (Arc::clone(&pipe), Arc::clone(&queued));
+        tokio::spawn(async move {
+            while let Some(line) = lines.recv().await {
+                // A worker that stopped reading has died; its exit tells its runs.
+                if write_whole(&writer, &line).await.is_err() {
+                    break;
+                }
+                *lock(&count) -= 1;
+            }
+        });
+        Requests {
+            pipe,
+            queue,
+            queued,
+        }
+    }
+
+    fn send(&self, mut line: Vec<u8>) -> std::io::Result<()> {
+        let mut queued = lock(&self.queued);
+        if *queued == 0 {
+            match self.pipe.try_write(&line) {
+                Ok(n) if n == line.len() => return Ok(()),
+                Ok(n) => {
+                    line.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        *queued += 1;
+        self.queue
+            .send(line)
+            .map_err(|_| std::io::ErrorKind::BrokenPipe.into())
+    }
+}
+
+async fn write_whole(
+    pipe: &tokio::net::unix::pipe::Sender,
+    mut line: &[u8],
+) -> std::io::Result<()> {
+    while !line.is_empty() {
+        pipe.writable().await?;
+        match pipe.try_write(line) {
+            Ok(n) => line = &line[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 type BoxedPipe = Box<dyn AsyncRead + Send + Unpin>;

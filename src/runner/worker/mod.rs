@@ -63,10 +63,11 @@ impl Default for PoolConfig {
     }
 }
 
-/// Twice the number of cores: enough for runs that wait on I/O, not so many that start-up
-/// memory swamps a small machine.
+/// One worker per core: each runs many runs at once (`worker-concurrency`), so waits on I/O
+/// overlap inside a worker, and a second Node process per core would only add its memory and
+/// its event loop's wake-ups (bench/results.md, case 5: half the workers' CPU, lower lateness).
 pub fn default_pool_size() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// How long the scheduler waits for idle workers to exit when it stops.
