@@ -1046,6 +1046,80 @@ fn overlap_replace_lets_another_run_in_its_worker_finish_first() {
     );
 }
 
+/// A watched job's module is imported when the watcher starts, before its first fire (here a
+/// yearly one that never comes during the test), so that the first run does not wait for it.
+#[test]
+fn the_modules_of_watched_jobs_are_imported_at_start() {
+    let ws = Ws::new(r#"[{ "name": "yearly", "schedule": "0 0 1 1 *", "runner": "worker" }]"#);
+    ws.job(
+        "yearly",
+        "import { writeFileSync } from 'node:fs';\n\
+         writeFileSync('imported', String(process.pid));\n\
+         console.log('said at import');\n\
+         export function run() {}\n",
+    );
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    running.wait_for("watching", |l| l.starts_with("[jobs] watching jobs"));
+    let marker = ws.root().join("imported");
+    let deadline = std::time::Instant::now() + scheduler_support::PATIENCE;
+    while !marker.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the module was not imported before its first run"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    // What the import printed belongs to the first run, which never came.
+    assert!(
+        done.stdout.iter().all(|l| !l.contains("said at import")),
+        "{:?}",
+        done.stdout
+    );
+}
+
+/// A module whose top-level code calls process.exit while it is imported ahead of its first
+/// run: that run fails with the status, as it would had the import happened in it.
+#[test]
+fn process_exit_while_a_module_is_imported_ahead_fails_its_first_run() {
+    process_exit_while_imported_ahead(&[]);
+}
+
+#[test]
+fn process_exit_while_a_module_is_imported_ahead_by_bun_fails_its_first_run() {
+    let Some(bun) = bun() else {
+        println!("skipped: no Bun (set WEBSTIR_TEST_BUN or put `bun` on PATH)");
+        return;
+    };
+    let bun = bun.to_string_lossy().into_owned();
+    process_exit_while_imported_ahead(&["--node", &bun]);
+}
+
+fn process_exit_while_imported_ahead(extra: &[&str]) {
+    let ws = Ws::new(r#"[{ "name": "quits", "schedule": "* * * * * *", "runner": "worker" }]"#);
+    ws.job(
+        "quits",
+        "console.log('leaving');\nprocess.exit(4);\nexport function run() { console.log('ran'); }\n",
+    );
+    let mut args = vec!["--watch"];
+    args.extend_from_slice(extra);
+    let mut running = ws.spawn_scheduler(&args);
+    running.wait_for("the first run's end", |l| {
+        l.starts_with("[jobs] quits failed: ")
+    });
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    let all: Vec<&String> = done.stdout.iter().chain(&done.stderr).collect();
+    assert!(
+        all.iter()
+            .any(|l| *l == "[jobs] quits failed: exited with status 4"),
+        "{all:#?}"
+    );
+    assert!(all.iter().any(|l| *l == "[quits] leaving"), "{all:#?}");
+    assert!(all.iter().all(|l| *l != "[quits] ran"), "{all:#?}");
+}
+
 #[test]
 fn runs_sharing_a_worker_killed_for_a_timeout_say_why() {
     let ws = Ws::new(

@@ -208,12 +208,13 @@ pub fn run(
                     }
                     _ => None,
                 };
-                let warm = jobs
+                let warm: Vec<PathBuf> = jobs
                     .iter()
                     .filter(|j| j.policies.runner == crate::manifest::policy::RunnerKind::Worker)
-                    .count();
+                    .filter_map(|j| engine.modules.find(&j.spec.name).ok())
+                    .collect();
                 engine.workers.prestart(
-                    warm,
+                    &warm,
                     &engine.node,
                     &engine.runner,
                     &engine.root,

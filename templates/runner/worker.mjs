@@ -4,6 +4,7 @@
 // Usage: node webstir-worker.mjs   (started by the scheduler, never by hand)
 // Requests arrive on file descriptor 4, one JSON object per line:
 //   {"t":"run","id":7,"key":"9f..","module":"/abs/index.js","args":[],"env":{"set":{...},"unset":[...]}}
+//   {"t":"load","module":"/abs/index.js"}   import it now, ahead of its first run
 // Everything the worker tells the scheduler goes out on file descriptor 3, one JSON object per
 // line, written synchronously so that `process.exit` in a job loses nothing:
 //   {"t":"out","id":7,"s":"stdout","d":"text"}                 what run 7 printed
@@ -53,6 +54,9 @@ let draining = false;
 // flight.
 let closed = false;
 const realExit = process.exit.bind(process);
+// The import in progress, one at a time: Bun does not carry AsyncLocalStorage into a module's
+// evaluation, so this is how its output and process.exit are known to be the import's.
+let preloading = null;
 
 function latest() {
   let last = null;
@@ -85,7 +89,17 @@ for (const [stream, name] of [
       callback = encoding;
       encoding = undefined;
     }
-    const run = runs.getStore() ?? latest();
+    let run = runs.getStore() ?? preloading ?? latest();
+    if (run?.preload) {
+      if (!run.preload.shown) {
+        keepForFirstRun(run.preload, name, chunk, encoding);
+        if (typeof callback === 'function') process.nextTick(callback);
+        return true;
+      }
+      // A timer the import left behind, printing after the first run showed the import's
+      // output: like any stray output, the latest run's.
+      run = latest();
+    }
     if (!run) {
       return original(chunk, encoding, callback);
     }
@@ -270,8 +284,13 @@ function exitIfDrained() {
 // run; it exits once its other runs end and the scheduler closed the request pipe. Outside any
 // run, it exits at once.
 process.exit = function exit(code) {
-  const run = runs.getStore();
+  const run = runs.getStore() ?? preloading;
   if (!run) return realExit(code);
+  if (run.preload) {
+    // At import: the first run of the module exits with it.
+    run.preload.exit = code ?? 0;
+    throw new RunExit((Number(code ?? 0) || 0) & 0xff);
+  }
   const status = (Number(code ?? 0) || 0) & 0xff;
   if (!draining) {
     draining = true;
@@ -297,6 +316,61 @@ process.on('unhandledRejection', (reason) => {
   realExit(1);
 });
 
+// Modules imported at start, before any run (`load` requests): what their top-level code
+// printed is kept and shown as the first run's output, as if the import had happened in that
+// run (which is where it happens without a preload); a top-level process.exit is that run's.
+// At most PRELOAD_OUTPUT characters are kept.
+const PRELOAD_OUTPUT = 1024 * 1024;
+const preloads = new Map();
+let preloadChain = Promise.resolve();
+
+function keepForFirstRun(preload, stream, chunk, encoding) {
+  const text =
+    typeof chunk === 'string' && (!encoding || encoding === 'utf8' || encoding === 'utf-8')
+      ? chunk
+      : Buffer.from(chunk, typeof chunk === 'string' ? encoding : undefined).toString('utf8');
+  if (preload.kept + text.length > PRELOAD_OUTPUT) {
+    preload.dropped += text.length;
+    return;
+  }
+  preload.kept += text.length;
+  preload.output.push([stream, text]);
+}
+
+function preload(path) {
+  const state = { output: [], kept: 0, dropped: 0, exit: undefined, shown: false };
+  const store = { id: null, env: envOf(undefined), done: true, preload: state };
+  state.finished = preloadChain = preloadChain.then(() => {
+    preloading = store;
+    return runs
+      .run(store, () => load(path))
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        preloading = null;
+      });
+  });
+  preloads.set(path, state);
+}
+
+// The first run of a preloaded module: waits for the import, then shows what it printed.
+async function afterPreload(run, path) {
+  const state = preloads.get(path);
+  if (!state) return undefined;
+  preloads.delete(path);
+  await state.finished;
+  state.shown = true;
+  for (const [stream, text] of state.output) {
+    (stream === 'stdout' ? process.stdout : process.stderr).write(text);
+  }
+  if (state.dropped) {
+    process.stderr.write(`[${state.dropped} more characters printed at import were dropped]\n`);
+  }
+  return state.exit;
+}
+
 async function perform(request) {
   const run = { id: request.id, env: envOf(request.env), done: false };
   keys.set(run, request.key);
@@ -304,6 +378,8 @@ async function perform(request) {
   let outcome;
   await runs.run(run, async () => {
     try {
+      const exited = await afterPreload(run, request.module);
+      if (exited !== undefined) process.exit(exited);
       const fn = await load(request.module);
       await fn(...(request.args ?? []));
       outcome = { ok: true };
@@ -342,6 +418,10 @@ for await (const line of requests) {
   try {
     request = JSON.parse(line);
   } catch {
+    continue;
+  }
+  if (request.t === 'load') {
+    preload(request.module);
     continue;
   }
   // Not awaited: the next request may start while this run is in flight.

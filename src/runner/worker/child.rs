@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-use super::protocol::{self, EnvChange, Message, REPORT_FD, REQUEST_FD, Request};
+use super::protocol::{self, EnvChange, Load, Message, REPORT_FD, REQUEST_FD, Request};
 use super::version::FileId;
 use crate::runner::output::{Lines, OutputNote};
 use crate::runner::process::{GroupGuard, LINGER, LineSink, Stream, kill_group};
@@ -260,6 +260,20 @@ impl Worker {
             module: &module.to_string_lossy(),
             args,
             env: EnvChange::between(&self.spawn_env, env),
+        };
+        let mut line = serde_json::to_vec(&request).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        match &*lock(&self.requests) {
+            Some(requests) => requests.send(line),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    /// Asks the worker to import `module` now, ahead of its first run.
+    pub fn preload(&self, module: &Path) -> std::io::Result<()> {
+        let request = Load {
+            t: "load",
+            module: &module.to_string_lossy(),
         };
         let mut line = serde_json::to_vec(&request).map_err(std::io::Error::other)?;
         line.push(b'\n');

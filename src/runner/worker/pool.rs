@@ -319,12 +319,13 @@ impl Pool {
         .map(Arc::new)
     }
 
-    /// Starts up to `count` workers ahead of the first runs (never more than the pool's size),
-    /// so that the first fires do not wait for Node to start. A worker that cannot be started
-    /// is left to the first run, which reports why.
+    /// Starts a worker per module (never more than the pool's size) ahead of the first runs and
+    /// has each module imported by one of them, so that the first fires wait neither for Node
+    /// to start nor for an import. A worker that cannot be started is left to the first run,
+    /// which reports why.
     pub fn prestart(
         &self,
-        count: usize,
+        modules: &[std::path::PathBuf],
         node: &std::ffi::OsString,
         runner: &std::path::Path,
         cwd: &std::path::Path,
@@ -332,10 +333,31 @@ impl Pool {
     ) {
         let script = runner.with_file_name(super::WORKER_FILE_NAME);
         let mut workers = lock(&self.workers);
-        while workers.len() < count.min(self.config.size) {
+        while workers.len() < modules.len().min(self.config.size) {
             match Worker::spawn(node, &script, cwd, env, self.changed.clone()) {
                 Ok(worker) => workers.push(Arc::new(worker)),
                 Err(_) => break,
+            }
+        }
+        if workers.is_empty() {
+            return;
+        }
+        // Each module imported by one worker now, spread evenly: a run goes to the worker that
+        // imported its module, so the first fires do not wait for imports either.
+        for (i, module) in modules.iter().enumerate() {
+            let Some(file) = FileId::of(module) else {
+                continue;
+            };
+            let build = version::build_stamp(module).and_then(|p| FileId::of(&p));
+            let worker = &workers[i % workers.len()];
+            let mut state = worker.state();
+            if state.build.is_some_and(|seen| seen != build) {
+                continue;
+            }
+            state.build.get_or_insert(build);
+            drop(state);
+            if worker.preload(module).is_ok() {
+                worker.state().loaded.insert(module.clone(), file);
             }
         }
     }

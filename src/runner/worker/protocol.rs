@@ -27,6 +27,14 @@ pub(super) struct Request<'a> {
     pub env: EnvChange,
 }
 
+/// Asks the worker to import a module ahead of its first run (at start, so that the first
+/// fire does not wait for the import).
+#[derive(Debug, Serialize)]
+pub(super) struct Load<'a> {
+    pub t: &'static str,
+    pub module: &'a str,
+}
+
 /// How a run's environment differs from the one the worker was started with: the worker
 /// builds the run's own `process.env` from its own and this, so a run never sees what another
 /// run set.
