@@ -1079,6 +1079,38 @@ fn the_modules_of_watched_jobs_are_imported_at_start() {
     );
 }
 
+/// Modules are imported ahead one after another: one whose import never ends must not hold up
+/// the first runs of the modules queued behind it in the same worker.
+#[test]
+fn an_import_that_never_ends_holds_up_no_other_job() {
+    let ws = Ws::new(
+        r#"[
+      { "name": "stuck", "schedule": "0 0 1 1 *", "runner": "worker" },
+      { "name": "ticker", "schedule": "* * * * * *", "runner": "worker" }
+    ]"#,
+    );
+    one_worker(&ws, "");
+    ws.job(
+        "stuck",
+        "await new Promise(() => setInterval(() => {}, 1000));\nexport function run() {}\n",
+    );
+    ws.job(
+        "ticker",
+        "console.log('ticker imported');\nexport function run() { console.log('tick'); }\n",
+    );
+    let mut running = ws.spawn_scheduler(&["--watch"]);
+    running.wait_for("ticker's first run", |l| {
+        l.starts_with("[jobs] ticker completed in ")
+    });
+    running.signal(libc::SIGTERM);
+    let done = running.finish();
+    assert!(
+        done.stdout.iter().any(|l| l == "[ticker] ticker imported"),
+        "{:?}",
+        done.stdout
+    );
+}
+
 /// A module whose top-level code calls process.exit while it is imported ahead of its first
 /// run: that run fails with the status, as it would had the import happened in it.
 #[test]

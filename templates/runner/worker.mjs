@@ -338,9 +338,20 @@ function keepForFirstRun(preload, stream, chunk, encoding) {
 }
 
 function preload(path) {
-  const state = { output: [], kept: 0, dropped: 0, exit: undefined, shown: false };
+  const state = {
+    output: [],
+    kept: 0,
+    dropped: 0,
+    exit: undefined,
+    shown: false,
+    started: false,
+    cancelled: false,
+  };
   const store = { id: null, env: envOf(undefined), done: true, preload: state };
   state.finished = preloadChain = preloadChain.then(() => {
+    // Its first run came first and imports it itself.
+    if (state.cancelled) return undefined;
+    state.started = true;
     preloading = store;
     return runs
       .run(store, () => load(path))
@@ -360,6 +371,11 @@ async function afterPreload(run, path) {
   const state = preloads.get(path);
   if (!state) return undefined;
   preloads.delete(path);
+  if (!state.started) {
+    // Still behind other imports (one of which may never end): imported by the run itself.
+    state.cancelled = true;
+    return undefined;
+  }
   await state.finished;
   state.shown = true;
   for (const [stream, text] of state.output) {
