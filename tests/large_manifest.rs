@@ -132,6 +132,28 @@ fn line(entry: &Value) -> String {
 /// Every kind of thing that can stand where a job's source folder belongs, found in one listing
 /// of `src/backend/jobs`: a folder with an entry file (or a link to one), a folder without one
 /// (or with a folder named like one), a link to a folder, a plain file, nothing.
+/// A workspace whose manifest lists jobs of these names (no folders yet), its jobs folder, and a
+/// folder outside the workspace holding an `index.ts`, for links to point at.
+fn jobs_named(
+    package: &str,
+    names: impl Iterator<Item = String>,
+) -> (Fixture, std::path::PathBuf, std::path::PathBuf) {
+    let jobs: Vec<Value> = names
+        .map(|name| serde_json::json!({ "name": name }))
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({
+        "name": package,
+        "webstir": { "moduleManifest": { "jobs": jobs } },
+    }))
+    .expect("JSON");
+    let fx = Fixture::with_package_json(&text);
+    let jobs_dir = fx.root.join("src/backend/jobs");
+    let outside = fx.temp.path().join("outside");
+    fs::create_dir_all(&outside).expect("mkdir");
+    fs::write(outside.join("index.ts"), "export function run() {}\n").expect("write");
+    (fx, jobs_dir, outside)
+}
+
 #[test]
 fn inspect_tells_each_kind_of_job_folder() {
     let names = [
@@ -144,20 +166,7 @@ fn inspect_tells_each_kind_of_job_folder() {
         "plain_file",
         "absent",
     ];
-    let jobs: Vec<Value> = names
-        .iter()
-        .map(|name| serde_json::json!({ "name": name }))
-        .collect();
-    let text = serde_json::to_string_pretty(&serde_json::json!({
-        "name": "kinds",
-        "webstir": { "moduleManifest": { "jobs": jobs } },
-    }))
-    .expect("JSON");
-    let fx = Fixture::with_package_json(&text);
-    let jobs_dir = fx.root.join("src/backend/jobs");
-    let outside = fx.temp.path().join("outside");
-    fs::create_dir_all(&outside).expect("mkdir");
-    fs::write(outside.join("index.ts"), "export function run() {}\n").expect("write");
+    let (fx, jobs_dir, outside) = jobs_named("kinds", names.iter().map(|name| name.to_string()));
     for name in [
         "with_entry",
         "with_mjs",
@@ -265,19 +274,7 @@ fn inspect_tells_each_kind_of_job_folder() {
 fn inspect_of_thousands_of_job_folders_keeps_each_answer_with_its_job() {
     const JOBS: usize = 3000;
     let name = |i: usize| format!("job_{i:04}");
-    let jobs: Vec<Value> = (0..JOBS)
-        .map(|i| serde_json::json!({ "name": name(i) }))
-        .collect();
-    let text = serde_json::to_string_pretty(&serde_json::json!({
-        "name": "many",
-        "webstir": { "moduleManifest": { "jobs": jobs } },
-    }))
-    .expect("JSON");
-    let fx = Fixture::with_package_json(&text);
-    let jobs_dir = fx.root.join("src/backend/jobs");
-    let outside = fx.temp.path().join("outside");
-    fs::create_dir_all(&outside).expect("mkdir");
-    fs::write(outside.join("index.ts"), "export {};\n").expect("write");
+    let (fx, jobs_dir, outside) = jobs_named("many", (0..JOBS).map(name));
     // By i % 5: an index.ts, a folder without entry, nothing, an index.js, a linked folder.
     for i in 0..JOBS {
         let dir = jobs_dir.join(name(i));
