@@ -75,20 +75,21 @@ pub const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Reads `worker-pool`: 1 to [`MAX_POOL_SIZE`].
 pub fn parse_pool_size(raw: &str) -> Result<usize, String> {
-    raw.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=MAX_POOL_SIZE).contains(n))
-        .ok_or_else(|| format!("expected a whole number of workers from 1 to {MAX_POOL_SIZE}"))
+    whole_number_up_to(raw, MAX_POOL_SIZE, "workers")
 }
 
 /// Reads `worker-concurrency`: 1 to [`MAX_CONCURRENCY`].
 pub fn parse_concurrency(raw: &str) -> Result<usize, String> {
+    whole_number_up_to(raw, MAX_CONCURRENCY, "runs")
+}
+
+/// A whole number of `things` from 1 to `max`.
+fn whole_number_up_to(raw: &str, max: usize, things: &str) -> Result<usize, String> {
     raw.trim()
         .parse::<usize>()
         .ok()
-        .filter(|n| (1..=MAX_CONCURRENCY).contains(n))
-        .ok_or_else(|| format!("expected a whole number of runs from 1 to {MAX_CONCURRENCY}"))
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("expected a whole number of {things} from 1 to {max}"))
 }
 
 /// Reads `worker-max-runs`: a whole number of runs, at least 1.
