@@ -253,29 +253,27 @@ impl Worker {
         args: &[String],
         env: &BTreeMap<OsString, OsString>,
     ) -> std::io::Result<()> {
-        let request = Request {
+        self.send(&Request {
             t: "run",
             id,
             key,
             module: &module.to_string_lossy(),
             args,
             env: EnvChange::between(&self.spawn_env, env),
-        };
-        let mut line = serde_json::to_vec(&request).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        match &*lock(&self.requests) {
-            Some(requests) => requests.send(line),
-            None => Err(std::io::ErrorKind::BrokenPipe.into()),
-        }
+        })
     }
 
     /// Asks the worker to import `module` now, ahead of its first run.
     pub fn preload(&self, module: &Path) -> std::io::Result<()> {
-        let request = Load {
+        self.send(&Load {
             t: "load",
             module: &module.to_string_lossy(),
-        };
-        let mut line = serde_json::to_vec(&request).map_err(std::io::Error::other)?;
+        })
+    }
+
+    /// Writes one request line.
+    fn send(&self, request: &impl serde::Serialize) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
         line.push(b'\n');
         match &*lock(&self.requests) {
             Some(requests) => requests.send(line),
