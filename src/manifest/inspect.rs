@@ -145,7 +145,7 @@ impl Inspection {
         let entry_files = folders.entry_files(&manifest.jobs, &kinds);
         // Thousands of jobs name a handful of zones and schedules; each zone is resolved once,
         // and the next run of each set of schedules in each zone worked out once.
-        let mut zones: HashMap<Option<String>, Option<Tz>> = HashMap::new();
+        let mut zones = schedule::Zones::new(default_zone.as_deref());
         let mut next_runs: HashMap<&'static str, HashMap<Vec<String>, Option<String>>> =
             HashMap::new();
         for ((spec, kind), has_entry_file) in manifest.jobs.into_iter().zip(kinds).zip(entry_files)
@@ -164,18 +164,7 @@ impl Inspection {
                     message,
                 });
             }
-            let tz = match zones.get(&spec.timezone) {
-                Some(tz) => *tz,
-                None => {
-                    let tz = schedule::resolve_timezone(
-                        spec.timezone.as_deref(),
-                        default_zone.as_deref(),
-                    )
-                    .ok();
-                    zones.insert(spec.timezone.clone(), tz);
-                    tz
-                }
-            };
+            let tz = zones.resolve(&spec.timezone).ok();
             let next_run = tz.and_then(|tz| {
                 let in_zone = next_runs.entry(tz.name()).or_default();
                 if let Some(known) = in_zone.get(spec.schedules.as_slice()) {

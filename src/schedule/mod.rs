@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 pub use cron::{Cron, DayRule, DstRule};
 pub use error::{FieldError, RateError, ScheduleError};
 pub use field::{Field, FieldSpec, Item};
-pub use timezone::{environment_timezone, parse_timezone, resolve_timezone};
+pub use timezone::{Zones, environment_timezone, parse_timezone, resolve_timezone};
 
 /// What kind of schedule an expression is; rendered as `cron`, `macro`, `rate` or `reboot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -1,5 +1,6 @@
 //! Time zones: IANA names through chrono-tz, and the order in which a zone is chosen.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -28,6 +29,34 @@ pub fn resolve_timezone(job: Option<&str>, flag: Option<&str>) -> Result<Tz, Sch
         return parse_timezone(name);
     }
     environment_timezone()
+}
+
+/// The zones of many jobs with one fallback (the command's `--timezone`, webstir.toml's
+/// `timezone`), as [`resolve_timezone`] resolves them, each distinct zone once: a manifest of
+/// thousands of jobs names a handful of zones.
+#[derive(Debug)]
+pub struct Zones<'a> {
+    fallback: Option<&'a str>,
+    known: HashMap<Option<String>, Result<Tz, ScheduleError>>,
+}
+
+impl<'a> Zones<'a> {
+    pub fn new(fallback: Option<&'a str>) -> Zones<'a> {
+        Zones {
+            fallback,
+            known: HashMap::new(),
+        }
+    }
+
+    /// The zone of a job whose own zone is `job`.
+    pub fn resolve(&mut self, job: &Option<String>) -> Result<Tz, ScheduleError> {
+        if let Some(known) = self.known.get(job) {
+            return known.clone();
+        }
+        let resolved = resolve_timezone(job.as_deref(), self.fallback);
+        self.known.insert(job.clone(), resolved.clone());
+        resolved
+    }
 }
 
 /// `TZ`, else the system zone, else UTC. Looked up once per process: commands resolve a zone

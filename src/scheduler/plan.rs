@@ -1,7 +1,6 @@
 //! From manifest entries to runnable jobs: parsed schedules, the time zone, the time limit
 //! and the tenants of each job; and finding jobs by name.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -59,26 +58,15 @@ pub fn plan_jobs(
     jobs: Vec<JobSpec>,
     options: &PlanOptions,
 ) -> Result<Vec<PlannedJob>, SchedulerError> {
-    // Thousands of jobs name a handful of zones; each is resolved once.
-    let mut zones: HashMap<Option<String>, Result<Tz, String>> = HashMap::new();
+    let mut zones = schedule::Zones::new(options.timezone.as_deref());
     let mut planned = Vec::with_capacity(jobs.len());
     for spec in jobs {
-        let resolved = match zones.get(&spec.timezone) {
-            Some(resolved) => resolved.clone(),
-            None => {
-                let resolved = schedule::resolve_timezone(
-                    spec.timezone.as_deref(),
-                    options.timezone.as_deref(),
-                )
-                .map_err(|e| e.to_string());
-                zones.insert(spec.timezone.clone(), resolved.clone());
-                resolved
-            }
-        };
-        let tz = resolved.map_err(|message| SchedulerError::InvalidJob {
-            job: spec.name.clone(),
-            message,
-        })?;
+        let tz = zones
+            .resolve(&spec.timezone)
+            .map_err(|e| SchedulerError::InvalidJob {
+                job: spec.name.clone(),
+                message: e.to_string(),
+            })?;
         planned.push(plan_one(spec, tz, options));
     }
     Ok(planned)
